@@ -1,0 +1,49 @@
+# The README's commands: `make run` and `make test`.
+#
+#   make deps     install missing Debian packages (no-op when all present)
+#   make build    configure and build build/ (RelWithDebInfo); programs in build/bin/
+#   make run      build, then run the agent against the built-in local cluster
+#   make test     build the sanitizer configuration (ASan+UBSan) in build-asan/
+#                 and run every test through ctest
+#   make release  Release build in build-release/ (benchmarks)
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build run test release bench format clean
+
+all: build
+
+deps:
+	@./scripts/install-deps
+
+build/CMakeCache.txt: | deps
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+
+build: deps build/CMakeCache.txt
+	cmake --build build -j $(JOBS)
+
+run: build
+	@./scripts/run-local
+
+build-asan/CMakeCache.txt: | deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DICSR_SANITIZE=ON $(CMAKE_FLAGS)
+
+test: deps build-asan/CMakeCache.txt
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+
+build-release/CMakeCache.txt: | deps
+	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+release: deps build-release/CMakeCache.txt
+	cmake --build build-release -j $(JOBS)
+
+bench: release
+	@./scripts/run-bench
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+clean:
+	rm -rf build build-asan build-release
