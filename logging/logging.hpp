@@ -1,0 +1,67 @@
+#pragma once
+
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <spdlog/spdlog.h>
+
+namespace istio_csr::logging {
+
+/// Output format of every logger (`--log-format`).
+enum class format { text, json };
+
+/// Process-wide logging settings.
+struct settings {
+  /// `--log-level`: 1 = info, 2 = debug, 3..5 = trace (more detail).
+  int verbosity = 1;
+  format output = format::text;
+};
+
+/// Configures the process-wide sink (stderr) and level. Safe to call again;
+/// later calls replace the settings of every logger.
+void init(const settings& cfg);
+
+/// Returns the named logger (e.g. "grpc-server"), creating it on first use.
+std::shared_ptr<spdlog::logger> get(const std::string& name);
+
+/// A structured key/value attached to a log line. In text format it renders
+/// as ` key="value"`; in JSON as a member of the line's object.
+struct field {
+  std::string_view key;
+  std::string value;
+};
+
+/// Logs `msg` with structured `fields`. Never pass a token or a key here.
+void log(spdlog::logger& logger, spdlog::level::level_enum level,
+         std::string_view msg, std::initializer_list<field> fields = {});
+
+inline void info(spdlog::logger& l, std::string_view msg,
+                 std::initializer_list<field> fields = {}) {
+  log(l, spdlog::level::info, msg, fields);
+}
+
+inline void warn(spdlog::logger& l, std::string_view msg,
+                 std::initializer_list<field> fields = {}) {
+  log(l, spdlog::level::warn, msg, fields);
+}
+
+inline void error(spdlog::logger& l, std::string_view msg,
+                  std::initializer_list<field> fields = {}) {
+  log(l, spdlog::level::err, msg, fields);
+}
+
+/// Verbosity 2 (`-v 2`): created/signed/deleted objects.
+inline void debug(spdlog::logger& l, std::string_view msg,
+                  std::initializer_list<field> fields = {}) {
+  log(l, spdlog::level::debug, msg, fields);
+}
+
+/// Verbosity 3+: waiting, watch and file-watch details.
+inline void trace(spdlog::logger& l, std::string_view msg,
+                  std::initializer_list<field> fields = {}) {
+  log(l, spdlog::level::trace, msg, fields);
+}
+
+} // namespace istio_csr::logging
