@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "caf/expected.hpp"
+
+namespace istio_csr::pki {
+
+class certificate;
+
+/// One decoded PEM block.
+struct pem_block {
+  std::string type; ///< the label, e.g. "CERTIFICATE"
+  std::string der;  ///< the decoded bytes
+};
+
+/// Encodes `der` as a PEM block with label `type` (64-column base64 lines,
+/// trailing newline).
+std::string pem_encode(std::string_view type, std::string_view der);
+
+/// Decodes the first PEM block of `text`, whatever its label (like Go's
+/// `pem.Decode`): text before it is skipped. Errors if there is none.
+caf::expected<pem_block> first_pem_block(std::string_view text);
+
+/// Decodes every PEM block of `text`. Errors on a malformed block (bad
+/// base64, missing END line); text between blocks is ignored.
+caf::expected<std::vector<pem_block>> pem_blocks(std::string_view text);
+
+/// Parses a bundle of PEM certificates, as Go's cert-manager
+/// `DecodeX509CertificateSetBytes` and istio-csr's root CA loading do:
+/// - more than `max_bytes` of input → error;
+/// - a block that is not a "CERTIFICATE" or does not parse → error;
+/// - no certificate at all → error.
+/// Duplicates are kept, order is preserved.
+caf::expected<std::vector<certificate>> parse_pem_bundle(std::string_view text,
+                                                         std::size_t max_bytes);
+
+} // namespace istio_csr::pki
