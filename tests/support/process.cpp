@@ -1,0 +1,258 @@
+#include "support/process.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace istio_csr::test {
+
+namespace {
+
+int decode_status(int status) {
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  if (WIFSIGNALED(status))
+    return 128 + WTERMSIG(status);
+  return -1;
+}
+
+// Builds argv/envp arrays for execve; the strings outlive the call.
+struct exec_args {
+  std::vector<std::string> env_strings;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+
+  exec_args(const std::vector<std::string>& args,
+            const std::map<std::string, std::string>& env) {
+    for (auto& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    std::map<std::string, std::string> merged;
+    for (char** e = environ; *e != nullptr; ++e) {
+      std::string kv = *e;
+      auto eq = kv.find('=');
+      if (eq != std::string::npos)
+        merged[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    for (auto& [k, v] : env)
+      merged[k] = v;
+    for (auto& [k, v] : merged)
+      env_strings.push_back(k + "=" + v);
+    for (auto& s : env_strings)
+      envp.push_back(s.data());
+    envp.push_back(nullptr);
+  }
+};
+
+// Forks and execs; stdin from `in_fd` (or /dev/null), stdout/stderr to the
+// given files. Returns the pid or -1.
+int fork_exec(const std::vector<std::string>& argv,
+              const std::map<std::string, std::string>& env, int in_fd,
+              const std::string& out_path, const std::string& err_path) {
+  exec_args args{argv, env};
+  auto pid = fork();
+  if (pid != 0)
+    return pid;
+  // Child: only async-signal-safe calls from here on.
+  int null_fd = open("/dev/null", O_RDONLY);
+  dup2(in_fd >= 0 ? in_fd : null_fd, STDIN_FILENO);
+  int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  dup2(out, STDOUT_FILENO);
+  dup2(err, STDERR_FILENO);
+  // Own process group, so that stop() also reaches grandchildren.
+  setpgid(0, 0);
+  execve(args.argv[0], args.argv.data(), args.envp.data());
+  _exit(127);
+}
+
+} // namespace
+
+bool wait_until(const std::function<bool()>& pred,
+                std::chrono::milliseconds timeout,
+                std::chrono::milliseconds poll) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (pred())
+      return true;
+    if (std::chrono::steady_clock::now() >= deadline)
+      return pred();
+    std::this_thread::sleep_for(poll);
+  }
+}
+
+std::string bin(const std::string& name) {
+  return std::string{ICSR_BIN_DIR} + "/" + name;
+}
+
+std::string source_path(const std::string& relative) {
+  return std::string{ICSR_SOURCE_DIR} + "/" + relative;
+}
+
+temp_dir::temp_dir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string{base != nullptr ? base : "/tmp"}
+                     + "/istio-csr-test-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr)
+    throw std::runtime_error("mkdtemp failed: " + std::string{strerror(errno)});
+  path_ = tmpl;
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string temp_dir::file(const std::string& name) const {
+  return path_ + "/" + name;
+}
+
+std::string temp_dir::write(const std::string& name,
+                            const std::string& content) const {
+  auto p = file(name);
+  std::ofstream f{p, std::ios::binary | std::ios::trunc};
+  f << content;
+  return p;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f{path, std::ios::binary};
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+command_result run(const std::vector<std::string>& argv,
+                   std::chrono::milliseconds timeout,
+                   const std::string& stdin_data,
+                   const std::map<std::string, std::string>& env) {
+  temp_dir dir;
+  auto in_path = dir.write("stdin", stdin_data);
+  int in_fd = open(in_path.c_str(), O_RDONLY);
+  auto out_path = dir.file("stdout");
+  auto err_path = dir.file("stderr");
+  command_result result;
+  auto pid = fork_exec(argv, env, in_fd, out_path, err_path);
+  close(in_fd);
+  if (pid < 0)
+    return result;
+  int status = 0;
+  bool done = wait_until(
+    [&] { return waitpid(pid, &status, WNOHANG) == pid; }, timeout, 2ms);
+  if (done) {
+    result.exit_code = decode_status(status);
+  } else {
+    kill(-pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    result.exit_code = -1;
+  }
+  result.out = read_file(out_path);
+  result.err = read_file(err_path);
+  return result;
+}
+
+std::unique_ptr<child_process>
+child_process::spawn(const std::vector<std::string>& argv,
+                     const std::map<std::string, std::string>& env) {
+  std::unique_ptr<child_process> result{new child_process};
+  result->dir_ = std::make_unique<temp_dir>();
+  result->out_path_ = result->dir_->file("stdout");
+  result->err_path_ = result->dir_->file("stderr");
+  result->pid_ = fork_exec(argv, env, -1, result->out_path_,
+                           result->err_path_);
+  if (result->pid_ < 0)
+    return nullptr;
+  return result;
+}
+
+child_process::~child_process() {
+  if (pid_ > 0 && !status_)
+    stop();
+}
+
+std::string child_process::out() const {
+  return read_file(out_path_);
+}
+
+std::string child_process::err() const {
+  return read_file(err_path_);
+}
+
+std::optional<std::string>
+child_process::wait_for_line(const std::string& needle,
+                             std::chrono::milliseconds timeout,
+                             bool include_err) {
+  std::optional<std::string> found;
+  auto scan = [&](const std::string& text) {
+    std::istringstream in{text};
+    std::string line;
+    while (std::getline(in, line))
+      if (line.find(needle) != std::string::npos && !in.eof()) {
+        found = line;
+        return true;
+      }
+    return false;
+  };
+  wait_until(
+    [&] {
+      if (scan(out()) || (include_err && scan(err())))
+        return true;
+      return !running(); // gave up: the process is gone
+    },
+    timeout);
+  if (!found) {
+    // The process may have printed the line just before exiting.
+    if (!scan(out()) && include_err)
+      scan(err());
+  }
+  return found;
+}
+
+bool child_process::running() {
+  if (status_)
+    return false;
+  int status = 0;
+  auto res = waitpid(pid_, &status, WNOHANG);
+  if (res == pid_) {
+    status_ = decode_status(status);
+    return false;
+  }
+  return res == 0;
+}
+
+std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
+  wait_until([&] { return !running(); }, timeout, 2ms);
+  return status_;
+}
+
+void child_process::signal(int sig) {
+  if (running())
+    kill(pid_, sig);
+}
+
+int child_process::stop(std::chrono::milliseconds grace) {
+  if (running()) {
+    kill(pid_, SIGTERM);
+    if (!wait_exit(grace)) {
+      kill(-pid_, SIGKILL);
+      kill(pid_, SIGKILL);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+      status_ = decode_status(status);
+    }
+  }
+  return status_.value_or(-1);
+}
+
+} // namespace istio_csr::test
