@@ -21,18 +21,20 @@ struct pem_block {
 /// trailing newline).
 std::string pem_encode(std::string_view type, std::string_view der);
 
-/// Decodes the first PEM block of `text`, whatever its label (like Go's
-/// `pem.Decode`): text before it is skipped. Errors if there is none.
+/// Decodes the first PEM block of `text`, whatever its label, exactly like
+/// Go's `pem.Decode`: text around blocks is ignored, and a malformed
+/// candidate (bad base64, END line missing or with another label) is skipped.
+/// Errors if no block is found.
 caf::expected<pem_block> first_pem_block(std::string_view text);
 
-/// Decodes every PEM block of `text`. Errors on a malformed block (bad
-/// base64, missing END line); text between blocks is ignored.
-caf::expected<std::vector<pem_block>> pem_blocks(std::string_view text);
+/// Decodes every PEM block of `text` (repeated `pem.Decode`).
+std::vector<pem_block> pem_blocks(std::string_view text);
 
 /// Parses a bundle of PEM certificates, as Go's cert-manager
 /// `DecodeX509CertificateSetBytes` and istio-csr's root CA loading do:
 /// - more than `max_bytes` of input → error;
-/// - a block that is not a "CERTIFICATE" or does not parse → error;
+/// - a block that is not a "CERTIFICATE" or does not parse → error (text
+///   that is no PEM block at all is ignored, as in Go);
 /// - no certificate at all → error.
 /// Duplicates are kept, order is preserved.
 caf::expected<std::vector<certificate>> parse_pem_bundle(std::string_view text,
