@@ -264,19 +264,37 @@ bool certificate::matches(const private_key& key) const {
   return res;
 }
 
-bool certificate::issued_by(const certificate& issuer) const {
-  if (X509_NAME_cmp(X509_get_issuer_name(x_.get()),
-                    X509_get_subject_name(issuer.native()))
-      != 0)
+bool certificate::check_signature_from(const certificate& parent) const {
+  auto* p = parent.native();
+  auto* bc = static_cast<BASIC_CONSTRAINTS*>(
+    X509_get_ext_d2i(p, NID_basic_constraints, nullptr, nullptr));
+  auto bc_valid = bc != nullptr;
+  auto is_ca = bc != nullptr && bc->ca != 0;
+  BASIC_CONSTRAINTS_free(bc);
+  ERR_clear_error();
+  // RFC 5280 4.2.1.9, as Go applies it.
+  if ((X509_get_version(p) == X509_VERSION_3 && !bc_valid)
+      || (bc_valid && !is_ca))
     return false;
-  auto* key = X509_get0_pubkey(issuer.native());
+  if (auto ku = parent.key_usage();
+      ku && *ku != 0 && (*ku & key_usage::cert_sign) == 0)
+    return false;
+  auto* key = X509_get0_pubkey(p);
   auto res = key != nullptr && X509_verify(x_.get(), key) == 1;
   ERR_clear_error();
   return res;
 }
 
+bool certificate::issued_by(const certificate& issuer) const {
+  auto raw_issuer
+    = detail::to_der(X509_get_issuer_name(x_.get()), i2d_X509_NAME);
+  auto raw_subject
+    = detail::to_der(X509_get_subject_name(issuer.native()), i2d_X509_NAME);
+  return raw_issuer == raw_subject && check_signature_from(issuer);
+}
+
 bool certificate::is_self_signed() const {
-  return issued_by(*this);
+  return check_signature_from(*this);
 }
 
 std::string certificate::fingerprint_sha256() const {

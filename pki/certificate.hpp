@@ -77,12 +77,18 @@ class certificate {
   /// Whether `key` is the private half of this certificate's public key.
   bool matches(const private_key& key) const;
 
-  /// Whether `issuer`'s subject equals this certificate's issuer name and
-  /// `issuer`'s key verifies this certificate's signature (Go's
-  /// `CheckSignatureFrom` without the CA checks).
+  /// Go's `CheckSignatureFrom(parent)`: `parent` may sign certificates
+  /// (BasicConstraints CA:TRUE, or a v1/v2 certificate without it; KeyUsage,
+  /// if present, has keyCertSign) and its key verifies this certificate's
+  /// signature. Names are not compared.
+  bool check_signature_from(const certificate& parent) const;
+
+  /// The chain link cert-manager uses: this certificate's raw issuer name
+  /// equals `issuer`'s raw subject name, and `check_signature_from(issuer)`.
   bool issued_by(const certificate& issuer) const;
 
-  /// Whether the certificate is issued by itself (name and signature).
+  /// Go/cert-manager's `isSelfSignedCertificate`:
+  /// `check_signature_from(*this)`.
   bool is_self_signed() const;
 
   /// SHA-256 of the DER, raw bytes.
