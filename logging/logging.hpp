@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -24,7 +25,19 @@ struct settings {
 void init(const settings& cfg);
 
 /// Returns the named logger (e.g. "grpc-server"), creating it on first use.
+/// Every logger writes through the process-wide sink, so plain spdlog calls
+/// (`get("x")->info("n={}", n)`) get the configured format too.
 std::shared_ptr<spdlog::logger> get(const std::string& name);
+
+/// Maps `--log-level` to an spdlog level: <= 1 info, 2 debug, >= 3 trace.
+spdlog::level::level_enum level_for(int verbosity) noexcept;
+
+/// Receives each formatted line, including its trailing '\n'.
+using line_writer = std::function<void(std::string_view line)>;
+
+/// Test hook: sends every line to `writer` instead of stderr; an empty
+/// function restores stderr. Calls to `writer` are serialised.
+void set_writer_for_testing(line_writer writer);
 
 /// A structured key/value attached to a log line. In text format it renders
 /// as ` key="value"`; in JSON as a member of the line's object.

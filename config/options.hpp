@@ -1,0 +1,162 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/kube_client_flags.hpp"
+#include "config/tls_names.hpp"
+#include "kube/api/label_selector.hpp"
+
+namespace istio_csr::config {
+
+using namespace std::chrono_literals;
+
+/// Go-style durations are kept with nanosecond precision.
+using duration = std::chrono::nanoseconds;
+
+/// A cert-manager issuerRef.
+struct issuer_ref {
+  std::string name;
+  std::string kind;
+  std::string group;
+
+  friend bool operator==(const issuer_ref&, const issuer_ref&) = default;
+};
+
+/// Spec 1.1: the gRPC serving side.
+struct serving_options {
+  std::string address = "0.0.0.0:6443";          ///< -a/--serving-address
+  duration max_client_certificate_duration = 1h; ///< -m
+  std::string cluster_id = "Kubernetes";         ///< --cluster-id
+  bool enable_client_cert_authenticator = false; ///< --enable-client-...
+  /// --ca-trusted-node-accounts, `namespace/serviceaccount` entries as given
+  /// (entries without '/' are kept here; the server logs and ignores them).
+  std::vector<std::string> ca_trusted_node_accounts;
+};
+
+/// Spec 1.2: cert-manager and the static issuer.
+struct issuer_options {
+  std::string certificate_namespace = "istio-system"; ///< -c
+  bool enabled = true;                                ///< -e/--issuer-enabled
+  /// -u/--issuer-name, -k/--issuer-kind, -g/--issuer-group as given.
+  issuer_ref ref{"istio-ca", "Issuer", "cert-manager.io"};
+  bool preserve_certificate_requests = false; ///< -d
+  /// --certificate-request-additional-annotations.
+  std::map<std::string, std::string> additional_annotations;
+  /// --certificate-request-timeout: server-side deadline of one signing wait
+  /// (ours; upstream has none). Zero disables it.
+  duration certificate_request_timeout = 30s;
+
+  /// The issuerRef used at startup: nullopt when the issuer is disabled or
+  /// name, kind and group are all empty (then runtime config is required).
+  /// Set by validation.
+  std::optional<issuer_ref> static_issuer;
+};
+
+/// Spec 1.3: the runtime issuer ConfigMap.
+struct runtime_config_options {
+  std::string name;       ///< --runtime-issuance-config-map-name
+  std::string namespace_; ///< --runtime-issuance-config-map-namespace
+
+  /// Runtime configuration is active only when both are set.
+  bool enabled() const noexcept {
+    return !name.empty() && !namespace_.empty();
+  }
+};
+
+/// Key algorithm of a generated private key.
+enum class key_algorithm { rsa, ecdsa };
+
+/// Spec 1.4: the serving certificate and TLS server settings.
+struct tls_options {
+  std::string trust_domain = "cluster.local"; ///< --trust-domain
+  std::string root_ca_file;                   ///< --root-ca-file
+  duration serving_certificate_duration = 1h; ///< -t
+  /// --serving-certificate-dns-names.
+  std::vector<std::string> serving_certificate_dns_names{
+    "cert-manager-istio-csr.cert-manager.svc"};
+  int serving_certificate_key_size = 2048;         ///< --serving-...-key-size
+  std::string serving_signature_algorithm = "RSA"; ///< exactly RSA or ECDSA
+  std::string serving_tls_min_version;             ///< as given
+  std::vector<std::string> serving_tls_cipher_suites;     ///< as given
+  std::vector<std::string> serving_tls_curve_preferences; ///< as given
+
+  // -- resolved by validation ----------------------------------------------
+
+  /// The serving key type from --serving-signature-algorithm.
+  key_algorithm serving_key_algorithm = key_algorithm::rsa;
+  /// max(--serving-tls-min-version, TLS 1.2).
+  tls_version min_version = tls_version::tls12;
+  /// The cipher suites in the given order; empty means library defaults.
+  std::vector<cipher_suite> cipher_suites;
+  /// The curves in preference order; empty means library defaults.
+  std::vector<tls_curve> curves;
+};
+
+/// Spec 1.5: the ConfigMap distributor and controllers.
+struct controller_options {
+  std::string leader_election_namespace = "istio-system";
+  /// --configmap-namespace-selector as given.
+  std::string configmap_namespace_selector;
+  /// The parsed selector (empty selector = all namespaces).
+  kube::label_selector namespace_selector;
+  int max_concurrent_reconciles = 1;
+};
+
+/// Spec 1.6: the dynamic istiod Certificate.
+struct istiod_cert_options {
+  bool enabled = false;                ///< --istiod-cert-enabled
+  std::string name = "istiod-dynamic"; ///< --istiod-cert-name
+  std::string namespace_ = "istio-system";
+  duration cert_duration = 1h;   ///< --istiod-cert-duration
+  duration renew_before = 30min; ///< --istiod-cert-renew-before
+  /// --istiod-cert-key-algorithm, upper-cased by validation when enabled.
+  std::string key_algorithm = "RSA";
+  /// --istiod-cert-key-size; validation turns 0 into 2048 (RSA) or 256.
+  int key_size = 2048;
+  std::vector<std::string> additional_dns_names;
+  std::map<std::string, std::string> additional_annotations;
+  /// --istiod-cert-istio-revisions as given; see revisions().
+  std::vector<std::string> istio_revisions;
+
+  /// The revisions that get DNS names: `[default]` when none are given.
+  std::vector<std::string> revisions() const {
+    if (istio_revisions.empty())
+      return {"default"};
+    return istio_revisions;
+  }
+};
+
+/// `--log-format`.
+enum class log_format { text, json };
+
+/// Spec 1.7: logging, metrics and readiness.
+struct telemetry_options {
+  int log_level = 1;                    ///< -v/--log-level
+  std::string log_format_name = "text"; ///< --log-format as given
+  log_format format = log_format::text; ///< resolved by validation
+  int readiness_probe_port = 6060;
+  std::string readiness_probe_path = "/readyz";
+  int metrics_port = 9402;
+};
+
+/// Every setting of the agent: the command line (grouped per upstream spec
+/// section) plus the environment. Built once by `config::parse`, then only
+/// read.
+struct options {
+  serving_options serving;
+  issuer_options issuer;
+  runtime_config_options runtime_config;
+  tls_options tls;
+  controller_options controller;
+  istiod_cert_options istiod_cert;
+  telemetry_options telemetry;
+  kube_client_flags kube;
+  /// $TOKEN_AUDIENCES (comma-separated): audiences of every TokenReview.
+  std::vector<std::string> token_audiences{"istio-ca"};
+};
+
+} // namespace istio_csr::config
