@@ -33,9 +33,14 @@ struct entry {
   apply_fn apply;
 };
 
+// Go's %q for the characters that matter on a command line.
 std::string quote(std::string_view s) {
   std::string out = "\"";
-  out += s;
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    out += c;
+  }
   out += '"';
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 #include "caf/sec.hpp"
 
@@ -14,6 +15,12 @@ namespace {
 
 caf::error fail(std::string msg) {
   return caf::make_error(caf::sec::invalid_argument, std::move(msg));
+}
+
+std::string format_number(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%g", x);
+  return buf;
 }
 
 std::string msg_of(const caf::error& err) {
@@ -234,7 +241,7 @@ caf::error validate(options& opts) {
   if (!kube.disable_rate_limiter) {
     if (!(kube.qps > 0))
       return fail("kube-api-qps must be positive, got "
-                  + std::to_string(kube.qps));
+                  + format_number(kube.qps));
     if (kube.burst < 1)
       return fail("kube-api-burst must be at least 1, got "
                   + std::to_string(kube.burst));

@@ -1,0 +1,284 @@
+#define CAF_SUITE config.validate
+#include "caf/test/unit_test.hpp"
+
+#include "caf/sec.hpp"
+
+#include "config/config_fixture.hpp"
+#include "config/validate.hpp"
+
+using namespace istio_csr::config;
+using namespace std::chrono_literals;
+using istio_csr::config::test::run_parse;
+
+namespace {
+
+bool contains(const std::string& s, std::string_view needle) {
+  return s.find(needle) != std::string::npos;
+}
+
+} // namespace
+
+CAF_TEST(serving dns names must not be empty) {
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--serving-certificate-dns-names="}),
+                  "the list of DNS names to add to the serving certificate is "
+                  "empty");
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--serving-certificate-dns-names", ""}),
+                  "the list of DNS names to add to the serving certificate is "
+                  "empty");
+}
+
+CAF_TEST(serving key algorithm and size) {
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--serving-certificate-key-size=1024"}),
+                  "requested key size does not meet the minimum required size "
+                  "of 2048 (requested: 1024)");
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--serving-signature-algorithm=ECDSA"}),
+                  "unsupported serving certificate key size (supported: 256, "
+                  "384): 2048");
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--serving-signature-algorithm=ECDSA",
+                                  "--serving-certificate-key-size=521"}),
+                  "unsupported serving certificate key size (supported: 256, "
+                  "384): 521");
+  // Case-sensitive, as upstream.
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--serving-signature-algorithm=rsa"}),
+                  "unknown signature algorithm (supported: \"RSA\", "
+                  "\"ECDSA\"): \"rsa\"");
+  CAF_CHECK(ICSR_PARSE_OK({"--serving-signature-algorithm=ECDSA",
+                           "--serving-certificate-key-size=256"})
+              .tls.serving_key_algorithm
+            == key_algorithm::ecdsa);
+  CAF_CHECK_EQUAL(ICSR_PARSE_OK({"--serving-certificate-key-size=2048"})
+                    .tls.serving_certificate_key_size,
+                  2048);
+}
+
+CAF_TEST(tls min version) {
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--serving-tls-min-version=VersionTLS11"}),
+                  "serving tls min version must be VersionTLS12 or higher");
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--serving-tls-min-version=VersionTLS10"}),
+                  "serving tls min version must be VersionTLS12 or higher");
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--serving-tls-min-version=TLS1.3"}),
+                  "unknown tls version \"TLS1.3\"");
+  CAF_CHECK(
+    ICSR_PARSE_OK({"--serving-tls-min-version=VersionTLS12"}).tls.min_version
+    == tls_version::tls12);
+}
+
+CAF_TEST(cipher suites and curves) {
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--serving-tls-cipher-suites=TLS_BOGUS"}),
+                  "Cipher suite TLS_BOGUS not supported or doesn't exist");
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--serving-tls-cipher-suites="
+                                  "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,"
+                                  "ECDHE-RSA-AES128-GCM-SHA256"}),
+                  "Cipher suite ECDHE-RSA-AES128-GCM-SHA256 not supported or "
+                  "doesn't exist");
+  auto e = ICSR_PARSE_ERR({"--serving-tls-curve-preferences=not-a-curve"});
+  CAF_CHECK(
+    contains(e, "unknown serving tls curve preference \"not-a-curve\""));
+  e = ICSR_PARSE_ERR({"--serving-tls-curve-preferences=X25519,"});
+  CAF_CHECK_EQUAL(e, "empty entry in serving tls curve preferences");
+  e = ICSR_PARSE_ERR({"--serving-tls-curve-preferences=65536"});
+  CAF_CHECK(contains(e, "\"65536\""));
+}
+
+CAF_TEST(log format) {
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--log-format=xml"}),
+                  "invalid log-format; must be either \"text\" or \"json\"");
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--log-format="}),
+                  "invalid log-format; must be either \"text\" or \"json\"");
+  CAF_CHECK(ICSR_PARSE_OK({"--log-format=Text"}).telemetry.format
+            == log_format::text);
+  CAF_CHECK(ICSR_PARSE_OK({"--log-format=json"}).telemetry.format
+            == log_format::json);
+}
+
+CAF_TEST(max concurrent reconciles) {
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--max-concurrent-reconciles=0"}),
+                  "max-concurrent-reconciles must be at least 1, got 0");
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--max-concurrent-reconciles=-3"}),
+                  "max-concurrent-reconciles must be at least 1, got -3");
+}
+
+CAF_TEST(issuer ref and runtime configuration) {
+  const std::string runtime_required
+    = "runtime configuration parameters for name and namespace are required "
+      "if no issuerRef is provided on startup";
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--issuer-enabled=false"}), runtime_required);
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"-u", "", "-k", "", "-g", ""}),
+                  runtime_required);
+  // Only one of the two runtime settings does not count.
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--issuer-enabled=false",
+                                  "--runtime-issuance-config-map-name=rc"}),
+                  runtime_required);
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--issuer-enabled=false",
+                                  "--runtime-issuance-config-map-namespace=n"}),
+                  runtime_required);
+  auto pure_runtime = ICSR_PARSE_OK(
+    {"-u", "", "-k", "", "-g", "", "--runtime-issuance-config-map-name=rc",
+     "--runtime-issuance-config-map-namespace=n"});
+  CAF_CHECK(!pure_runtime.issuer.static_issuer);
+  CAF_CHECK(pure_runtime.runtime_config.enabled());
+  auto partial = [](std::string field) {
+    return "invalid issuerRef passed at startup: issuerRef." + field
+           + " is a required field if any field is set for issuerRef";
+  };
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--issuer-name="}), partial("Name"));
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--issuer-kind="}), partial("Kind"));
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--issuer-group="}), partial("Group"));
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"-u", "", "-k", ""}), partial("Name"));
+  // A partial ref is fatal even with runtime configuration.
+  CAF_CHECK_EQUAL(
+    ICSR_PARSE_ERR({"--issuer-group=", "--runtime-issuance-config-map-name=rc",
+                    "--runtime-issuance-config-map-namespace=n"}),
+    partial("Group"));
+  // A disabled issuer ignores its fields.
+  auto disabled
+    = ICSR_PARSE_OK({"--issuer-enabled=false",
+                     "--issuer-kind=", "--runtime-issuance-config-map-name=rc",
+                     "--runtime-issuance-config-map-namespace=n"});
+  CAF_CHECK(!disabled.issuer.static_issuer);
+  // Static issuer plus runtime configuration: both.
+  auto both = ICSR_PARSE_OK({"--runtime-issuance-config-map-name=rc",
+                             "--runtime-issuance-config-map-namespace=n"});
+  CAF_CHECK(both.issuer.static_issuer.has_value());
+  CAF_CHECK(both.runtime_config.enabled());
+}
+
+CAF_TEST(istiod certificate rules apply only when enabled) {
+  // Disabled: nothing is checked.
+  CAF_CHECK(!ICSR_PARSE_OK({"--istiod-cert-renew-before=2h",
+                            "--istiod-cert-key-algorithm=DSA",
+                            "--istiod-cert-additional-dns-names=*.x"})
+               .istiod_cert.enabled);
+  // Enabled with defaults: fine.
+  auto ok = ICSR_PARSE_OK({"--istiod-cert-enabled"});
+  CAF_CHECK_EQUAL(ok.istiod_cert.key_algorithm, "RSA");
+  CAF_CHECK_EQUAL(ok.istiod_cert.key_size, 2048);
+  // Case-insensitive algorithm; 0 picks the default size.
+  auto ec = ICSR_PARSE_OK({"--istiod-cert-enabled",
+                           "--istiod-cert-key-algorithm=ecdsa",
+                           "--istiod-cert-key-size=0"});
+  CAF_CHECK_EQUAL(ec.istiod_cert.key_algorithm, "ECDSA");
+  CAF_CHECK_EQUAL(ec.istiod_cert.key_size, 256);
+  auto rsa0
+    = ICSR_PARSE_OK({"--istiod-cert-enabled", "--istiod-cert-key-algorithm=rsa",
+                     "--istiod-cert-key-size=0"});
+  CAF_CHECK_EQUAL(rsa0.istiod_cert.key_algorithm, "RSA");
+  CAF_CHECK_EQUAL(rsa0.istiod_cert.key_size, 2048);
+  const std::string prefix = "invalid istiod certificate options: ";
+  CAF_CHECK_EQUAL(
+    ICSR_PARSE_ERR({"--istiod-cert-enabled", "--istiod-cert-renew-before=1h"}),
+    prefix
+      + "istiod-cert-renew-before (1h0m0s) must be less than "
+        "istiod-cert-duration (1h0m0s)");
+  // ECDSA with the default size 2048 fails (noted in the spec).
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--istiod-cert-enabled",
+                                  "--istiod-cert-key-algorithm=ECDSA"}),
+                  prefix
+                    + "istiod-cert-key-size must be 256 or 384 for ECDSA, got "
+                      "2048");
+  CAF_CHECK_EQUAL(
+    ICSR_PARSE_ERR({"--istiod-cert-enabled", "--istiod-cert-key-size=1024"}),
+    prefix
+      + "istiod-cert-key-size must be at least 2048 for RSA, "
+        "got 1024");
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--istiod-cert-enabled",
+                                  "--istiod-cert-key-algorithm=Ed25519"}),
+                  prefix
+                    + "invalid istiod-cert-key-algorithm \"Ed25519\": must be "
+                      "RSA or ECDSA");
+  // Wildcards are rejected here (unlike the Helm static certificate).
+  auto e = ICSR_PARSE_ERR(
+    {"--istiod-cert-enabled",
+     "--istiod-cert-additional-dns-names=ok.example,*.example"});
+  CAF_CHECK(contains(e, "invalid istiod-cert-additional-dns-names entry "
+                        "\"*.example\": a lowercase RFC 1123 subdomain"));
+  CAF_CHECK(!contains(e, "\"ok.example\""));
+  // All errors in one message.
+  e = ICSR_PARSE_ERR({"--istiod-cert-enabled", "--istiod-cert-renew-before=2h",
+                      "--istiod-cert-key-algorithm=DSA",
+                      "--istiod-cert-additional-dns-names=Bad_Name",
+                      "--istiod-cert-additional-annotations=a b=c"});
+  CAF_CHECK(e.starts_with(prefix));
+  CAF_CHECK(contains(e, "istiod-cert-renew-before (2h0m0s) must be less than"));
+  CAF_CHECK(contains(e, "; invalid istiod-cert-key-algorithm \"DSA\""));
+  CAF_CHECK(contains(e, "; invalid istiod-cert-additional-dns-names entry "
+                        "\"Bad_Name\""));
+  CAF_CHECK(contains(e, "; istiod-cert-additional-annotations: Invalid value: "
+                        "\"a b\""));
+  e = ICSR_PARSE_ERR({"--istiod-cert-enabled", "--istiod-cert-name=Istiod"});
+  CAF_CHECK(contains(e, "invalid istiod-cert-name \"Istiod\""));
+  e = ICSR_PARSE_ERR({"--istiod-cert-enabled", "--istiod-cert-namespace=a.b"});
+  CAF_CHECK(contains(e, "invalid istiod-cert-namespace \"a.b\""));
+}
+
+CAF_TEST(certificate request annotations follow k8s rules) {
+  auto e = ICSR_PARSE_ERR(
+    {"--certificate-request-additional-annotations=bad key=v"});
+  CAF_CHECK(e.starts_with("certificate-request-additional-annotations: Invalid "
+                          "value: \"bad key\": name part must consist of"));
+  e = ICSR_PARSE_ERR({"--certificate-request-additional-annotations=/x=v"});
+  CAF_CHECK(contains(e, "prefix part must be non-empty"));
+  // Keys are checked lower-cased: upper-case prefixes are accepted.
+  CAF_CHECK(ICSR_PARSE_OK(
+              {"--certificate-request-additional-annotations=Example.COM/a=v"})
+              .issuer.additional_annotations.count("Example.COM/a")
+            == 1);
+  // Total size: 256 KiB of keys and values at most.
+  std::string big(256 * 1024 - 1, 'v');
+  CAF_CHECK(
+    ICSR_PARSE_OK({"--certificate-request-additional-annotations=k=" + big})
+      .issuer.additional_annotations.at("k")
+      .size()
+    == big.size());
+  e = ICSR_PARSE_ERR(
+    {"--certificate-request-additional-annotations=k=" + big + "v"});
+  CAF_CHECK_EQUAL(e, "certificate-request-additional-annotations: Too long: "
+                     "must have at most 262144 bytes");
+}
+
+CAF_TEST(namespace selector) {
+  auto e = ICSR_PARSE_ERR({"--configmap-namespace-selector=a in (b"});
+  CAF_CHECK(e.starts_with("invalid configmap-namespace-selector: invalid "
+                          "label selector \"a in (b\""));
+  auto o = ICSR_PARSE_OK(
+    {"--configmap-namespace-selector=env notin (dev), !legacy"});
+  CAF_CHECK_EQUAL(o.controller.namespace_selector.to_string(),
+                  "env notin (dev),!legacy");
+}
+
+CAF_TEST(our own limits) {
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--kube-api-qps=0"}),
+                  "kube-api-qps must be positive, got 0");
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--kube-api-burst=0"}),
+                  "kube-api-burst must be at least 1, got 0");
+  // Without the limiter, its settings do not matter.
+  CAF_CHECK(ICSR_PARSE_OK(
+              {"--kube-api-qps=0", "--disable-kubernetes-client-rate-limiter"})
+              .kube.disable_rate_limiter);
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--metrics-port=70000"}),
+                  "--metrics-port must be a port number 0..65535, got 70000");
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--readiness-probe-port=-1"}),
+                  "--readiness-probe-port must be a port number 0..65535, got "
+                  "-1");
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--certificate-request-timeout=-1s"}),
+                  "certificate-request-timeout must not be negative, got -1s");
+  CAF_CHECK(ICSR_PARSE_OK({"--certificate-request-timeout=0"})
+              .issuer.certificate_request_timeout
+            == 0s);
+}
+
+CAF_TEST(validate works on a hand - made value) {
+  options o;
+  CAF_CHECK(!validate(o));
+  CAF_CHECK(o.issuer.static_issuer.has_value());
+  o.controller.max_concurrent_reconciles = 0;
+  auto err = validate(o);
+  CAF_CHECK(err);
+  CAF_CHECK_EQUAL(err.code(), static_cast<uint8_t>(caf::sec::invalid_argument));
+  o.controller.max_concurrent_reconciles = 1;
+  o.token_audiences = {"a", ""};
+  CAF_CHECK(validate(o));
+  auto aud = parse_token_audiences("a,b");
+  CAF_REQUIRE(aud);
+  CAF_CHECK_EQUAL(*aud, (std::vector<std::string>{"a", "b"}));
+}
