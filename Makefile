@@ -1,6 +1,7 @@
 # The README's commands: `make run` and `make test`.
 #
-#   make deps     install missing Debian packages (no-op when all present)
+#   make deps     install missing Debian packages and a helm binary for the
+#                 chart tests (no-op when all present)
 #   make build    configure and build build/ (RelWithDebInfo); programs in build/bin/
 #   make run      build, then run the agent against the built-in local cluster
 #   make test     build the sanitizer configuration (ASan+UBSan) in build-asan/
@@ -16,6 +17,7 @@ all: build
 
 deps:
 	@./scripts/install-deps
+	@./scripts/install-helm || echo "make: could not install helm (the chart tests will say so)"
 
 build/CMakeCache.txt: | deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
