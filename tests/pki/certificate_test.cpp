@@ -107,6 +107,34 @@ CAF_TEST(issued by follows signatures not just names) {
   CAF_CHECK(!leaf.cert.is_self_signed());
 }
 
+CAF_TEST(only certificate authorities sign certificates like go) {
+  CAF_CHECK(inter.cert.check_signature_from(root.cert));
+  CAF_CHECK(root.cert.check_signature_from(root.cert));
+  // A leaf's key makes a valid signature, but a leaf is no CA.
+  pki::cert_template tmpl;
+  tmpl.sans.dns = {"child.example"};
+  auto key = test::ec_key();
+  auto child = unwrap(pki::issue(tmpl, key.public_key(), leaf.cert, leaf.key));
+  CAF_CHECK(!child.check_signature_from(leaf.cert));
+  CAF_CHECK(!child.issued_by(leaf.cert));
+  // A CA whose KeyUsage lacks keyCertSign cannot sign either.
+  auto ca_key = test::ec_key();
+  pki::cert_template ca;
+  ca.subject.common_name = "no cert sign";
+  ca.is_ca = true;
+  ca.key_usage = pki::key_usage::digital_signature;
+  auto weak = unwrap(pki::self_sign(ca, ca_key));
+  auto weak_child = unwrap(pki::issue(tmpl, key.public_key(), weak, ca_key));
+  CAF_CHECK(!weak_child.issued_by(weak));
+  CAF_CHECK(!weak.is_self_signed());
+  // Without a KeyUsage extension, CA:TRUE is enough.
+  ca.key_usage = 0;
+  auto plain = unwrap(pki::self_sign(ca, ca_key));
+  auto plain_child = unwrap(pki::issue(tmpl, key.public_key(), plain, ca_key));
+  CAF_CHECK(plain_child.issued_by(plain));
+  CAF_CHECK(plain.is_self_signed());
+}
+
 CAF_TEST(pem and der round trips keep the certificate) {
   auto pem = leaf.cert.to_pem();
   CAF_CHECK(pem.starts_with("-----BEGIN CERTIFICATE-----\n"));
@@ -144,6 +172,9 @@ CAF_TEST(chains verify to the right root for the right purpose) {
   CAF_CHECK(pki::verify_chain(leaf.cert, ints, roots, vp::any, now - 2h));
   // Like Go's pools, an intermediate in the roots is a trust anchor.
   CAF_CHECK(!pki::verify_chain(leaf.cert, {}, ints, vp::any));
+  CAF_CHECK(
+    !pki::verify_chain(leaf.cert, {}, ints, vp::client_or_server_auth));
+  CAF_CHECK(!pki::verify_chain(leaf.cert, {}, ints, vp::server_auth));
 }
 
 CAF_TEST(extended key usages select the purposes that verify) {
