@@ -172,8 +172,7 @@ CAF_TEST(chains verify to the right root for the right purpose) {
   CAF_CHECK(pki::verify_chain(leaf.cert, ints, roots, vp::any, now - 2h));
   // Like Go's pools, an intermediate in the roots is a trust anchor.
   CAF_CHECK(!pki::verify_chain(leaf.cert, {}, ints, vp::any));
-  CAF_CHECK(
-    !pki::verify_chain(leaf.cert, {}, ints, vp::client_or_server_auth));
+  CAF_CHECK(!pki::verify_chain(leaf.cert, {}, ints, vp::client_or_server_auth));
   CAF_CHECK(!pki::verify_chain(leaf.cert, {}, ints, vp::server_auth));
 }
 
