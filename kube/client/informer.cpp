@@ -1,0 +1,330 @@
+#include "kube/client/informer.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <random>
+#include <shared_mutex>
+
+#include "kube/api/errc.hpp"
+#include "kube/api/object.hpp"
+#include "kube/client/client.hpp"
+#include "logging/logging.hpp"
+
+namespace istio_csr::kube {
+
+struct informer::impl : std::enable_shared_from_this<informer::impl> {
+  impl(std::shared_ptr<client> c, informer_options o, informer_handler h)
+    : cli(std::move(c)), opts(std::move(o)), handler(std::move(h)),
+      rng(std::random_device{}()), log(logging::get("kube-client")) {
+    if (opts.name.empty())
+      opts.name = std::string{opts.res.plural};
+    backoff = opts.initial_backoff;
+  }
+
+  std::shared_ptr<client> cli;
+  informer_options opts;
+  informer_handler handler;
+  std::mt19937_64 rng;
+  std::shared_ptr<spdlog::logger> log;
+
+  // Shared with readers on other threads.
+  mutable std::shared_mutex mtx;
+  informer_cache cache;
+  uint64_t sequence = 0;
+  bool is_synced = false;
+  std::string rv;
+  informer::stats counters;
+
+  // Client thread only.
+  std::atomic<bool> stopped{false};
+  std::shared_ptr<watch_handle> watch;
+  std::chrono::milliseconds backoff;
+  std::chrono::steady_clock::time_point watch_started;
+  bool watch_had_events = false;
+
+  std::string key_of(const nlohmann::json& obj) const {
+    object_ref ref{obj};
+    return object_key(ref.namespace_(), ref.name());
+  }
+
+  informer_cache::entry make_entry(nlohmann::json obj) const {
+    informer_cache::entry e;
+    e.resource_version = object_ref{obj}.resource_version();
+    if (opts.transform)
+      obj = opts.transform(std::move(obj));
+    e.object = std::make_shared<const nlohmann::json>(std::move(obj));
+    return e;
+  }
+
+  void deliver(std::vector<informer_event>& events) {
+    for (auto& ev : events) {
+      if (stopped)
+        return;
+      if (handler)
+        handler(ev);
+    }
+  }
+
+  std::chrono::milliseconds next_backoff() {
+    auto current = backoff;
+    backoff = std::min(backoff * 2, opts.max_backoff);
+    auto scale = std::uniform_real_distribution<double>{0.5, 1.0}(rng);
+    return std::chrono::milliseconds{
+      static_cast<int64_t>(current.count() * scale)};
+  }
+
+  void list() {
+    if (stopped)
+      return;
+    {
+      std::unique_lock guard{mtx};
+      ++counters.lists;
+    }
+    list_options lo;
+    lo.label_selector = opts.label_selector;
+    lo.field_selector = opts.field_selector;
+    lo.limit = opts.page_size;
+    std::weak_ptr<impl> weak = shared_from_this();
+    cli->list_all(opts.res, opts.namespace_, std::move(lo),
+                  [weak](caf::expected<nlohmann::json> result) {
+                    if (auto self = weak.lock())
+                      self->on_list(std::move(result));
+                  });
+  }
+
+  void on_list(caf::expected<nlohmann::json> result) {
+    if (stopped)
+      return;
+    if (!result) {
+      auto delay = next_backoff();
+      logging::warn(*log, "informer list failed, retrying",
+                    {{"informer", opts.name},
+                     {"error", describe(result.error())},
+                     {"delay_ms", std::to_string(delay.count())}});
+      schedule(delay, [](impl& self) { self.list(); });
+      return;
+    }
+    std::map<std::string, informer_cache::entry> items;
+    if (auto i = result->find("items"); i != result->end() && i->is_array())
+      for (auto& item : *i) {
+        auto key = key_of(item);
+        items.emplace(std::move(key), make_entry(std::move(item)));
+      }
+    std::vector<informer_event> events;
+    {
+      std::unique_lock guard{mtx};
+      rv = object_ref{*result}.resource_version();
+      events = cache.replace(std::move(items));
+      for (auto& ev : events)
+        ev.sequence = ++sequence;
+      if (!is_synced) {
+        is_synced = true;
+        events.push_back(
+          informer_event{informer_event_type::synced, {}, {}, ++sequence});
+      }
+    }
+    logging::trace(*log, "informer listed",
+                   {{"informer", opts.name},
+                    {"objects", std::to_string(cache_size())},
+                    {"changes", std::to_string(events.size())},
+                    {"resource_version", rv}});
+    backoff = opts.initial_backoff;
+    deliver(events);
+    start_watch();
+  }
+
+  size_t cache_size() const {
+    std::shared_lock guard{mtx};
+    return cache.size();
+  }
+
+  void start_watch() {
+    if (stopped)
+      return;
+    list_options lo;
+    lo.label_selector = opts.label_selector;
+    lo.field_selector = opts.field_selector;
+    {
+      std::unique_lock guard{mtx};
+      lo.resource_version = rv;
+      ++counters.watches;
+    }
+    lo.allow_watch_bookmarks = true;
+    auto min = std::max<int64_t>(1, opts.min_watch_timeout.count());
+    lo.timeout_seconds = static_cast<int>(
+      std::uniform_int_distribution<int64_t>{min, 2 * min - 1}(rng));
+    watch_started = std::chrono::steady_clock::now();
+    watch_had_events = false;
+    std::weak_ptr<impl> weak = shared_from_this();
+    watch = cli->watch(
+      request::watch(opts.res, opts.namespace_, std::move(lo)),
+      [weak](watch_event&& ev) {
+        if (auto self = weak.lock())
+          self->on_event(std::move(ev));
+      },
+      [weak](caf::error err) {
+        if (auto self = weak.lock())
+          self->on_watch_end(std::move(err));
+      });
+  }
+
+  void on_event(watch_event&& ev) {
+    if (stopped)
+      return;
+    watch_had_events = true;
+    backoff = opts.initial_backoff;
+    if (ev.type == watch_event_type::bookmark) {
+      auto& version = object_ref{ev.object}.resource_version();
+      if (!version.empty()) {
+        std::unique_lock guard{mtx};
+        rv = version;
+      }
+      return;
+    }
+    auto key = key_of(ev.object);
+    auto entry = make_entry(std::move(ev.object));
+    auto version = entry.resource_version;
+    std::optional<informer_event> out;
+    {
+      std::unique_lock guard{mtx};
+      out = cache.apply(ev.type, key, std::move(entry));
+      if (!version.empty())
+        rv = version;
+      if (out)
+        out->sequence = ++sequence;
+    }
+    if (out && handler)
+      handler(*out);
+  }
+
+  void on_watch_end(caf::error err) {
+    watch.reset();
+    if (stopped)
+      return;
+    if (!err) {
+      // The server ended the stream (timeoutSeconds): resume at once,
+      // unless it ends streams immediately, which would make us spin.
+      auto quick = std::chrono::steady_clock::now() - watch_started
+                   < std::chrono::seconds{1};
+      if (quick && !watch_had_events) {
+        schedule(next_backoff(), [](impl& self) { self.start_watch(); });
+        return;
+      }
+      start_watch();
+      return;
+    }
+    {
+      std::unique_lock guard{mtx};
+      ++counters.watch_errors;
+      if (is(err, errc::gone))
+        ++counters.relists_after_gone;
+    }
+    if (is(err, errc::gone)) {
+      logging::debug(*log, "informer watch expired, listing again",
+                     {{"informer", opts.name}, {"error", describe(err)}});
+      list();
+      return;
+    }
+    auto delay = next_backoff();
+    logging::warn(*log, "informer watch failed, resuming",
+                  {{"informer", opts.name},
+                   {"error", describe(err)},
+                   {"delay_ms", std::to_string(delay.count())}});
+    schedule(delay, [](impl& self) { self.start_watch(); });
+  }
+
+  void schedule(std::chrono::milliseconds delay, void (*fn)(impl&)) {
+    std::weak_ptr<impl> weak = shared_from_this();
+    cli->schedule(delay, [weak, fn] {
+      if (auto self = weak.lock(); self && !self->stopped)
+        fn(*self);
+    });
+  }
+
+  void stop() {
+    if (stopped.exchange(true))
+      return;
+    if (cli->on_client_thread()) {
+      if (watch)
+        watch->cancel();
+      watch.reset();
+    } else {
+      // The watch handle belongs to the client thread.
+      cli->post([self = shared_from_this()] {
+        if (self->watch)
+          self->watch->cancel();
+        self->watch.reset();
+      });
+    }
+  }
+};
+
+informer::informer(std::shared_ptr<impl> ptr) : impl_(std::move(ptr)) {
+  // nop
+}
+
+std::shared_ptr<informer> informer::make(std::shared_ptr<client> c,
+                                         informer_options opts,
+                                         informer_handler handler) {
+  auto ptr
+    = std::make_shared<impl>(std::move(c), std::move(opts), std::move(handler));
+  return std::shared_ptr<informer>{new informer(std::move(ptr))};
+}
+
+informer::~informer() {
+  impl_->stop();
+}
+
+void informer::start() {
+  std::weak_ptr<impl> weak = impl_;
+  impl_->cli->post([weak] {
+    if (auto self = weak.lock())
+      self->list();
+  });
+}
+
+void informer::stop() {
+  impl_->stop();
+}
+
+bool informer::synced() const {
+  std::shared_lock guard{impl_->mtx};
+  return impl_->is_synced;
+}
+
+object_ptr informer::get(std::string_view namespace_,
+                         std::string_view name) const {
+  std::shared_lock guard{impl_->mtx};
+  return impl_->cache.get(object_key(namespace_, name));
+}
+
+std::vector<object_ptr> informer::list() const {
+  std::shared_lock guard{impl_->mtx};
+  return impl_->cache.list();
+}
+
+size_t informer::size() const {
+  std::shared_lock guard{impl_->mtx};
+  return impl_->cache.size();
+}
+
+informer::snapshot informer::take_snapshot() const {
+  std::shared_lock guard{impl_->mtx};
+  return snapshot{impl_->sequence, impl_->is_synced, impl_->cache.list()};
+}
+
+std::string informer::resource_version() const {
+  std::shared_lock guard{impl_->mtx};
+  return impl_->rv;
+}
+
+informer::stats informer::get_stats() const {
+  std::shared_lock guard{impl_->mtx};
+  return impl_->counters;
+}
+
+const informer_options& informer::options() const noexcept {
+  return impl_->opts;
+}
+
+} // namespace istio_csr::kube
