@@ -263,7 +263,6 @@ std::shared_ptr<spdlog::logger> get(const std::string& name) {
   if (!lg) {
     lg = std::make_shared<spdlog::logger>(name, st.sink);
     lg->set_level(st.level);
-    lg->flush_on(spdlog::level::trace);
   }
   return lg;
 }
