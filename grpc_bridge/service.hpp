@@ -1,0 +1,37 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "proto/ca.grpc.pb.h"
+
+#include "grpc_bridge/call.hpp"
+#include "grpc_bridge/connection_registry.hpp"
+
+namespace istio_csr::grpc_bridge {
+
+/// The one gRPC service: every CreateCertificate becomes a `call` handed to
+/// the `call_handler`. Internal to `server` (and its tests).
+class certificate_service final
+  : public istio::v1::auth::IstioCertificateService::CallbackService {
+ public:
+  certificate_service(std::shared_ptr<call_handler> handler,
+                      std::shared_ptr<const connection_registry> registry);
+
+  grpc::ServerUnaryReactor* CreateCertificate(
+    grpc::CallbackServerContext* ctx,
+    const istio::v1::auth::IstioCertificateRequest* request,
+    istio::v1::auth::IstioCertificateResponse* response) override;
+
+  /// Calls started and not yet done (as gRPC sees them).
+  std::size_t active_calls() const noexcept {
+    return *active_;
+  }
+
+ private:
+  std::shared_ptr<call_handler> handler_;
+  std::shared_ptr<const connection_registry> registry_;
+  std::shared_ptr<std::atomic<std::size_t>> active_;
+};
+
+} // namespace istio_csr::grpc_bridge
