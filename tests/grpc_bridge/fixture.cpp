@@ -99,7 +99,7 @@ std::string line_value(const std::string& text, const std::string& prefix) {
 
 s_client_result s_client(std::uint16_t port, const std::string& ca_file,
                          const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"openssl",
+  std::vector<std::string> argv{"/usr/bin/openssl",
                                 "s_client",
                                 "-connect",
                                 "127.0.0.1:" + std::to_string(port),
@@ -111,7 +111,8 @@ s_client_result s_client(std::uint16_t port, const std::string& ca_file,
   argv.insert(argv.end(), args.begin(), args.end());
   auto res = run(argv, 30s);
   s_client_result out;
-  out.output = res.out + res.err;
+  out.output
+    = "exit code " + std::to_string(res.exit_code) + "\n" + res.out + res.err;
   // "New, TLSv1.3, Cipher is TLS_AES_128_GCM_SHA256"
   auto session = line_value(out.output, "New, ");
   if (!session.empty()) {

@@ -61,12 +61,13 @@ inline key_and_cert make_ca(const std::string& cn) {
   return {std::move(key), std::move(cert)};
 }
 
-inline key_and_cert make_leaf(const key_and_cert& ca,
-                              pki::subject_alt_names sans,
-                              std::vector<std::string> ekus
-                              = {std::string{pki::oid::server_auth},
-                                 std::string{pki::oid::client_auth}}) {
-  auto key = unwrap(pki::private_key::generate_ec(256));
+inline key_and_cert
+make_leaf(const key_and_cert& ca, pki::subject_alt_names sans,
+          std::vector<std::string> ekus = {std::string{pki::oid::server_auth},
+                                           std::string{pki::oid::client_auth}},
+          bool rsa = false) {
+  auto key = unwrap(rsa ? pki::private_key::generate_rsa(2048)
+                        : pki::private_key::generate_ec(256));
   pki::cert_template tmpl;
   tmpl.sans = std::move(sans);
   tmpl.key_usage
@@ -78,10 +79,12 @@ inline key_and_cert make_leaf(const key_and_cert& ca,
   return {std::move(key), std::move(cert)};
 }
 
-inline key_and_cert make_serving(const key_and_cert& ca) {
+/// A serving certificate for `serving_dns`; ECDSA P-256 unless `rsa`
+/// (upstream's default serving key is RSA-2048).
+inline key_and_cert make_serving(const key_and_cert& ca, bool rsa = false) {
   pki::subject_alt_names sans;
   sans.dns = {serving_dns};
-  return make_leaf(ca, sans, {std::string{pki::oid::server_auth}});
+  return make_leaf(ca, sans, {std::string{pki::oid::server_auth}}, rsa);
 }
 
 inline key_and_cert make_workload(const key_and_cert& ca,
