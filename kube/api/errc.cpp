@@ -56,16 +56,6 @@ const std::string* context_string(const caf::error& err) {
 
 } // namespace
 
-std::string error_message(const caf::error& err) {
-  if (!err)
-    return {};
-  if (auto str = context_string(err))
-    return *str;
-  if (auto code = errc_of(err))
-    return to_string(*code);
-  return caf::to_string(err);
-}
-
 std::string describe(const caf::error& err) {
   if (!err)
     return "none";

@@ -70,10 +70,8 @@ inline bool is(const caf::error& err, errc code) noexcept {
   return errc_of(err) == code;
 }
 
-/// The message of `err`: the context string of a kube error (or of any
-/// error whose context is one string), `to_string(err)` otherwise, and empty
-/// for no error.
-std::string error_message(const caf::error& err);
+// The message text of an error (its context strings) is
+// `kube::error_message(err)`, declared in kube/api/validation.hpp.
 
 /// A rendering of `err` for logs, e.g. `kube.not_found: configmaps "x" not
 /// found`. Works without an actor system.

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <deque>
+#include <limits>
 #include <unordered_set>
 
 #include <boost/asio/connect.hpp>
@@ -321,7 +322,7 @@ class transport_impl : public http_transport,
     req.version(11);
     req.set(http::field::host, host_header_);
     for (auto& [key, value] : r.headers)
-      req.set(key, value);
+      req.insert(key, value); // repeatable (Impersonate-Group)
     if (!r.body.empty() || r.method == "POST" || r.method == "PUT"
         || r.method == "PATCH") {
       req.set(http::field::content_type, r.content_type);
@@ -632,7 +633,9 @@ class stream_op : public op_base,
       idle_timeout_(idle_timeout), callbacks_(std::move(callbacks)),
       conn_(transport_->new_connection()) {
     transport_->add_live(this);
-    parser_.body_limit(boost::none);
+    // Not boost::none: Beast 1.74 compares the content length against the
+    // empty optional and reports body_limit.
+    parser_.body_limit(std::numeric_limits<std::uint64_t>::max());
     parser_.header_limit(max_header_size);
   }
 
