@@ -24,18 +24,10 @@ struct proxy_sweep {
   uint64_t epoch;
 };
 
-/// Self-sent after a bounce for a live incarnation: if the incarnation is
-/// still believed alive when this arrives (its down message would have been
-/// queued before), the bounce came from an actor the child delegated to.
-struct proxy_check {
-  uint64_t seq;
-};
-
 } // namespace
 } // namespace istio_csr::actors::detail
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(istio_csr::actors::detail::proxy_sweep)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(istio_csr::actors::detail::proxy_check)
 
 namespace istio_csr::actors {
 namespace detail {
@@ -69,7 +61,6 @@ class proxy_actor : public caf::event_based_actor {
     return {
       [this](proxy_attach& x) { attach(std::move(x.target)); },
       [this](proxy_sweep x) { sweep(x.epoch); },
-      [this](proxy_check x) { check(x.seq); },
     };
   }
 
@@ -92,7 +83,7 @@ class proxy_actor : public caf::event_based_actor {
     pending msg;
     uint64_t epoch = 0;
     /// CAF bounced it (`request_receiver_down` without sender) while the
-    /// incarnation was still believed alive.
+    /// incarnation was terminating but its down message had not arrived.
     bool bounced = false;
   };
 
@@ -176,15 +167,32 @@ class proxy_actor : public caf::event_based_actor {
       if (known_dead(i->second.epoch)) {
         rebuffer(i);
         flush();
-      } else {
-        i->second.bounced = true;
-        send(this, proxy_check{seq});
+        return;
       }
-      return;
+      if (target_closed()) {
+        // The incarnation is dying: its down message (or the supervisor's
+        // attach of the next one) is on its way and re-buffers this.
+        i->second.bounced = true;
+        return;
+      }
+      // The incarnation is alive, so it did not bounce this: an actor it
+      // delegated the request to is gone. That is the answer.
+      reply
+        = caf::make_message(caf::make_error(caf::sec::request_receiver_down));
     }
     auto promise = std::move(i->second.msg.promise);
     in_flight_.erase(i);
     promise.deliver(std::move(reply));
+  }
+
+  /// Whether the current incarnation's mailbox is closed, i.e. it is
+  /// terminating (CAF closes the mailbox before bouncing what is left in
+  /// it, and before sending down messages).
+  bool target_closed() const {
+    auto* ptr = caf::actor_cast<caf::abstract_actor*>(target_);
+    if (auto* sa = dynamic_cast<caf::scheduled_actor*>(ptr))
+      return sa->mailbox().closed();
+    return false; // not a scheduled actor: treat a bounce as an answer
   }
 
   /// The incarnation of `epoch_` is dead.
@@ -232,21 +240,6 @@ class proxy_actor : public caf::event_based_actor {
         ++i;
       }
     }
-  }
-
-  void check(uint64_t seq) {
-    auto i = in_flight_.find(seq);
-    if (i == in_flight_.end() || !i->second.bounced)
-      return;
-    if (known_dead(i->second.epoch)) {
-      rebuffer(i);
-      flush();
-      return;
-    }
-    // Bounced by an actor the incarnation delegated to: a real error.
-    auto promise = std::move(i->second.msg.promise);
-    in_flight_.erase(i);
-    promise.deliver(caf::make_error(caf::sec::request_receiver_down));
   }
 
   void stop(caf::error reason) {

@@ -24,10 +24,17 @@ namespace istio_csr::actors {
 ///   incarnation in arrival order.
 /// - A request that the dead incarnation never started (still queued in its
 ///   mailbox, or forwarded after it died) is bounced back by CAF and
-///   re-delivered to the next incarnation.
+///   re-delivered to the next incarnation, in its original place in the
+///   order as far as it is still buffered.
 /// - A request the incarnation had started (being handled, or held in a
-///   response promise) fails with `supervisor_errc::child_restarted` once the
-///   incarnation is gone: never silence.
+///   response promise) fails with `supervisor_errc::child_restarted` as soon
+///   as the proxy learns the incarnation is gone: never silence. CAF 0.17
+///   itself would leave a held promise unanswered.
+/// - A request the incarnation delegated to an actor that is gone fails with
+///   CAF's `sec::request_receiver_down`, as without the proxy. (Both bounces
+///   look alike; the proxy tells them apart by whether the incarnation's
+///   mailbox is closed. If the incarnation dies at the very moment such a
+///   delegated request bounces, the request is re-delivered.)
 /// - Asynchronous messages queued in a crashed incarnation's mailbox are
 ///   lost with it (use requests for anything that must not be lost).
 /// - When the proxy stops (the child is removed, not restarted, or its
@@ -36,6 +43,10 @@ namespace istio_csr::actors {
 ///   `sec::request_receiver_down`.
 /// - A non-normal exit message stops the proxy; only the supervisor sends
 ///   one.
+///
+/// Cost: one extra message hop per response, and per request that failed
+/// with `child_restarted` a small response-handler entry that CAF keeps
+/// until the proxy terminates (CAF 0.17 has no API to drop it).
 caf::actor spawn_proxy(caf::actor_system& sys, std::string child_name);
 
 namespace detail {

@@ -114,14 +114,17 @@ child_status fixture::status(const caf::actor& sup, const std::string& name) {
 
 std::shared_ptr<std::optional<caf::error>> fixture::watch(const caf::actor& x) {
   auto result = std::make_shared<std::optional<caf::error>>();
-  helpers.push_back(sys.spawn([=](caf::event_based_actor* s) -> caf::behavior {
-    s->monitor(x);
-    s->set_down_handler([=](caf::down_msg& dm) {
-      *result = dm.reason;
-      s->quit();
-    });
-    return {[](caf::get_atom) {}};
-  }));
+  helpers.push_back(sys.spawn(
+    [](caf::event_based_actor* s, caf::actor target,
+       std::shared_ptr<std::optional<caf::error>> out) -> caf::behavior {
+      s->monitor(target);
+      s->set_down_handler([s, out](caf::down_msg& dm) {
+        *out = dm.reason;
+        s->quit();
+      });
+      return {[](caf::get_atom) {}};
+    },
+    x, result));
   return result;
 }
 

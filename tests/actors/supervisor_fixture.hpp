@@ -50,6 +50,11 @@ child_spec worker_spec(std::string name, std::shared_ptr<probe> p,
                        restart_policy restart = restart_policy::permanent,
                        std::string peer = {});
 
+/// Note for actor tests under UBSan: CAF 0.17 dereferences a null pointer
+/// when a function-based actor is spawned without extra arguments
+/// (caf/detail/init_fun_factory.hpp), so every spawn here passes at least
+/// one argument.
+
 /// The outcome of a request.
 template <class T>
 struct reply {
@@ -80,18 +85,23 @@ struct fixture : test_coordinator_fixture<actors::system_config> {
   template <class T, class... Ts>
   std::shared_ptr<reply<T>> ask(const caf::actor& dest, Ts... xs) {
     auto r = std::make_shared<reply<T>>();
-    helpers.push_back(sys.spawn([=](caf::event_based_actor* s) {
-      s->request(dest, caf::infinite, xs...)
-        .then(
-          [=](T& x) {
-            r->done = true;
-            r->value = std::move(x);
-          },
-          [=](caf::error& e) {
-            r->done = true;
-            r->err = std::move(e);
-          });
-    }));
+    // `r` is passed as a spawn argument, not only captured: CAF 0.17
+    // dereferences a null pointer when a function-based actor is spawned
+    // without arguments (UBSan aborts).
+    helpers.push_back(sys.spawn(
+      [=](caf::event_based_actor* s, std::shared_ptr<reply<T>> r) {
+        s->request(dest, caf::infinite, xs...)
+          .then(
+            [=](T& x) {
+              r->done = true;
+              r->value = std::move(x);
+            },
+            [=](caf::error& e) {
+              r->done = true;
+              r->err = std::move(e);
+            });
+      },
+      r));
     return r;
   }
 
@@ -99,18 +109,23 @@ struct fixture : test_coordinator_fixture<actors::system_config> {
   template <class... Ts>
   std::shared_ptr<reply<bool>> ask_void(const caf::actor& dest, Ts... xs) {
     auto r = std::make_shared<reply<bool>>();
-    helpers.push_back(sys.spawn([=](caf::event_based_actor* s) {
-      s->request(dest, caf::infinite, xs...)
-        .then(
-          [=]() {
-            r->done = true;
-            r->value = true;
-          },
-          [=](caf::error& e) {
-            r->done = true;
-            r->err = std::move(e);
-          });
-    }));
+    // `r` is passed as a spawn argument, not only captured: CAF 0.17
+    // dereferences a null pointer when a function-based actor is spawned
+    // without arguments (UBSan aborts).
+    helpers.push_back(sys.spawn(
+      [=](caf::event_based_actor* s, std::shared_ptr<reply<bool>> r) {
+        s->request(dest, caf::infinite, xs...)
+          .then(
+            [=]() {
+              r->done = true;
+              r->value = true;
+            },
+            [=](caf::error& e) {
+              r->done = true;
+              r->err = std::move(e);
+            });
+      },
+      r));
     return r;
   }
 

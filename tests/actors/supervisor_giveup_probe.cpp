@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <string>
 
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
@@ -19,16 +20,19 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Actors take their name as an argument: CAF 0.17 dereferences a null
+// pointer when a function-based actor is spawned without arguments (UBSan).
+
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
 
-caf::behavior always_crashing(caf::event_based_actor* self) {
+caf::behavior always_crashing(caf::event_based_actor* self, std::string) {
   self->send(self, crash_atom::value);
   return {[self](crash_atom) {
     self->quit(caf::make_error(caf::sec::runtime_error, "simulated failure"));
   }};
 }
 
-caf::behavior steady(caf::event_based_actor*) {
+caf::behavior steady(caf::event_based_actor*, std::string) {
   return {[](caf::get_atom) { return 0; }};
 }
 
@@ -46,11 +50,12 @@ int main() {
   opts.backoff.max = 10ms;
   std::vector<actors::child_spec> children(2);
   children[0].name = "steady";
-  children[0].spawn
-    = [](actors::child_context& ctx) { return ctx.system().spawn(steady); };
+  children[0].spawn = [](actors::child_context& ctx) {
+    return ctx.system().spawn(steady, ctx.name());
+  };
   children[1].name = "always-crashing";
   children[1].spawn = [](actors::child_context& ctx) {
-    return ctx.system().spawn(always_crashing);
+    return ctx.system().spawn(always_crashing, ctx.name());
   };
   auto handle = actors::spawn_supervisor(sys, opts, std::move(children));
   if (!handle) {
