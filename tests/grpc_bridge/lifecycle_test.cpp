@@ -13,6 +13,7 @@
 
 #include "grpc_bridge/connection_registry.hpp"
 #include "grpc_bridge/tls/client_identity.hpp"
+#include "health/server.hpp"
 #include "proto/ca.pb.h"
 
 using namespace istio_csr;
@@ -239,6 +240,61 @@ CAF_TEST(keepalive pings within the policy cause no GOAWAY) {
       CAF_CHECK(goaway);
     }
   }
+}
+
+// The agent wires readiness like this; probes must answer while signing is
+// slow (upstream issue: probes timing out under load).
+CAF_TEST(readiness answers while many calls wait for signing) {
+  start();
+  handler->auto_answer = false;
+  health::settings hs;
+  hs.address = "127.0.0.1";
+  hs.port = 0;
+  health::server probes{hs};
+  probes.add_check("tls_provider", [this]() -> std::optional<std::string> {
+    if (srv->has_tls_config())
+      return std::nullopt;
+    return "no serving certificate";
+  });
+  probes.add_check("grpc_server", [this]() -> std::optional<std::string> {
+    if (srv->serving())
+      return std::nullopt;
+    return "not serving";
+  });
+  CAF_REQUIRE(!probes.start());
+  auto ch = channel();
+  auto stub = IstioCertificateService::NewStub(ch);
+  constexpr int n = 100;
+  struct pending {
+    grpc::ClientContext ctx;
+    IstioCertificateRequest req;
+    IstioCertificateResponse resp;
+  };
+  std::vector<std::unique_ptr<pending>> calls;
+  for (int i = 0; i < n; ++i) {
+    auto p = std::make_unique<pending>();
+    auto* raw = p.get();
+    stub->async()->CreateCertificate(&raw->ctx, &raw->req, &raw->resp,
+                                     [](grpc::Status) {});
+    calls.push_back(std::move(p));
+  }
+  CAF_REQUIRE(handler->wait_for(n));
+  auto url = "http://127.0.0.1:" + std::to_string(probes.port()) + "/readyz";
+  auto probe = [&] {
+    return run({"/usr/bin/curl", "-s", "-m", "2", "-o", "/dev/null", "-w",
+                "%{http_code}", url},
+               10s)
+      .out;
+  };
+  CAF_CHECK_EQUAL(probe(), "200");
+  srv->clear_credentials();
+  CAF_CHECK_EQUAL(probe(), "500");
+  CAF_REQUIRE(!srv->set_serving_certificate({serving.cert}, serving.key));
+  CAF_CHECK_EQUAL(probe(), "200");
+  srv->shutdown(0ms);
+  CAF_CHECK_EQUAL(probe(), "500");
+  for (auto& p : calls)
+    p->ctx.TryCancel();
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
