@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -83,6 +84,22 @@ struct api_impl {
   /// Namespaces whose finalization is scheduled.
   std::set<std::string> pending_finalize;
   user_info admin;
+  /// Garbage collection: dependents by owner uid, kept up to date by a
+  /// listener on every type.
+  struct object_key {
+    size_t type = 0;
+    std::string ns;
+    std::string name;
+    auto operator<=>(const object_key&) const = default;
+  };
+  std::map<std::string, std::set<object_key>> dependents;
+  struct gc_listener final : change_listener {
+    explicit gc_listener(api_impl& a) : api(a) {
+    }
+    void on_change(const change& c) override;
+    api_impl& api;
+  } gc{*this};
+  void collect_dependents(const std::string& owner_uid);
   /// Keeps pending deferred work from running after destruction.
   std::shared_ptr<int> alive = std::make_shared<int>(0);
 

@@ -1226,6 +1226,64 @@ void api_impl::finalize_namespace(const std::string& ns) {
     store.remove(ns_type, "", ns);
 }
 
+// --- garbage collection ------------------------------------------------
+
+namespace {
+
+std::vector<std::string> owner_uids(const stored_object* o) {
+  std::vector<std::string> out;
+  if (o == nullptr)
+    return out;
+  auto& refs = at(o->body, {"metadata", "ownerReferences"});
+  if (refs.is_array())
+    for (auto& r : refs)
+      if (r.is_object() && r.contains("uid") && r["uid"].is_string())
+        out.push_back(r["uid"].get<std::string>());
+  return out;
+}
+
+} // namespace
+
+void api_impl::gc_listener::on_change(const change& c) {
+  api_impl::object_key key{c.type->id, c.object->ns, c.object->name};
+  for (auto& uid : owner_uids(c.prev.get())) {
+    auto it = api.dependents.find(uid);
+    if (it != api.dependents.end()) {
+      it->second.erase(key);
+      if (it->second.empty())
+        api.dependents.erase(it);
+    }
+  }
+  if (c.kind == change_type::deleted) {
+    auto uid = str_at(c.object->body, {"metadata", "uid"});
+    if (api.dependents.count(uid))
+      // Background propagation, after the owner is gone.
+      api.defer(std::chrono::milliseconds{0},
+                [a = &api, uid] { a->collect_dependents(uid); });
+    return;
+  }
+  for (auto& uid : owner_uids(c.object.get()))
+    api.dependents[uid].insert(key);
+}
+
+void api_impl::collect_dependents(const std::string& owner_uid) {
+  auto it = dependents.find(owner_uid);
+  if (it == dependents.end())
+    return;
+  auto keys = it->second;
+  for (auto& k : keys) {
+    auto& t = registry.all()[k.type];
+    auto obj = store.get(t, k.ns, k.name);
+    if (!obj)
+      continue;
+    auto uids = owner_uids(obj.get());
+    if (std::find(uids.begin(), uids.end(), owner_uid) == uids.end())
+      continue;
+    bool removed = false;
+    delete_object(t, obj, json::object(), false, removed);
+  }
+}
+
 // --- admission
 // ----------------------------------------------------------------
 

@@ -171,6 +171,9 @@ api_impl::api_impl(net::io_context& io, api_config config, key_pair sa_key)
   admin.name = "devcluster-admin";
   admin.groups = {"system:masters", "system:authenticated"};
   admin.admin = true;
+  for (auto& t : registry.all())
+    if (t.stored)
+      store.subscribe(t, "", &gc);
 }
 
 void api_impl::defer(std::chrono::milliseconds delay, std::function<void()> f) {

@@ -2,37 +2,18 @@
 
 #include <stdexcept>
 
-#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rand.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
+
+#include "pki/crypto.hpp"
+#include "pki/error.hpp"
+#include "pki/extensions.hpp"
+#include "pki/issue.hpp"
 
 namespace istio_csr::devcluster {
 
 namespace {
-
-[[noreturn]] void fail(const std::string& what) {
-  std::string msg = what;
-  unsigned long code;
-  while ((code = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof(buf));
-    msg += ": ";
-    msg += buf;
-  }
-  throw std::runtime_error(msg);
-}
-
-std::string bio_string(BIO* bio) {
-  char* data = nullptr;
-  auto len = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<size_t>(len));
-}
 
 constexpr std::string_view b64_std
   = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -109,57 +90,12 @@ std::optional<std::string> decode(std::string_view text,
   return out;
 }
 
-std::shared_ptr<EVP_PKEY> wrap(EVP_PKEY* key) {
-  if (key == nullptr)
-    fail("key generation failed");
-  return {key, EVP_PKEY_free};
-}
-
-void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-  if (ext == nullptr)
-    fail("cannot build certificate extension");
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
-}
-
-std::shared_ptr<X509> new_cert(const key_pair& subject_key,
-                               const std::string& cn, const std::string& org,
-                               std::chrono::hours validity) {
-  std::shared_ptr<X509> cert{X509_new(), X509_free};
-  if (!cert)
-    fail("X509_new");
-  X509_set_version(cert.get(), 2);
-  unsigned char serial[16];
-  RAND_bytes(serial, sizeof(serial));
-  serial[0] &= 0x7f;
-  BIGNUM* bn = BN_bin2bn(serial, sizeof(serial), nullptr);
-  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
-  BN_free(bn);
-  // Backdate a little so that clocks a few seconds apart agree.
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -300);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()),
-                  static_cast<long>(validity.count()) * 3600);
-  X509_set_pubkey(cert.get(), subject_key.native());
-  X509_NAME* name = X509_get_subject_name(cert.get());
-  if (!org.empty())
-    X509_NAME_add_entry_by_txt(
-      name, "O", MBSTRING_UTF8,
-      reinterpret_cast<const unsigned char*>(org.c_str()), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(cn.c_str()),
-                             -1, -1, 0);
-  return cert;
-}
-
-std::string to_pem(X509* cert) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio{BIO_new(BIO_s_mem()), BIO_free};
-  if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1)
-    fail("cannot encode certificate");
-  return bio_string(bio.get());
+template <class T>
+T value_or_throw(caf::expected<T> x, const char* what) {
+  if (!x)
+    throw std::runtime_error(std::string(what) + ": "
+                             + pki::error_text(x.error()));
+  return std::move(*x);
 }
 
 } // namespace
@@ -181,49 +117,35 @@ std::optional<std::string> base64url_decode(std::string_view text) {
 }
 
 std::string sha256(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr)
-      != 1)
-    fail("sha256");
-  return std::string(reinterpret_cast<char*>(md), len);
+  return pki::sha256(data);
 }
 
 key_pair key_pair::generate_ec_p256() {
-  return key_pair{wrap(EVP_EC_gen("P-256"))};
+  return key_pair{
+    value_or_throw(pki::private_key::generate_ec(256), "EC key generation")};
 }
 
 key_pair key_pair::generate_rsa(int bits) {
-  return key_pair{wrap(EVP_RSA_gen(static_cast<unsigned>(bits)))};
+  return key_pair{
+    value_or_throw(pki::private_key::generate_rsa(bits), "RSA key generation")};
 }
 
 std::string key_pair::private_pem() const {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio{BIO_new(BIO_s_mem()), BIO_free};
-  if (!bio
-      || PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0,
-                                  nullptr, nullptr)
-           != 1)
-    fail("cannot encode private key");
-  return bio_string(bio.get());
+  return key_.to_pem();
 }
 
 std::string key_pair::public_der() const {
-  unsigned char* der = nullptr;
-  int len = i2d_PUBKEY(key_.get(), &der);
-  if (len <= 0)
-    fail("cannot encode public key");
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
-  return out;
+  return key_.public_key().to_der();
 }
 
 std::pair<std::string, std::string> key_pair::rsa_public_numbers() const {
   BIGNUM* n = nullptr;
   BIGNUM* e = nullptr;
-  if (EVP_PKEY_get_bn_param(key_.get(), OSSL_PKEY_PARAM_RSA_N, &n) != 1
-      || EVP_PKEY_get_bn_param(key_.get(), OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
+  if (EVP_PKEY_get_bn_param(key_.native(), OSSL_PKEY_PARAM_RSA_N, &n) != 1
+      || EVP_PKEY_get_bn_param(key_.native(), OSSL_PKEY_PARAM_RSA_E, &e)
+           != 1) {
     BN_free(n);
-    fail("not an RSA key");
+    throw std::runtime_error("not an RSA key");
   }
   auto bytes = [](BIGNUM* bn) {
     std::string out(static_cast<size_t>(BN_num_bytes(bn)), '\0');
@@ -237,58 +159,30 @@ std::pair<std::string, std::string> key_pair::rsa_public_numbers() const {
 }
 
 std::string key_pair::sign_sha256(std::string_view data) const {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(),
-                                                              EVP_MD_CTX_free};
-  size_t len = 0;
-  if (!ctx
-      || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr,
-                            key_.get())
-           != 1
-      || EVP_DigestSign(ctx.get(), nullptr, &len,
-                        reinterpret_cast<const unsigned char*>(data.data()),
-                        data.size())
-           != 1)
-    fail("sign");
-  std::string sig(len, '\0');
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()),
-                     &len, reinterpret_cast<const unsigned char*>(data.data()),
-                     data.size())
-      != 1)
-    fail("sign");
-  sig.resize(len);
-  return sig;
+  return value_or_throw(pki::jws_sign(key_, data), "signing");
 }
 
 bool key_pair::verify_sha256(std::string_view data,
                              std::string_view sig) const {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(),
-                                                              EVP_MD_CTX_free};
-  bool ok
-    = ctx
-      && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr,
-                              key_.get())
-           == 1
-      && EVP_DigestVerify(
-           ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()),
-           sig.size(), reinterpret_cast<const unsigned char*>(data.data()),
-           data.size())
-           == 1;
-  ERR_clear_error();
-  return ok;
+  return pki::jws_verify(key_.public_key(), data, sig);
 }
 
 cert_authority cert_authority::self_signed(key_pair key, const std::string& cn,
                                            const std::string& org,
                                            std::chrono::hours validity) {
-  auto cert = new_cert(key, cn, org, validity);
-  X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get()));
-  add_ext(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE");
-  add_ext(cert.get(), cert.get(), NID_key_usage,
-          "critical,digitalSignature,keyCertSign,cRLSign");
-  add_ext(cert.get(), cert.get(), NID_subject_key_identifier, "hash");
-  if (X509_sign(cert.get(), key.native(), EVP_sha256()) <= 0)
-    fail("cannot sign CA certificate");
-  auto pem = to_pem(cert.get());
+  pki::cert_template tmpl;
+  tmpl.subject.common_name = cn;
+  if (!org.empty())
+    tmpl.subject.organizations = {org};
+  // Backdated a little so that clocks a few seconds apart agree.
+  tmpl.not_before = std::chrono::system_clock::now() - std::chrono::minutes(5);
+  tmpl.not_after = std::chrono::system_clock::now() + validity;
+  tmpl.is_ca = true;
+  tmpl.key_usage = pki::key_usage::digital_signature
+                   | pki::key_usage::cert_sign | pki::key_usage::crl_sign;
+  auto cert = value_or_throw(pki::self_sign(tmpl, key.key()),
+                             "self-signing a CA certificate");
+  auto pem = cert.to_pem();
   return cert_authority{std::move(key), std::move(cert), std::move(pem)};
 }
 
@@ -297,24 +191,20 @@ std::string cert_authority::issue(const key_pair& leaf_key,
                                   const std::vector<std::string>& dns_names,
                                   const std::vector<std::string>& ips,
                                   std::chrono::hours validity) const {
-  auto cert = new_cert(leaf_key, cn, "", validity);
-  X509_set_issuer_name(cert.get(), X509_get_subject_name(cert_.get()));
-  add_ext(cert.get(), cert_.get(), NID_basic_constraints, "critical,CA:FALSE");
-  add_ext(cert.get(), cert_.get(), NID_key_usage,
-          "critical,digitalSignature,keyEncipherment");
-  add_ext(cert.get(), cert_.get(), NID_ext_key_usage, "serverAuth,clientAuth");
-  add_ext(cert.get(), cert_.get(), NID_authority_key_identifier,
-          "keyid:always");
-  std::string san;
-  for (auto& d : dns_names)
-    san += (san.empty() ? "DNS:" : ",DNS:") + d;
-  for (auto& ip : ips)
-    san += (san.empty() ? "IP:" : ",IP:") + ip;
-  if (!san.empty())
-    add_ext(cert.get(), cert_.get(), NID_subject_alt_name, san.c_str());
-  if (X509_sign(cert.get(), key_.native(), EVP_sha256()) <= 0)
-    fail("cannot sign certificate");
-  return to_pem(cert.get());
+  pki::cert_template tmpl;
+  tmpl.subject.common_name = cn;
+  tmpl.sans.dns = dns_names;
+  tmpl.sans.ips = ips;
+  tmpl.not_before = std::chrono::system_clock::now() - std::chrono::minutes(5);
+  tmpl.not_after = std::chrono::system_clock::now() + validity;
+  tmpl.key_usage = pki::key_usage::digital_signature
+                   | pki::key_usage::key_encipherment;
+  tmpl.ext_key_usages = {std::string(pki::oid::server_auth),
+                         std::string(pki::oid::client_auth)};
+  auto cert = value_or_throw(pki::issue(tmpl, leaf_key.key().public_key(),
+                                        cert_, key_.key()),
+                             "issuing a certificate");
+  return cert.to_pem();
 }
 
 } // namespace istio_csr::devcluster

@@ -1,10 +1,9 @@
 #pragma once
 
-// The little cryptography devcluster needs at start-up (its CAs, its serving
-// certificate, the service-account signing key) and for tokens (RS256,
-// base64url).
-// TODO(pki): replace with pki/ (icsr_pki) once it offers certificate
-// issuance and RS256 signing; kept local so devcluster does not wait on it.
+// The cryptography devcluster needs at start-up (its CAs, its serving
+// certificate, the service-account signing key) and for tokens (RS256),
+// as a small adapter over pki/ (icsr_pki) that throws on failure: devcluster
+// only creates keys and certificates while starting, where failing is fatal.
 
 #include <chrono>
 #include <memory>
@@ -13,15 +12,16 @@
 #include <string_view>
 #include <vector>
 
-#include <openssl/types.h>
+#include "pki/certificate.hpp"
+#include "pki/private_key.hpp"
 
 namespace istio_csr::devcluster {
 
 /// Standard base64 with padding.
 std::string base64_encode(std::string_view data);
 
-/// Decodes standard base64 (padding required, as Go's StdEncoding);
-/// nullopt on malformed input.
+/// Decodes standard base64 strictly, as Go's StdEncoding does for `[]byte`
+/// JSON fields (padding required, no stray bits); nullopt on malformed input.
 std::optional<std::string> base64_decode(std::string_view text);
 
 /// base64url without padding (JWT segments).
@@ -33,10 +33,9 @@ std::optional<std::string> base64url_decode(std::string_view text);
 /// Raw SHA-256 digest.
 std::string sha256(std::string_view data);
 
-/// A private key (RSA or EC P-256). Throws std::runtime_error when OpenSSL
-/// fails: devcluster only creates keys at start-up, where that is fatal.
+/// A private key (RSA or EC P-256). Throws std::runtime_error on failure.
 class key_pair {
- public:
+public:
   static key_pair generate_ec_p256();
   static key_pair generate_rsa(int bits);
 
@@ -49,24 +48,25 @@ class key_pair {
   /// RSA modulus and exponent (big-endian bytes), for a JWK.
   std::pair<std::string, std::string> rsa_public_numbers() const;
 
-  /// SHA-256 signature (PKCS#1 v1.5 for RSA, i.e. RS256).
+  /// JWS signature of `data`: RS256 for RSA keys.
   std::string sign_sha256(std::string_view data) const;
 
   /// Verifies a signature made by `sign_sha256`.
   bool verify_sha256(std::string_view data, std::string_view sig) const;
 
-  EVP_PKEY* native() const noexcept {
-    return key_.get();
+  const pki::private_key& key() const noexcept {
+    return key_;
   }
 
- private:
-  explicit key_pair(std::shared_ptr<EVP_PKEY> key) : key_(std::move(key)) {}
-  std::shared_ptr<EVP_PKEY> key_;
+private:
+  explicit key_pair(pki::private_key key) : key_(std::move(key)) {
+  }
+  pki::private_key key_;
 };
 
 /// A certificate authority held in memory.
 class cert_authority {
- public:
+public:
   /// A self-signed CA certificate for `key` (CA:TRUE, keyCertSign, cRLSign).
   static cert_authority self_signed(key_pair key, const std::string& cn,
                                     const std::string& org,
@@ -87,11 +87,12 @@ class cert_authority {
     return key_;
   }
 
- private:
-  cert_authority(key_pair key, std::shared_ptr<X509> cert, std::string pem)
-    : key_(std::move(key)), cert_(std::move(cert)), cert_pem_(std::move(pem)) {}
+private:
+  cert_authority(key_pair key, pki::certificate cert, std::string pem)
+    : key_(std::move(key)), cert_(std::move(cert)), cert_pem_(std::move(pem)) {
+  }
   key_pair key_;
-  std::shared_ptr<X509> cert_;
+  pki::certificate cert_;
   std::string cert_pem_;
 };
 

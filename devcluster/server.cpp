@@ -109,7 +109,21 @@ void server::start() {
   auto api_ptr = std::make_shared<api_server*>(nullptr);
   d.http = std::make_unique<http_server>(
     *d.ioc, serving_cert + d.ca_pem, serving_key.private_pem(),
-    [api_ptr](http_request req, std::function<void(api_result)> done) {
+    [api_ptr, verbose = d.opts.verbosity >= 2](
+      http_request req, std::function<void(api_result)> done) {
+      if (verbose) {
+        auto start = std::chrono::steady_clock::now();
+        auto line = req.method + " " + req.target;
+        done = [done = std::move(done), line, start](api_result r) {
+          auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+          std::fprintf(stderr, "devcluster: %s -> %u%s (%lld us)\n",
+                       line.c_str(), r.stream ? 200 : r.response.status,
+                       r.stream ? " stream" : "", static_cast<long long>(us));
+          done(std::move(r));
+        };
+      }
       (*api_ptr)->handle(std::move(req), std::move(done));
     });
   d.port = d.http->listen(host, port);

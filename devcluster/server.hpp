@@ -27,6 +27,9 @@ struct server_options {
   std::string faults;
   /// Create the start-up objects (namespaces, istio-ca Secret and Issuer).
   bool bootstrap = true;
+  /// 0: quiet; 1: start-up and errors; 2: one line per request (method,
+  /// target, status, duration; never credentials) on stderr.
+  int verbosity = 1;
   /// Stop on SIGINT/SIGTERM while `run()` runs.
   bool handle_signals = false;
 };
