@@ -37,13 +37,16 @@ struct tally {
   int crashes = 0;  // crash requests (answered with the crash's error)
 };
 
-/// Sends `n` whoami requests and, after every 10th, a request that crashes
-/// the incarnation handling it, all at once; reports (done, answered,
-/// failed, crashes) to `collector` once everything is answered.
+/// One crash request per this many whoami requests.
+constexpr int crash_every = 20;
+
+/// Sends `n` whoami requests and, after every `crash_every`th, a request
+/// that crashes the incarnation handling it, all at once; reports (done,
+/// answered, failed, crashes) to `collector` once everything is answered.
 void requester(caf::event_based_actor* self, caf::actor target,
                caf::actor collector, int n) {
   auto t = std::make_shared<tally>();
-  auto expected = n + n / 10;
+  auto expected = n + n / crash_every;
   auto finish = [=] {
     if (t->answered + t->failed + t->crashes == expected)
       self->send(collector, done_atom::value, t->answered, t->failed,
@@ -60,7 +63,7 @@ void requester(caf::event_based_actor* self, caf::actor target,
           ++t->failed;
           finish();
         });
-    if (i % 10 == 9)
+    if (i % crash_every == crash_every - 1)
       self->request(target, caf::infinite, crash_atom::value)
         .then([=](int) { finish(); },
               [=](caf::error&) {
@@ -88,8 +91,8 @@ CAF_TEST(requests racing with crashes are all answered by some incarnation) {
   auto handle = spawn_supervisor(sys, opts, std::move(children));
   CAF_REQUIRE(handle);
   auto target = handle->child("flaky");
-  constexpr int requesters = 8;
-  constexpr int per_requester = 300;
+  constexpr int requesters = 4;
+  constexpr int per_requester = 200; // 40 crashes in all
   caf::scoped_actor self{sys};
   for (int i = 0; i < requesters; ++i)
     sys.spawn(requester, target, caf::actor{self}, per_requester);
@@ -110,7 +113,7 @@ CAF_TEST(requests racing with crashes are all answered by some incarnation) {
   // and bounced requests are redelivered.
   CAF_CHECK_EQUAL(answered, requesters * per_requester);
   CAF_CHECK_EQUAL(failed, 0);
-  CAF_CHECK_EQUAL(crashes, requesters * per_requester / 10);
+  CAF_CHECK_EQUAL(crashes, requesters * per_requester / crash_every);
   auto restarts = std::make_shared<size_t>(0);
   self
     ->request(handle->supervisor, 10s, child_status_atom::value,
