@@ -118,6 +118,14 @@ request request::watch(const resource& res, std::string namespace_,
   return r;
 }
 
+request request::raw(verb method, std::string path, nlohmann::json body) {
+  request r;
+  r.method = method;
+  r.raw_path = std::move(path);
+  r.body = std::move(body);
+  return r;
+}
+
 std::string_view request::http_method() const {
   switch (method) {
     case verb::get:
@@ -144,6 +152,8 @@ void add_param(std::string& query, std::string_view key,
 } // namespace
 
 std::string request::target() const {
+  if (!raw_path.empty())
+    return raw_path;
   std::string path;
   switch (method) {
     case verb::list:
@@ -189,8 +199,10 @@ std::string request::body_text() const {
   switch (method) {
     case verb::create:
     case verb::update:
-    case verb::patch: return body.dump();
+    case verb::patch: return body.is_null() ? std::string{} : body.dump();
     case verb::remove: {
+      if (!raw_path.empty())
+        return body.is_null() ? std::string{} : body.dump();
       auto opts = nlohmann::json::object();
       auto pre = nlohmann::json::object();
       if (!del.uid.empty())

@@ -72,6 +72,9 @@ struct request {
   /// List only: follow `continue` tokens to the end and answer one list
   /// holding every item (the first page's resourceVersion).
   bool all_pages = false;
+  /// When not empty, the URL path (and query) to use instead of the
+  /// resource's, e.g. `/version` (see `raw`).
+  std::string raw_path;
 
   static request get(const resource& res, std::string namespace_,
                      std::string name);
@@ -111,6 +114,13 @@ struct request {
 
   static request watch(const resource& res, std::string namespace_,
                        list_options opts = {});
+
+  /// A request to a path outside the resource model (`/version`, an admin
+  /// endpoint): `method` picks the HTTP method (get: GET, create: POST,
+  /// update: PUT, patch: PATCH, remove: DELETE); `body` is sent as JSON
+  /// unless null.
+  static request raw(verb method, std::string path,
+                     nlohmann::json body = nullptr);
 
   /// The HTTP method.
   std::string_view http_method() const;
