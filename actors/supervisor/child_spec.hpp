@@ -95,6 +95,15 @@ using spawn_function = std::function<caf::actor(child_context&)>;
 
 /// How a supervisor starts and restarts one child.
 struct child_spec {
+  child_spec() = default;
+
+  /// `{"name", spawn}` or `{"name", spawn, restart_policy::transient}`.
+  child_spec(std::string name, spawn_function spawn,
+             restart_policy restart = restart_policy::permanent)
+    : name(std::move(name)), spawn(std::move(spawn)), restart(restart) {
+    // nop
+  }
+
   /// Unique among the supervisor's children; used in logs and lookups.
   std::string name;
   /// Creates a new incarnation.

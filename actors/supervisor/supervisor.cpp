@@ -112,7 +112,8 @@ class supervisor_actor : public caf::event_based_actor {
         auto rp = make_response_promise();
         logging::info(*log_, "removing child",
                       {{"supervisor", opts_.name}, {"child", name}});
-        stop_child(*c, [rp]() mutable { rp.deliver(caf::unit); });
+        c->removals.push_back(rp);
+        stop_child(*c, nullptr);
         return rp;
       },
       [this](get_child_atom,
@@ -162,6 +163,9 @@ class supervisor_actor : public caf::event_based_actor {
       if (c.incarnation)
         caf::anon_send_exit(c.incarnation, caf::exit_reason::kill);
       caf::anon_send_exit(c.proxy, caf::exit_reason::user_shutdown);
+      for (auto& rp : c.removals)
+        rp.deliver(
+          make_error(supervisor_errc::shutting_down, "supervisor terminated"));
     }
     children_.clear();
     registry_.clear();
@@ -190,6 +194,8 @@ class supervisor_actor : public caf::event_based_actor {
     uint64_t timer = 0;
     /// Run once the child is stopped and forgotten.
     std::vector<std::function<void()>> on_stopped;
+    /// `remove_child` requests, answered once the child is forgotten.
+    std::vector<caf::response_promise> removals;
   };
 
   child& add(child_spec spec, caf::actor proxy) {
@@ -368,6 +374,8 @@ class supervisor_actor : public caf::event_based_actor {
     send_exit(c.proxy, caf::exit_reason::user_shutdown);
     registry_.erase(c.spec.name);
     auto continuations = std::move(c.on_stopped);
+    for (auto& rp : c.removals)
+      rp.deliver(caf::unit);
     for (auto i = children_.begin(); i != children_.end(); ++i) {
       if (i->get() == &c) {
         children_.erase(i);

@@ -107,6 +107,19 @@ struct supervisor_handle {
 ///   `(child_status_atom) -> std::vector<child_status>`.
 ///
 /// Returns `invalid_spec` or `duplicate_child` if `children` is malformed.
+///
+/// Example (the agent's main):
+///
+///     actors::system_config cfg;
+///     caf::actor_system sys{cfg};
+///     auto sup = actors::spawn_supervisor(sys, {}, {
+///       {"cert-obtainer", spawn_cert_obtainer},
+///       {"signer", spawn_signer_pool},
+///     });
+///     auto signer = sup->child("signer"); // for the gRPC bridge
+///     // on SIGTERM:
+///     caf::anon_send_exit(sup->supervisor, caf::exit_reason::user_shutdown);
+///     sys.await_all_actors_done();
 caf::expected<supervisor_handle>
 spawn_supervisor(caf::actor_system& sys, supervisor_options options,
                  std::vector<child_spec> children);

@@ -473,4 +473,22 @@ CAF_TEST(a killed supervisor takes its children with it) {
   CAF_CHECK(!held->value);
 }
 
+CAF_TEST(removing waits for the child and a killed supervisor still answers) {
+  child_spec slow;
+  slow.name = "stubborn";
+  slow.shutdown_timeout = 2s;
+  slow.spawn
+    = [this](child_context& ctx) { return ctx.system().spawn(stubborn, p); };
+  auto h = start({slow});
+  auto removed
+    = ask_void(h.supervisor, remove_child_atom::value, std::string{"stubborn"});
+  sched.run();
+  CAF_CHECK(!removed->done); // the child ignores user_shutdown
+  caf::anon_send_exit(h.supervisor, caf::exit_reason::kill);
+  sched.run();
+  CAF_REQUIRE(removed->done);
+  CAF_CHECK(is_supervisor_error(removed->err, supervisor_errc::shutting_down));
+  CAF_CHECK_EQUAL(p->stops, strings({"stop stubborn#0"}));
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
