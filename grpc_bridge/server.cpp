@@ -102,6 +102,8 @@ caf::error server::start() {
                            "cannot start the gRPC server");
   if (auto err = self.tls->start()) {
     self.grpc_server->Shutdown();
+    self.grpc_server->Wait();
+    self.grpc_server.reset();
     return err;
   }
   self.serving = true;

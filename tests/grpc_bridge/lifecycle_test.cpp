@@ -120,6 +120,21 @@ CAF_TEST(without credentials connections are closed at once) {
   CAF_CHECK(!srv->has_tls_config());
 }
 
+CAF_TEST(a port in use or a bad address fails start) {
+  start();
+  auto settings = default_settings();
+  settings.transport.address = target();
+  grpc_bridge::server second{settings, handler};
+  CAF_CHECK(second.start());
+  CAF_CHECK(!second.serving());
+  settings.transport.address = "127.0.0.1";
+  grpc_bridge::server third{settings, handler};
+  CAF_CHECK(third.start());
+  // The first server is unaffected.
+  auto ch = channel();
+  CAF_CHECK(create_certificate(*ch, "x").status.ok());
+}
+
 CAF_TEST(a silent client is dropped after the handshake timeout) {
   auto settings = default_settings();
   settings.transport.handshake_timeout = 300ms;
