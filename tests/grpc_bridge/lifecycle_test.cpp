@@ -149,6 +149,23 @@ CAF_TEST(a silent client is dropped after the handshake timeout) {
     [&] { return srv->transport_stats().handshakes_failed == 1; }, 5s));
 }
 
+CAF_TEST(a connection without traffic is closed after the idle timeout) {
+  auto settings = default_settings();
+  settings.transport.idle_timeout = 400ms;
+  start(settings);
+  auto ch = channel();
+  CAF_REQUIRE(create_certificate(*ch, "x").status.ok());
+  auto t0 = std::chrono::steady_clock::now();
+  CAF_CHECK(
+    wait_until([&] { return srv->transport_stats().closed == 1; }, 10s));
+  CAF_CHECK(std::chrono::steady_clock::now() - t0 >= 300ms);
+  CAF_CHECK(
+    wait_until([&] { return srv->registered_connections() == 0; }, 10s));
+  // The client reconnects on its next call.
+  CAF_CHECK(create_certificate(*ch, "y").status.ok());
+  CAF_CHECK_EQUAL(srv->transport_stats().handshakes_ok, 2u);
+}
+
 CAF_TEST(connections beyond the limit are closed at once) {
   auto settings = default_settings();
   settings.transport.max_connections = 1;
