@@ -42,6 +42,34 @@ const std::vector<std::string>& default_curves() {
   return result;
 }
 
+namespace {
+
+template <class F>
+bool try_on_context(F f) {
+  std::unique_ptr<SSL_CTX, ctx_deleter> ctx{SSL_CTX_new(TLS_server_method())};
+  bool ok = ctx && f(ctx.get());
+  ERR_clear_error();
+  return ok;
+}
+
+bool single_name(const std::string& name) {
+  return !name.empty() && name.find_first_of(":, ") == std::string::npos;
+}
+
+} // namespace
+
+bool cipher_available(const std::string& openssl_name) {
+  return single_name(openssl_name) && try_on_context([&](SSL_CTX* ctx) {
+           return SSL_CTX_set_cipher_list(ctx, openssl_name.c_str()) == 1;
+         });
+}
+
+bool curve_available(const std::string& openssl_name) {
+  return single_name(openssl_name) && try_on_context([&](SSL_CTX* ctx) {
+           return SSL_CTX_set1_groups_list(ctx, openssl_name.c_str()) == 1;
+         });
+}
+
 caf::error validate(const tls_settings& settings) {
   if (settings.trust_domain.empty())
     return invalid("the trust domain is empty");

@@ -46,4 +46,13 @@ const std::vector<std::string>& default_curves();
 /// trust domain is not empty.
 caf::error validate(const tls_settings& settings);
 
+/// Whether OpenSSL can use the TLS 1.2 cipher `openssl_name` at all. k8s
+/// accepts insecure suites (RC4, 3DES, ...) that OpenSSL 3 lacks: callers
+/// mapping `--serving-tls-cipher-suites` drop those with a warning, where Go
+/// would offer them.
+bool cipher_available(const std::string& openssl_name);
+
+/// Whether OpenSSL knows the group `openssl_name`.
+bool curve_available(const std::string& openssl_name);
+
 } // namespace istio_csr::grpc_bridge

@@ -186,6 +186,11 @@ CAF_TEST(settings validation rejects unknown names) {
   CAF_CHECK(!grpc_bridge::validate(s));
   s.trust_domain.clear();
   CAF_CHECK(grpc_bridge::validate(s));
+  CAF_CHECK(grpc_bridge::cipher_available("ECDHE-RSA-AES128-GCM-SHA256"));
+  CAF_CHECK(!grpc_bridge::cipher_available("RC4-SHA"));
+  CAF_CHECK(!grpc_bridge::cipher_available("A:B"));
+  CAF_CHECK(grpc_bridge::curve_available("P-384"));
+  CAF_CHECK(!grpc_bridge::curve_available("P-999"));
   // The server refuses to start with bad settings.
   auto settings = default_settings();
   settings.tls.curves = {"bogus"};
