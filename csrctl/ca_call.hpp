@@ -1,0 +1,44 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace istio_csr::csrctl {
+
+/// One `istio.v1.auth.IstioCertificateService/CreateCertificate` call over
+/// TLS, as istio-agent or ztunnel makes it.
+struct ca_call {
+  std::string address;     ///< HOST:PORT
+  std::string server_name; ///< TLS name to verify (and send as SNI)
+  std::string root_pem;    ///< trusted roots for the serving certificate
+  std::string client_cert_pem; ///< optional client certificate chain
+  std::string client_key_pem;  ///< its key (memory only)
+  std::string token;       ///< `authorization: Bearer` (omitted when empty)
+  std::string cluster_id;  ///< `clusterid` (omitted when empty)
+  std::string csr_pem;
+  int64_t validity_seconds = 0;
+  /// `metadata` Struct fields (string values), e.g. {"CertSigner", ""}.
+  std::map<std::string, std::string> metadata;
+  std::chrono::milliseconds timeout{30000};
+};
+
+/// The outcome of a call.
+struct ca_result {
+  int code = 0;          ///< grpc::StatusCode
+  std::string message;   ///< the status message
+  std::vector<std::string> cert_chain;
+
+  bool ok() const noexcept {
+    return code == 0;
+  }
+};
+
+/// Makes the call (blocking, bounded by `call.timeout`).
+ca_result create_certificate(const ca_call& call);
+
+/// The canonical upper-case name of a gRPC status code ("UNAUTHENTICATED").
+std::string status_code_name(int code);
+
+} // namespace istio_csr::csrctl

@@ -1,0 +1,158 @@
+#include "csrctl/kube_access.hpp"
+
+#include <future>
+
+#include <nlohmann/json.hpp>
+
+#include "kube/api/base64.hpp"
+#include "kube/api/errc.hpp"
+#include "kube/api/validation.hpp"
+#include "kube/client/client.hpp"
+#include "kube/client/config.hpp"
+
+namespace istio_csr::csrctl {
+
+namespace {
+
+using nlohmann::json;
+
+caf::error failure(std::string text) {
+  return kube::make_error(kube::errc::config_error, std::move(text));
+}
+
+std::string describe(const caf::error& err) {
+  return kube::error_message(err);
+}
+
+} // namespace
+
+struct kube_access::impl {
+  std::shared_ptr<kube::client> client;
+
+  caf::expected<json> call(kube::request req) {
+    auto done = std::make_shared<std::promise<caf::expected<json>>>();
+    auto fut = done->get_future();
+    client->execute(std::move(req), [done](caf::expected<json> res) {
+      done->set_value(std::move(res));
+    });
+    return fut.get();
+  }
+};
+
+kube_access::kube_access(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {}
+
+kube_access::~kube_access() = default;
+
+caf::expected<std::unique_ptr<kube_access>>
+kube_access::make(const std::string& kubeconfig) {
+  config::kube_client_flags flags;
+  flags.kubeconfig = kubeconfig;
+  auto cfg = kube::load_config(flags);
+  if (!cfg)
+    return cfg.error();
+  kube::client_options opts;
+  opts.user_agent = "csrctl";
+  // A CLI should fail fast rather than retry for a minute.
+  opts.connect_timeout = std::chrono::seconds{10};
+  cfg->request_timeout = std::chrono::seconds{30};
+  auto cl = kube::client::make(std::move(*cfg), std::move(opts));
+  if (!cl)
+    return cl.error();
+  auto ptr = std::make_unique<impl>();
+  ptr->client = std::move(*cl);
+  return std::unique_ptr<kube_access>{new kube_access(std::move(ptr))};
+}
+
+caf::expected<std::string>
+kube_access::mint_token(const std::string& namespace_,
+                        const std::string& service_account,
+                        const std::string& audience,
+                        std::chrono::seconds expiration) {
+  json body{{"apiVersion", "authentication.k8s.io/v1"},
+            {"kind", "TokenRequest"},
+            {"spec",
+             {{"audiences", json::array({audience})},
+              {"expirationSeconds", expiration.count()}}}};
+  auto res = impl_->call(kube::request::create_subresource(
+    kube::resources::serviceaccounts, namespace_, service_account, "token",
+    std::move(body)));
+  if (!res)
+    return failure("TokenRequest for " + namespace_ + "/" + service_account
+                   + " failed: " + describe(res.error()));
+  auto status = res->value("status", json::object());
+  auto token = status.value("token", std::string{});
+  if (token.empty())
+    return failure("TokenRequest for " + namespace_ + "/" + service_account
+                   + " returned no token");
+  return token;
+}
+
+caf::expected<trust_bundle>
+kube_access::mesh_root(const std::string& namespace_,
+                       const std::string& issuer_kind,
+                       const std::string& issuer_name,
+                       const std::string& issuer_namespace) {
+  auto cm = impl_->call(kube::request::get(kube::resources::configmaps,
+                                           namespace_, "istio-ca-root-cert"));
+  if (cm) {
+    auto data = cm->value("data", json::object());
+    auto pem = data.value("root-cert.pem", std::string{});
+    if (pem.empty())
+      return failure("ConfigMap " + namespace_
+                     + "/istio-ca-root-cert has no root-cert.pem");
+    return trust_bundle{pem, "ConfigMap " + namespace_ + "/istio-ca-root-cert"};
+  }
+  if (!kube::is(cm.error(), kube::errc::not_found))
+    return failure("reading ConfigMap " + namespace_
+                   + "/istio-ca-root-cert: " + describe(cm.error()));
+  // Not distributed yet: take the root of the issuer the agent uses.
+  bool cluster_scoped = issuer_kind == "ClusterIssuer";
+  if (!cluster_scoped && issuer_kind != "Issuer")
+    return failure("ConfigMap " + namespace_
+                   + "/istio-ca-root-cert does not exist and the root of a "
+                   + issuer_kind + " is unknown: pass --root-ca");
+  // cert-manager's default --cluster-resource-namespace.
+  auto secret_ns = cluster_scoped ? std::string{"cert-manager"}
+                                  : issuer_namespace;
+  auto issuer = cluster_scoped
+                  ? impl_->call(kube::request::get(
+                    kube::resources::clusterissuers, {}, issuer_name))
+                  : impl_->call(kube::request::get(kube::resources::issuers,
+                                                   issuer_namespace,
+                                                   issuer_name));
+  auto issuer_text = issuer_kind + " "
+                     + (cluster_scoped ? issuer_name
+                                       : issuer_namespace + "/" + issuer_name);
+  if (!issuer)
+    return failure("ConfigMap " + namespace_
+                   + "/istio-ca-root-cert does not exist and reading "
+                   + issuer_text + " failed: " + describe(issuer.error())
+                   + " (pass --root-ca)");
+  auto secret_name = issuer->value("spec", json::object())
+                       .value("ca", json::object())
+                       .value("secretName", std::string{});
+  if (secret_name.empty())
+    return failure(issuer_text + " is not a CA issuer: pass --root-ca");
+  auto secret = impl_->call(
+    kube::request::get(kube::resources::secrets, secret_ns, secret_name));
+  if (!secret)
+    return failure("reading Secret " + secret_ns + "/" + secret_name
+                   + " of " + issuer_text + ": " + describe(secret.error()));
+  auto data = secret->value("data", json::object());
+  for (const auto* key : {"ca.crt", "tls.crt"}) {
+    auto encoded = data.value(key, std::string{});
+    if (encoded.empty())
+      continue;
+    auto pem = kube::base64_decode(encoded);
+    if (!pem)
+      return failure("Secret " + secret_ns + "/" + secret_name + ": " + key
+                     + " is not base64");
+    return trust_bundle{std::move(*pem), issuer_text + " (Secret " + secret_ns
+                                           + "/" + secret_name + ", " + key
+                                           + ")"};
+  }
+  return failure("Secret " + secret_ns + "/" + secret_name
+                 + " has neither ca.crt nor tls.crt");
+}
+
+} // namespace istio_csr::csrctl

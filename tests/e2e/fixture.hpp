@@ -1,0 +1,253 @@
+#pragma once
+
+// End-to-end harness: a cluster (devcluster, or ISTIO_CSR_TEST_KUBECONFIG),
+// the real istio-csr binary started with upstream-style flags, and clients
+// that call it as istio-agent and ztunnel do (grpc++, curl, openssl, kubectl
+// and csrctl). Include only from CAF test translation units.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "caf/test/unit_test.hpp"
+
+#include "pki/certificate.hpp"
+#include "pki/csr.hpp"
+#include "pki/error.hpp"
+#include "pki/private_key.hpp"
+#include "support/process.hpp"
+#include "support/test_cluster.hpp"
+
+namespace istio_csr::test::e2e {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+/// Names the agent is started with (upstream's e2e values).
+inline const std::string serving_dns = "cert-manager-istio-csr.cert-manager.svc";
+inline const std::string alt_serving_dns = "istio-csr.cert-manager.svc";
+inline const std::string certificate_namespace = "istio-system";
+inline const std::string policy_annotation
+  = "custom.cert-manager.io/policy-name";
+inline const std::string identities_annotation
+  = "istio.cert-manager.io/identities";
+/// devcluster's test behaviour of an Issuer (devcluster/issuer/issuers.hpp).
+inline const std::string behaviour_annotation
+  = "devcluster.istio-csr.io/behaviour";
+
+/// The gRPC codes istio-agent retries (istio-clients A.2).
+bool retriable(int grpc_code);
+
+/// The canonical name of a gRPC code ("UNAUTHENTICATED").
+std::string code_name(int grpc_code);
+
+template <class T>
+T unwrap(caf::expected<T> x) {
+  if (!x)
+    CAF_FAIL("unexpected error: " << pki::error_text(x.error()));
+  return std::move(*x);
+}
+
+/// A TCP port that was free a moment ago (bind 127.0.0.1:0, close).
+std::uint16_t free_port();
+
+/// The HTTP status of GET http://127.0.0.1:port/path, or -1 if there is no
+/// answer.
+int http_status(std::uint16_t port, const std::string& path);
+
+/// `kubectl ... -o json`, parsed; null on failure (the error in `err`).
+json kubectl_json(const test_cluster& cluster,
+                  const std::vector<std::string>& args,
+                  std::string* err = nullptr);
+
+/// Every CertificateRequest in the certificate namespace.
+std::vector<json> certificate_requests(const test_cluster& cluster);
+
+/// The CertificateRequest whose spec.request is exactly `csr_pem`.
+std::optional<json> find_request(const test_cluster& cluster,
+                                 const std::string& csr_pem);
+
+/// `spec.request`, `status.certificate` and `status.ca` decoded.
+std::string decoded(const json& object, const std::vector<std::string>& path);
+
+/// The root a CA Issuer signs with (`ca.crt`, else `tls.crt`, of its
+/// Secret): the root the agent distributes and returns last. Empty with
+/// `err` set on failure.
+std::string issuer_root(const test_cluster& cluster,
+                        const std::string& issuer_name, std::string& err);
+
+/// A token for `namespace_/service_account` from `kubectl create token`
+/// (TokenRequest), audience `istio-ca` unless given.
+std::string mint_token(const test_cluster& cluster,
+                       const std::string& namespace_,
+                       const std::string& service_account,
+                       const std::string& audience = "istio-ca");
+
+/// A key and CSR in istio-agent's shape, with the given SANs.
+struct workload_csr {
+  pki::private_key key;
+  std::string pem;
+};
+
+workload_csr make_csr(const pki::subject_alt_names& sans, bool rsa = false,
+                      std::optional<std::string> common_name = {});
+
+/// A CSR for exactly one URI.
+workload_csr make_csr(const std::string& uri, bool rsa = false);
+
+/// One CreateCertificate call.
+struct call_options {
+  /// `authorization: Bearer` (none when empty); `environment::call` fills
+  /// in the workload's token when unset.
+  std::optional<std::string> token;
+  std::string cluster_id = "Kubernetes";
+  std::map<std::string, std::string> metadata{{"CertSigner", ""}};
+  int64_t validity_seconds = 3600;
+  std::string client_cert_pem; ///< TLS client certificate chain
+  std::string client_key_pem;
+  std::chrono::milliseconds timeout = 30s;
+};
+
+struct call_result {
+  int code = -1;
+  std::string message;
+  std::vector<std::string> chain;
+  std::chrono::milliseconds elapsed{0};
+
+  bool ok() const noexcept {
+    return code == 0;
+  }
+
+  std::string describe() const {
+    return code_name(code) + ": " + message;
+  }
+};
+
+/// Calls the agent at `address` with grpc++ over TLS, trusting `root_pem`
+/// for the server name `serving_dns`.
+call_result create_certificate(const std::string& address,
+                               const std::string& root_pem,
+                               const std::string& csr_pem,
+                               const call_options& opts);
+
+/// The certificates of a response: the first PEM block of each element
+/// before the last, and every block of the last (the root bundle).
+struct response_chain {
+  pki::certificate leaf;
+  std::vector<pki::certificate> intermediates;
+  std::vector<pki::certificate> roots;
+};
+
+response_chain parse_response(const std::vector<std::string>& chain);
+
+/// `openssl verify -CAfile roots [-untrusted intermediates] leaf`: empty on
+/// success, else the output.
+std::string openssl_verify(const temp_dir& dir, const std::string& roots_pem,
+                           const std::vector<std::string>& intermediates_pem,
+                           const std::string& leaf_pem);
+
+/// A self-signed CA (ECDSA P-256).
+struct test_ca {
+  pki::private_key key;
+  pki::certificate cert;
+};
+
+test_ca make_root(const std::string& common_name);
+
+/// How the agent is started. Defaults follow upstream's e2e values.
+struct agent_settings {
+  std::string trust_domain = "foo.bar";
+  std::string issuer_name = "istio-ca";
+  std::string max_duration = "5m";
+  bool preserve = false;
+  bool client_cert_auth = false;
+  std::string root_ca_file;
+  std::string request_timeout; ///< --certificate-request-timeout
+  std::vector<std::string> extra_args;
+};
+
+/// The real istio-csr binary, started against a cluster.
+class agent {
+ public:
+  /// Starts `istio-csr` with every listener on port 0, reads the bound ports
+  /// from its log ("serving gRPC ... port=N", "serving readiness port=N")
+  /// and waits until /readyz answers 200 (all within `ready_timeout`).
+  /// Returns nullptr with `why` on failure.
+  static std::unique_ptr<agent>
+  start(const test_cluster& cluster, const agent_settings& settings,
+        std::string& why, std::chrono::milliseconds ready_timeout = 90s);
+
+  ~agent();
+
+  /// `127.0.0.1:PORT` of the gRPC (TLS) endpoint.
+  const std::string& address() const noexcept {
+    return address_;
+  }
+
+  std::uint16_t port() const noexcept {
+    return port_;
+  }
+
+  std::uint16_t readiness_port() const noexcept {
+    return readiness_port_;
+  }
+
+  child_process& process() const noexcept {
+    return *process_;
+  }
+
+  /// The last `max` bytes of stdout and stderr, for failure messages.
+  std::string log_tail(size_t max = 4000) const;
+
+ private:
+  agent() = default;
+  std::unique_ptr<child_process> process_;
+  std::string address_;
+  std::uint16_t port_ = 0;
+  std::uint16_t readiness_port_ = 0;
+};
+
+/// A cluster, an agent, and a workload identity with a token: what most
+/// tests need. `error` is set when something could not start.
+struct environment {
+  std::unique_ptr<test_cluster> cluster;
+  std::unique_ptr<agent> csr_agent;
+  agent_settings settings;
+  std::string workload_namespace = "default";
+  std::string service_account;
+  std::string identity;
+  std::string token;
+  /// The root the issuer signs with (what the response ends with unless a
+  /// root file is given).
+  std::string root_pem;
+  std::unique_ptr<temp_dir> dir;
+  std::string error;
+
+  /// Starts a cluster, creates a service account `e2e-XXXXXX` in
+  /// `default`, runs `prepare` (e.g. to create an Issuer or a root file
+  /// before the agent starts) and starts the agent with `settings`.
+  static std::unique_ptr<environment>
+  start(agent_settings settings,
+        const std::function<std::string(environment&)>& prepare = {});
+
+  ~environment();
+
+  bool ok() const noexcept {
+    return error.empty() && csr_agent != nullptr;
+  }
+
+  /// Fails the running test unless `ok()`.
+  void require() const;
+
+  /// A call with the workload's token.
+  call_result call(const std::string& csr_pem, call_options opts = {}) const;
+};
+
+} // namespace istio_csr::test::e2e

@@ -1,0 +1,91 @@
+// `make run` (scripts/run-local): starts devcluster and the agent, prints a
+// csrctl command that works as printed, and Ctrl-C stops both.
+
+#define CAF_SUITE e2e.run_local
+
+#include "e2e/fixture.hpp"
+
+#include <signal.h>
+
+#include <sstream>
+
+using namespace istio_csr;
+using namespace istio_csr::test;
+using namespace istio_csr::test::e2e;
+
+namespace {
+
+std::vector<std::string> split_words(const std::string& line) {
+  std::istringstream in{line};
+  std::vector<std::string> out;
+  std::string word;
+  while (in >> word)
+    out.push_back(word);
+  return out;
+}
+
+/// The first line of `text` containing `needle`.
+std::string line_with(const std::string& text, const std::string& needle) {
+  std::istringstream in{text};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.find(needle) != std::string::npos)
+      return line;
+  return {};
+}
+
+bool alive(int pid) {
+  return pid > 0 && ::kill(pid, 0) == 0;
+}
+
+} // namespace
+
+CAF_TEST(make run serves certificates and stops on ctrl c) {
+  temp_dir state;
+  auto script = child_process::spawn(
+    {"/bin/sh", source_path("scripts/run-local")},
+    {{"ICSR_BIN_DIR", ICSR_BIN_DIR}, {"ICSR_RUN_DIR", state.path()}});
+  CAF_REQUIRE(script != nullptr);
+  auto hint = script->wait_for_line("csrctl request", 60s);
+  if (!hint)
+    CAF_FAIL("run-local printed no csrctl command:\n" << script->out() << "\n"
+                                                       << script->err());
+  // Wait until the agent is ready on the readiness port it printed.
+  auto readiness = line_with(script->out(), "readiness http://127.0.0.1:");
+  auto pos = readiness.find("127.0.0.1:");
+  CAF_REQUIRE(pos != std::string::npos);
+  auto port = static_cast<std::uint16_t>(
+    std::atoi(readiness.c_str() + pos + std::string{"127.0.0.1:"}.size()));
+  CAF_REQUIRE(port != 0);
+  bool ready = wait_until(
+    [&] { return !script->running() || http_status(port, "/readyz") == 200; },
+    90s, 50ms);
+  if (!ready || !script->running())
+    CAF_FAIL("the agent did not get ready:\n" << script->out() << "\n"
+                                               << script->err());
+  // The printed command works as printed.
+  auto argv = split_words(*hint);
+  CAF_REQUIRE(!argv.empty());
+  auto res = run(argv, 60s);
+  CAF_CHECK_EQUAL(res.exit_code, 0);
+  CAF_CHECK(res.out.find("verified to the root bundle") != std::string::npos);
+  CAF_CHECK(res.out.find("spiffe://cluster.local/ns/default/sa/default")
+            != std::string::npos);
+  if (res.exit_code != 0)
+    CAF_MESSAGE(res.out << res.err << "\n" << script->err());
+  // So does kubectl with the printed kubeconfig.
+  auto kubectl_line = line_with(script->out(), "kubectl --kubeconfig");
+  auto kubectl = split_words(kubectl_line);
+  CAF_REQUIRE(kubectl.size() > 2);
+  kubectl[0] = "/usr/bin/kubectl";
+  auto listed = run(kubectl, 60s);
+  CAF_CHECK_EQUAL(listed.exit_code, 0);
+  // Ctrl-C reaches the whole foreground process group.
+  auto dc_pid = std::atoi(read_file(state.file("devcluster.pid")).c_str());
+  CAF_CHECK(alive(dc_pid));
+  ::kill(-script->pid(), SIGINT);
+  auto status = script->wait_exit(30s);
+  CAF_REQUIRE(status.has_value());
+  CAF_CHECK(script->err().find("devcluster stopped") != std::string::npos);
+  CAF_CHECK(wait_until([&] { return !alive(dc_pid); }, 10s));
+}
