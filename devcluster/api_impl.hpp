@@ -94,8 +94,7 @@ struct api_impl {
   };
   std::map<std::string, std::set<object_key>> dependents;
   struct gc_listener final : change_listener {
-    explicit gc_listener(api_impl& a) : api(a) {
-    }
+    explicit gc_listener(api_impl& a) : api(a) {}
     void on_change(const change& c) override;
     api_impl& api;
   } gc{*this};

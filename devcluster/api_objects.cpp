@@ -10,6 +10,7 @@
 #include "devcluster/util.hpp"
 #include "devcluster/watch.hpp"
 #include "kube/api/validation.hpp"
+#include "pki/csr.hpp"
 
 namespace istio_csr::devcluster {
 
@@ -1509,11 +1510,23 @@ std::optional<api_error> api_impl::admit(const resource_type& t, json& obj,
         pem = base64_decode(request.get<std::string>());
       if (!request.is_string() || request.get<std::string>().empty())
         denied.push_back("spec.request: Required value: must be specified");
-      else if (!pem
-               || pem->find("-----BEGIN CERTIFICATE REQUEST-----")
-                    == std::string::npos)
-        denied.push_back("spec.request: Invalid value: \"\": error decoding "
-                         "certificate request PEM block");
+      else if (!pem || !pki::csr::from_pem(*pem)) {
+        // cert-manager: field.Invalid(spec.request, []byte, "failed to
+        // decode csr: ...")
+        std::string bytes = "[]byte{";
+        auto raw = pem ? *pem : request.get<std::string>();
+        static constexpr char hexd[] = "0123456789abcdef";
+        for (size_t i = 0; i < raw.size(); ++i) {
+          auto c = static_cast<unsigned char>(raw[i]);
+          bytes += (i ? ", 0x" : "0x");
+          bytes += hexd[c >> 4];
+          bytes += hexd[c & 0xf];
+        }
+        bytes += "}";
+        denied.push_back("spec.request: Invalid value: " + bytes
+                         + ": failed to decode csr: error decoding "
+                           "certificate request PEM block");
+      }
       if (str_at(spec, {"issuerRef", "name"}).empty())
         denied.push_back(
           "spec.issuerRef.name: Required value: must be specified");

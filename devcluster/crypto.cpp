@@ -142,8 +142,7 @@ std::pair<std::string, std::string> key_pair::rsa_public_numbers() const {
   BIGNUM* n = nullptr;
   BIGNUM* e = nullptr;
   if (EVP_PKEY_get_bn_param(key_.native(), OSSL_PKEY_PARAM_RSA_N, &n) != 1
-      || EVP_PKEY_get_bn_param(key_.native(), OSSL_PKEY_PARAM_RSA_E, &e)
-           != 1) {
+      || EVP_PKEY_get_bn_param(key_.native(), OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
     BN_free(n);
     throw std::runtime_error("not an RSA key");
   }
@@ -178,8 +177,8 @@ cert_authority cert_authority::self_signed(key_pair key, const std::string& cn,
   tmpl.not_before = std::chrono::system_clock::now() - std::chrono::minutes(5);
   tmpl.not_after = std::chrono::system_clock::now() + validity;
   tmpl.is_ca = true;
-  tmpl.key_usage = pki::key_usage::digital_signature
-                   | pki::key_usage::cert_sign | pki::key_usage::crl_sign;
+  tmpl.key_usage = pki::key_usage::digital_signature | pki::key_usage::cert_sign
+                   | pki::key_usage::crl_sign;
   auto cert = value_or_throw(pki::self_sign(tmpl, key.key()),
                              "self-signing a CA certificate");
   auto pem = cert.to_pem();
@@ -197,13 +196,13 @@ std::string cert_authority::issue(const key_pair& leaf_key,
   tmpl.sans.ips = ips;
   tmpl.not_before = std::chrono::system_clock::now() - std::chrono::minutes(5);
   tmpl.not_after = std::chrono::system_clock::now() + validity;
-  tmpl.key_usage = pki::key_usage::digital_signature
-                   | pki::key_usage::key_encipherment;
-  tmpl.ext_key_usages = {std::string(pki::oid::server_auth),
-                         std::string(pki::oid::client_auth)};
-  auto cert = value_or_throw(pki::issue(tmpl, leaf_key.key().public_key(),
-                                        cert_, key_.key()),
-                             "issuing a certificate");
+  tmpl.key_usage
+    = pki::key_usage::digital_signature | pki::key_usage::key_encipherment;
+  tmpl.ext_key_usages
+    = {std::string(pki::oid::server_auth), std::string(pki::oid::client_auth)};
+  auto cert = value_or_throw(
+    pki::issue(tmpl, leaf_key.key().public_key(), cert_, key_.key()),
+    "issuing a certificate");
   return cert.to_pem();
 }
 

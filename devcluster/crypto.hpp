@@ -35,7 +35,7 @@ std::string sha256(std::string_view data);
 
 /// A private key (RSA or EC P-256). Throws std::runtime_error on failure.
 class key_pair {
-public:
+ public:
   static key_pair generate_ec_p256();
   static key_pair generate_rsa(int bits);
 
@@ -58,15 +58,14 @@ public:
     return key_;
   }
 
-private:
-  explicit key_pair(pki::private_key key) : key_(std::move(key)) {
-  }
+ private:
+  explicit key_pair(pki::private_key key) : key_(std::move(key)) {}
   pki::private_key key_;
 };
 
 /// A certificate authority held in memory.
 class cert_authority {
-public:
+ public:
   /// A self-signed CA certificate for `key` (CA:TRUE, keyCertSign, cRLSign).
   static cert_authority self_signed(key_pair key, const std::string& cn,
                                     const std::string& org,
@@ -87,10 +86,9 @@ public:
     return key_;
   }
 
-private:
+ private:
   cert_authority(key_pair key, pki::certificate cert, std::string pem)
-    : key_(std::move(key)), cert_(std::move(cert)), cert_pem_(std::move(pem)) {
-  }
+    : key_(std::move(key)), cert_(std::move(cert)), cert_pem_(std::move(pem)) {}
   key_pair key_;
   pki::certificate cert_;
   std::string cert_pem_;

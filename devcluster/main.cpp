@@ -77,9 +77,10 @@ int main(int argc, char** argv) {
                  "\"latencyMs\":0,\"probability\":1.0,\"count\":N}],\"watch\":"
                  "{\"dropAfterEvents\":N,\"dropAfterSeconds\":T}}; also "
                  "GET/POST /devcluster/v1/faults at runtime (admin token)");
-  app.add_option("-v,--v", opts.verbosity,
-                 "log verbosity: 0 quiet, 1 start-up and errors, 2 every "
-                 "request (method, target, status, duration) on stderr")
+  app
+    .add_option("-v,--v", opts.verbosity,
+                "log verbosity: 0 quiet, 1 start-up and errors, 2 every "
+                "request (method, target, status, duration) on stderr")
     ->capture_default_str();
   app.add_flag("!--no-bootstrap", opts.bootstrap,
                "start empty: no namespaces, no istio-ca Secret and Issuer");

@@ -91,7 +91,7 @@ void watch_stream::start(stream_sink& sink) {
           + std::to_string(store.oldest_resource_version()) + ")");
         emit_raw(wrap_event("ERROR", err.status.dump()));
         end();
-        return;
+        break;
       }
       store.for_each_change_since(p_.since, [&](const change& c) {
         if (c.type == p_.type && (p_.ns.empty() || c.object->ns == p_.ns))
