@@ -167,3 +167,42 @@ CAF_TEST(a deleted Secret is issued again) {
   CAF_REQUIRE(key && !chain.empty());
   CAF_CHECK(chain[0].matches(*key));
 }
+
+CAF_TEST(a Certificate is renewed at its renewal time) {
+  CAF_REQUIRE(cluster() != nullptr);
+  auto ns = make_namespace("certificate-renewal");
+  auto root = make_root("root");
+  create(make_tls_secret(ns, "ca", root.cert.to_pem(), root.key.to_pem(),
+                         root.cert.to_pem()));
+  create(make_ca_issuer(ns, "ca", "ca"));
+  // Valid for 10 s, renewed 6 s before the end: 4 s after issuance.
+  auto spec = make_certificate(ns, "short", "ca", {{"algorithm", "ECDSA"}});
+  spec["spec"]["duration"] = "10s";
+  spec["spec"]["renewBefore"] = "6s";
+  create(spec);
+  auto [crt, ok] = wait_for("certificate", ns, "short", [](auto& o) {
+    return has_condition(o, "Ready", "True") && revision(o) == 1;
+  });
+  CAF_REQUIRE(ok);
+  auto first = get("secret", ns, "istiod-tls");
+  CAF_REQUIRE(first);
+  auto first_pem = data(*first, "tls.crt");
+  auto renewal = kube::parse_time(crt->at("status").value("renewalTime", ""));
+  auto not_before = kube::parse_time(crt->at("status").value("notBefore", ""));
+  CAF_REQUIRE(renewal && not_before);
+  auto after
+    = std::chrono::duration_cast<std::chrono::seconds>(*renewal - *not_before);
+  CAF_CHECK_EQUAL(after.count(), 4);
+  auto [crt2, ok2] = wait_for(
+    "certificate", ns, "short", [](auto& o) { return revision(o) >= 2; },
+    std::chrono::seconds{30});
+  CAF_REQUIRE(ok2);
+  auto second = get("secret", ns, "istiod-tls");
+  CAF_REQUIRE(second);
+  auto second_pem = data(*second, "tls.crt");
+  CAF_CHECK_NOT_EQUAL(first_pem, second_pem);
+  // Renewed, not issued early: not before the scheduled time.
+  auto chain = certs_of(second_pem);
+  CAF_REQUIRE(!chain.empty());
+  CAF_CHECK(chain[0].not_before() >= *renewal);
+}

@@ -22,6 +22,14 @@ struct environment {
   std::unique_ptr<child_process> controllers;
   temp_dir dir;
   bool failed = false;
+  /// Namespaces made by the tests, removed from a shared (real) cluster.
+  std::vector<std::string> namespaces;
+
+  ~environment() {
+    if (cluster && !cluster->is_devcluster())
+      for (auto& ns : namespaces)
+        cluster->kubectl({"delete", "namespace", ns, "--wait=false"});
+  }
 };
 
 environment& env() {
@@ -113,6 +121,7 @@ wait_for(const std::string& kind, const std::string& ns,
 std::string make_namespace(const std::string& prefix) {
   auto name = test_cluster::unique_name(prefix);
   kubectl({"create", "namespace", name});
+  env().namespaces.push_back(name);
   return name;
 }
 
