@@ -128,12 +128,16 @@ informer_actor_impl(caf::stateful_actor<informer_actor_state>* self,
                                 [&](auto& s) { return s.hdl == sub; }),
                  subs.end());
     },
-    [=](caf::get_atom, const std::string& ns,
-        const std::string& name) -> caf::result<nlohmann::json> {
+    [=](caf::get_atom, const std::string& ns, const std::string& name) {
+      // A promise rather than caf::result<nlohmann::json>: json converts
+      // implicitly into too many things for result's constructors.
+      auto rp = self->make_response_promise();
       if (auto obj = self->state.inf->get(ns, name))
-        return *obj;
-      return make_error(errc::not_found,
-                        "not in the informer cache: " + object_key(ns, name));
+        rp.deliver(*obj);
+      else
+        rp.deliver(make_error(errc::not_found, "not in the informer cache: "
+                                                 + object_key(ns, name)));
+      return rp;
     },
   };
 }

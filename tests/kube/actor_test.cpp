@@ -80,18 +80,19 @@ CAF_TEST(the client actor answers requests with objects or typed errors) {
   CAF_CHECK_EQUAL(sys.render(error),
                   "kube.not_found: configmaps \"missing\" not found");
   // Many requests in flight at once, each answered once.
+  using handle_type = decltype(self->request(kube, caf::infinite, request{}));
+  std::vector<handle_type> handles;
+  for (int i = 0; i < 20; ++i)
+    handles.push_back(self->request(
+      kube, caf::infinite, request::get(resources::configmaps, ns, "cm")));
   int answered = 0;
-  for (int i = 0; i < 20; ++i)
-    self->request(kube, caf::infinite,
-                  request::get(resources::configmaps, ns, "cm"));
-  for (int i = 0; i < 20; ++i)
-    self->receive(
+  for (auto& h : handles)
+    h.receive(
       [&](nlohmann::json& obj) {
         if (object_ref{obj}.name() == "cm")
           ++answered;
       },
-      [&](caf::error& err) { CAF_FAIL(describe(err)); },
-      caf::after(std::chrono::seconds{10}) >> [] {});
+      [&](caf::error& err) { CAF_FAIL(describe(err)); });
   CAF_CHECK_EQUAL(answered, 20);
   self->send_exit(kube, caf::exit_reason::user_shutdown);
 }
@@ -100,11 +101,12 @@ CAF_TEST(informer actor subscribers see every change exactly once) {
   auto c = cluster_client();
   auto ns = fresh_namespace(*c, "act-inf");
   call_ok(*c, request::create(resources::configmaps, ns,
-                              make_config_map(ns, "a", {}, {})));
+                              make_config_map(ns, "a", {{"app", "t"}}, {})));
   caf::scoped_actor early{sys};
   informer_options opts;
   opts.res = resources::configmaps;
   opts.namespace_ = ns;
+  opts.label_selector = "app=t";
   auto inf = spawn_informer_actor(sys, c, opts, {early});
   CAF_CHECK_EQUAL(summary(next_event(early)), "added:a");
   CAF_CHECK_EQUAL(summary(next_event(early)), "synced");
@@ -114,7 +116,7 @@ CAF_TEST(informer actor subscribers see every change exactly once) {
   CAF_CHECK_EQUAL(summary(next_event(late)), "added:a");
   CAF_CHECK_EQUAL(summary(next_event(late)), "synced");
   call_ok(*c, request::create(resources::configmaps, ns,
-                              make_config_map(ns, "b", {}, {})));
+                              make_config_map(ns, "b", {{"app", "t"}}, {})));
   call_ok(*c, request::remove(resources::configmaps, ns, "a"));
   for (auto* self : {&early, &late}) {
     CAF_CHECK_EQUAL(summary(next_event(*self)), "added:b");
@@ -136,7 +138,7 @@ CAF_TEST(informer actor subscribers see every change exactly once) {
   late->request(inf, caf::infinite, caf::get_atom::value, ns, std::string{"b"})
     .receive([](nlohmann::json&) {}, [](caf::error&) {});
   call_ok(*c, request::create(resources::configmaps, ns,
-                              make_config_map(ns, "c", {}, {})));
+                              make_config_map(ns, "c", {{"app", "t"}}, {})));
   CAF_CHECK_EQUAL(summary(next_event(early)), "added:c");
   bool late_got = false;
   late->receive([&](const informer_event&) { late_got = true; },

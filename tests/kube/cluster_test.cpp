@@ -26,7 +26,8 @@ json labelled_config_map(const std::string& ns, const std::string& name,
 std::set<std::string> names_of(const json& list) {
   std::set<std::string> result;
   for (auto& item : list["items"])
-    result.insert(item["metadata"]["name"].get<std::string>());
+    if (item["metadata"]["name"] != root_ca_config_map)
+      result.insert(item["metadata"]["name"].get<std::string>());
   return result;
 }
 
@@ -103,7 +104,7 @@ CAF_TEST(certificate requests with generateName and the status subresource) {
   certificate_request_spec spec;
   spec.namespace_ = ns;
   spec.identities = "spiffe://cluster.local/ns/a/sa/b";
-  spec.csr_pem = "not a real CSR";
+  spec.csr_pem = test_csr_pem();
   spec.duration = std::chrono::hours{1};
   spec.usages = {"client auth", "server auth"};
   // An issuer that does not exist: nothing signs this request.
@@ -295,7 +296,7 @@ CAF_TEST(injected server errors are retried where safe) {
                                          {"count", 1}}})}});
   certificate_request_spec spec;
   spec.namespace_ = ns;
-  spec.csr_pem = "x";
+  spec.csr_pem = test_csr_pem();
   spec.duration = std::chrono::hours{1};
   spec.issuer = {"nobody", "Issuer", "example.com"};
   auto res = call(*c, request::create(resources::certificaterequests, ns,

@@ -16,6 +16,8 @@
 #include "kube/api/errc.hpp"
 #include "kube/client/client.hpp"
 #include "kube/client/config.hpp"
+#include "pki/csr.hpp"
+#include "pki/private_key.hpp"
 #include "support/test_cluster.hpp"
 
 namespace istio_csr::kube::testing {
@@ -140,6 +142,26 @@ inline bool devcluster_only(const char* what) {
   CAF_MESSAGE("skipped on a real cluster (needs devcluster): " << what);
   return false;
 }
+
+/// A real CSR PEM (the cert-manager admission webhook checks it).
+inline const std::string& test_csr_pem() {
+  static const std::string pem = [] {
+    auto key = pki::private_key::generate_ec(256);
+    if (!key)
+      CAF_FAIL("key generation failed");
+    pki::csr_template tmpl;
+    tmpl.sans.uris = {"spiffe://cluster.local/ns/a/sa/b"};
+    auto req = pki::make_csr(*key, tmpl);
+    if (!req)
+      CAF_FAIL("CSR generation failed");
+    return req->to_pem();
+  }();
+  return pem;
+}
+
+/// Every namespace holds a `kube-root-ca.crt` ConfigMap (as on a real
+/// cluster); tests that count ConfigMaps leave it out.
+inline constexpr const char* root_ca_config_map = "kube-root-ca.crt";
 
 /// Sets devcluster's fault injection (`{}` clears it).
 inline void set_faults(client& c, const json& faults) {

@@ -7,6 +7,7 @@
 #include "kube/api/config_map.hpp"
 #include "kube/api/pod.hpp"
 #include "kube/client/informer.hpp"
+#include "logging/logging.hpp"
 #include "support/process.hpp"
 
 using namespace istio_csr;
@@ -197,6 +198,7 @@ CAF_TEST(no change is missed or repeated across dropped watches) {
 }
 
 CAF_TEST(after a 410 the relist emits exactly the difference) {
+  istio_csr::logging::init({5, istio_csr::logging::format::text}); // DEBUG
   if (!devcluster_only("watch faults and compaction"))
     return;
   auto c = cluster_client();
