@@ -344,6 +344,9 @@ struct watch_op : watch_handle, std::enable_shared_from_this<watch_op> {
 };
 
 void client::impl::start(std::shared_ptr<request_op> op) {
+  if (op->req.method == verb::watch)
+    return complete(op, make_error(errc::bad_request,
+                                   "a watch needs client::watch, not execute"));
   if (stopped)
     return complete(op, make_error(errc::cancelled, "client stopped"));
   throttle([self = shared_from_this(), op](bool ok) {

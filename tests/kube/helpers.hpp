@@ -125,9 +125,32 @@ cluster_client(const std::function<void(client_config&)>& tweak = {},
   return std::move(*c);
 }
 
+/// Deletes, at exit, the namespaces tests created on a real cluster
+/// (devcluster's state goes away with the process).
+struct namespace_janitor {
+  std::vector<std::string> names;
+
+  ~namespace_janitor() {
+    if (names.empty() || cluster().is_devcluster())
+      return;
+    std::vector<std::string> args{"delete", "namespace", "--wait=false",
+                                  "--ignore-not-found"};
+    args.insert(args.end(), names.begin(), names.end());
+    cluster().kubectl(args);
+  }
+
+  static namespace_janitor& get() {
+    // Constructed after the cluster, hence destroyed before it.
+    cluster();
+    static namespace_janitor instance;
+    return instance;
+  }
+};
+
 /// Creates a fresh namespace for one test.
 inline std::string fresh_namespace(client& c, const std::string& prefix) {
   auto name = test::test_cluster::unique_name(prefix);
+  namespace_janitor::get().names.push_back(name);
   call_ok(c, request::create(resources::namespaces, "",
                              json{{"apiVersion", "v1"},
                                   {"kind", "Namespace"},
