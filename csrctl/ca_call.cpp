@@ -46,24 +46,23 @@ ca_result create_certificate(const ca_call& call) {
 }
 
 std::string status_code_name(int code) {
-  static constexpr const char* names[]
-    = {"OK",
-       "CANCELLED",
-       "UNKNOWN",
-       "INVALID_ARGUMENT",
-       "DEADLINE_EXCEEDED",
-       "NOT_FOUND",
-       "ALREADY_EXISTS",
-       "PERMISSION_DENIED",
-       "RESOURCE_EXHAUSTED",
-       "FAILED_PRECONDITION",
-       "ABORTED",
-       "OUT_OF_RANGE",
-       "UNIMPLEMENTED",
-       "INTERNAL",
-       "UNAVAILABLE",
-       "DATA_LOSS",
-       "UNAUTHENTICATED"};
+  static constexpr const char* names[] = {"OK",
+                                          "CANCELLED",
+                                          "UNKNOWN",
+                                          "INVALID_ARGUMENT",
+                                          "DEADLINE_EXCEEDED",
+                                          "NOT_FOUND",
+                                          "ALREADY_EXISTS",
+                                          "PERMISSION_DENIED",
+                                          "RESOURCE_EXHAUSTED",
+                                          "FAILED_PRECONDITION",
+                                          "ABORTED",
+                                          "OUT_OF_RANGE",
+                                          "UNIMPLEMENTED",
+                                          "INTERNAL",
+                                          "UNAVAILABLE",
+                                          "DATA_LOSS",
+                                          "UNAUTHENTICATED"};
   if (code >= 0 && code < static_cast<int>(std::size(names)))
     return names[code];
   return "CODE_" + std::to_string(code);

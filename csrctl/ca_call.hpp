@@ -10,13 +10,13 @@ namespace istio_csr::csrctl {
 /// One `istio.v1.auth.IstioCertificateService/CreateCertificate` call over
 /// TLS, as istio-agent or ztunnel makes it.
 struct ca_call {
-  std::string address;     ///< HOST:PORT
-  std::string server_name; ///< TLS name to verify (and send as SNI)
-  std::string root_pem;    ///< trusted roots for the serving certificate
+  std::string address;         ///< HOST:PORT
+  std::string server_name;     ///< TLS name to verify (and send as SNI)
+  std::string root_pem;        ///< trusted roots for the serving certificate
   std::string client_cert_pem; ///< optional client certificate chain
   std::string client_key_pem;  ///< its key (memory only)
-  std::string token;       ///< `authorization: Bearer` (omitted when empty)
-  std::string cluster_id;  ///< `clusterid` (omitted when empty)
+  std::string token;           ///< `authorization: Bearer` (omitted when empty)
+  std::string cluster_id;      ///< `clusterid` (omitted when empty)
   std::string csr_pem;
   int64_t validity_seconds = 0;
   /// `metadata` Struct fields (string values), e.g. {"CertSigner", ""}.
@@ -26,8 +26,8 @@ struct ca_call {
 
 /// The outcome of a call.
 struct ca_result {
-  int code = 0;          ///< grpc::StatusCode
-  std::string message;   ///< the status message
+  int code = 0;        ///< grpc::StatusCode
+  std::string message; ///< the status message
   std::vector<std::string> cert_chain;
 
   bool ok() const noexcept {

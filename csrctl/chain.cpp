@@ -32,12 +32,9 @@ std::string join(const std::vector<std::string>& xs) {
 
 std::string key_text(const pki::public_key& key) {
   switch (key.algorithm()) {
-    case pki::key_algorithm::rsa:
-      return "RSA " + std::to_string(key.bits());
-    case pki::key_algorithm::ec:
-      return "ECDSA P-" + std::to_string(key.bits());
-    default:
-      return "other";
+    case pki::key_algorithm::rsa: return "RSA " + std::to_string(key.bits());
+    case pki::key_algorithm::ec: return "ECDSA P-" + std::to_string(key.bits());
+    default: return "other";
   }
 }
 
@@ -98,8 +95,7 @@ caf::error check_chain(const parsed_chain& chain, const pki::private_key& key,
   if (sans.uris != std::vector<std::string>{identity})
     return pki::invalid("the leaf's URI SANs are [" + join(sans.uris)
                         + "], expected exactly [" + identity + "]");
-  if (auto err = pki::verify_chain(chain.leaf, chain.intermediates,
-                                   chain.roots,
+  if (auto err = pki::verify_chain(chain.leaf, chain.intermediates, chain.roots,
                                    pki::verify_purpose::client_or_server_auth))
     return pki::invalid("the chain does not verify to its root bundle: "
                         + pki::error_text(err));

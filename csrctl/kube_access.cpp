@@ -63,11 +63,9 @@ kube_access::make(const std::string& kubeconfig) {
   return std::unique_ptr<kube_access>{new kube_access(std::move(ptr))};
 }
 
-caf::expected<std::string>
-kube_access::mint_token(const std::string& namespace_,
-                        const std::string& service_account,
-                        const std::string& audience,
-                        std::chrono::seconds expiration) {
+caf::expected<std::string> kube_access::mint_token(
+  const std::string& namespace_, const std::string& service_account,
+  const std::string& audience, std::chrono::seconds expiration) {
   json body{{"apiVersion", "authentication.k8s.io/v1"},
             {"kind", "TokenRequest"},
             {"spec",
@@ -87,11 +85,9 @@ kube_access::mint_token(const std::string& namespace_,
   return token;
 }
 
-caf::expected<trust_bundle>
-kube_access::mesh_root(const std::string& namespace_,
-                       const std::string& issuer_kind,
-                       const std::string& issuer_name,
-                       const std::string& issuer_namespace) {
+caf::expected<trust_bundle> kube_access::mesh_root(
+  const std::string& namespace_, const std::string& issuer_kind,
+  const std::string& issuer_name, const std::string& issuer_namespace) {
   auto cm = impl_->call(kube::request::get(kube::resources::configmaps,
                                            namespace_, "istio-ca-root-cert"));
   if (cm) {
@@ -112,17 +108,17 @@ kube_access::mesh_root(const std::string& namespace_,
                    + "/istio-ca-root-cert does not exist and the root of a "
                    + issuer_kind + " is unknown: pass --root-ca");
   // cert-manager's default --cluster-resource-namespace.
-  auto secret_ns = cluster_scoped ? std::string{"cert-manager"}
-                                  : issuer_namespace;
-  auto issuer = cluster_scoped
-                  ? impl_->call(kube::request::get(
-                    kube::resources::clusterissuers, {}, issuer_name))
-                  : impl_->call(kube::request::get(kube::resources::issuers,
-                                                   issuer_namespace,
-                                                   issuer_name));
-  auto issuer_text = issuer_kind + " "
-                     + (cluster_scoped ? issuer_name
-                                       : issuer_namespace + "/" + issuer_name);
+  auto secret_ns
+    = cluster_scoped ? std::string{"cert-manager"} : issuer_namespace;
+  auto issuer
+    = cluster_scoped
+        ? impl_->call(
+          kube::request::get(kube::resources::clusterissuers, {}, issuer_name))
+        : impl_->call(kube::request::get(kube::resources::issuers,
+                                         issuer_namespace, issuer_name));
+  auto issuer_text
+    = issuer_kind + " "
+      + (cluster_scoped ? issuer_name : issuer_namespace + "/" + issuer_name);
   if (!issuer)
     return failure("ConfigMap " + namespace_
                    + "/istio-ca-root-cert does not exist and reading "
@@ -136,8 +132,8 @@ kube_access::mesh_root(const std::string& namespace_,
   auto secret = impl_->call(
     kube::request::get(kube::resources::secrets, secret_ns, secret_name));
   if (!secret)
-    return failure("reading Secret " + secret_ns + "/" + secret_name
-                   + " of " + issuer_text + ": " + describe(secret.error()));
+    return failure("reading Secret " + secret_ns + "/" + secret_name + " of "
+                   + issuer_text + ": " + describe(secret.error()));
   auto data = secret->value("data", json::object());
   for (const auto* key : {"ca.crt", "tls.crt"}) {
     auto encoded = data.value(key, std::string{});

@@ -32,8 +32,8 @@ CLI::Option* add_duration(CLI::App& app, const std::string& name,
   return opt;
 }
 
-void add_request_options(CLI::App& cmd, request_options& o,
-                         std::string& key, std::string& output) {
+void add_request_options(CLI::App& cmd, request_options& o, std::string& key,
+                         std::string& output) {
   cmd.add_option("-n,--namespace", o.namespace_, "namespace of the workload");
   cmd.add_option("--service-account", o.service_account,
                  "service account of the workload");
@@ -42,8 +42,9 @@ void add_request_options(CLI::App& cmd, request_options& o,
                  "(ztunnel): metadata ImpersonatedIdentity");
   cmd.add_option("--trust-domain", o.trust_domain, "mesh trust domain")
     ->capture_default_str();
-  cmd.add_option("--cluster-id", o.cluster_id,
-                 "`clusterid` metadata (empty: not sent)")
+  cmd
+    .add_option("--cluster-id", o.cluster_id,
+                "`clusterid` metadata (empty: not sent)")
     ->capture_default_str();
   cmd.add_option("--kubeconfig", o.kubeconfig,
                  "kubeconfig for TokenRequest and the root lookup (default: "
@@ -61,21 +62,24 @@ void add_request_options(CLI::App& cmd, request_options& o,
   cmd.add_option("--client-key", o.client_key, "key of --client-cert (PEM)");
   cmd.add_option("--address", o.address, "HOST:PORT of the agent")
     ->capture_default_str();
-  cmd.add_option("--server-name", o.server_name,
-                 "name to verify in the agent's serving certificate")
+  cmd
+    .add_option("--server-name", o.server_name,
+                "name to verify in the agent's serving certificate")
     ->capture_default_str();
   cmd.add_option("--root-ca", o.root_ca,
                  "PEM roots to trust for the agent (default: ConfigMap "
                  "istio-ca-root-cert in --namespace, or, until it exists, "
                  "the root of the CA issuer --issuer-name)");
-  cmd.add_option("--issuer-name", o.issuer_name,
-                 "CA issuer whose root is trusted when istio-ca-root-cert "
-                 "does not exist yet")
+  cmd
+    .add_option("--issuer-name", o.issuer_name,
+                "CA issuer whose root is trusted when istio-ca-root-cert "
+                "does not exist yet")
     ->capture_default_str();
   cmd.add_option("--issuer-kind", o.issuer_kind, "Issuer or ClusterIssuer")
     ->capture_default_str();
-  cmd.add_option("--issuer-namespace", o.issuer_namespace,
-                 "namespace of the Issuer")
+  cmd
+    .add_option("--issuer-namespace", o.issuer_namespace,
+                "namespace of the Issuer")
     ->capture_default_str();
   add_duration(cmd, "--timeout", o.timeout, "deadline of the call");
   cmd.add_option("--key", key, "workload key: rsa (2048) or ecdsa (P-256)")

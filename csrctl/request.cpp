@@ -65,8 +65,8 @@ int run_request(const request_options& opts, std::ostream& out,
     err << "error: " << text << '\n';
     return code;
   };
-  bool have_workload = !opts.namespace_.empty()
-                       && !opts.service_account.empty();
+  bool have_workload
+    = !opts.namespace_.empty() && !opts.service_account.empty();
   if (opts.impersonate.empty() && !have_workload)
     return fail(exit_local_failure,
                 "--namespace and --service-account name the workload "
@@ -74,20 +74,20 @@ int run_request(const request_options& opts, std::ostream& out,
   if (opts.client_cert.empty() != opts.client_key.empty())
     return fail(exit_local_failure,
                 "--client-cert and --client-key go together");
-  auto identity = opts.impersonate.empty()
-                    ? spiffe_id(opts.trust_domain, opts.namespace_,
-                                opts.service_account)
-                    : opts.impersonate;
+  auto identity
+    = opts.impersonate.empty()
+        ? spiffe_id(opts.trust_domain, opts.namespace_, opts.service_account)
+        : opts.impersonate;
 
   // Whether a token is sent: not with --no-token; a client certificate alone
   // is a renewal (istio-agent rotating with the certificate it holds).
   std::string token;
-  bool mint = !opts.no_token && opts.token_file.empty()
-              && opts.client_cert.empty();
+  bool mint
+    = !opts.no_token && opts.token_file.empty() && opts.client_cert.empty();
   if (!opts.no_token && !opts.token_file.empty()) {
     if (!read_file(opts.token_file, token))
-      return fail(exit_local_failure, "cannot read --token-file "
-                                        + opts.token_file);
+      return fail(exit_local_failure,
+                  "cannot read --token-file " + opts.token_file);
     token = trim_token(std::move(token));
   }
   bool need_kube = mint || opts.root_ca.empty();
@@ -116,10 +116,9 @@ int run_request(const request_options& opts, std::ostream& out,
       return fail(exit_local_failure, "cannot read --root-ca " + opts.root_ca);
     trust.source = opts.root_ca;
   } else {
-    auto root = kube->mesh_root(opts.namespace_.empty() ? "default"
-                                                        : opts.namespace_,
-                                opts.issuer_kind, opts.issuer_name,
-                                opts.issuer_namespace);
+    auto root = kube->mesh_root(
+      opts.namespace_.empty() ? "default" : opts.namespace_, opts.issuer_kind,
+      opts.issuer_name, opts.issuer_namespace);
     if (!root)
       return fail(exit_local_failure, kube::error_message(root.error()));
     trust = std::move(*root);
@@ -137,9 +136,8 @@ int run_request(const request_options& opts, std::ostream& out,
   }
   auto workload = make_workload_request(opts.key, opts.key_size, identity);
   if (!workload)
-    return fail(exit_local_failure,
-                "cannot make the key and CSR: "
-                  + pki::error_text(workload.error()));
+    return fail(exit_local_failure, "cannot make the key and CSR: "
+                                      + pki::error_text(workload.error()));
   call.address = opts.address;
   call.server_name = opts.server_name;
   call.root_pem = trust.pem;
@@ -162,8 +160,8 @@ int run_request(const request_options& opts, std::ostream& out,
 
   auto chain = parse_chain(res.cert_chain);
   if (!chain)
-    return fail(exit_call_failed, "unusable response: "
-                                    + pki::error_text(chain.error()));
+    return fail(exit_call_failed,
+                "unusable response: " + pki::error_text(chain.error()));
   auto problem = check_chain(*chain, workload->key, identity);
   if (opts.output == output_format::pem) {
     out << concat_pem(res.cert_chain);

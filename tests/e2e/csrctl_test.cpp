@@ -42,13 +42,12 @@ struct fixture {
 
   /// Runs `csrctl request` against the agent with `args`.
   command_result csrctl(std::vector<std::string> args) {
-    std::vector<std::string> argv{bin("csrctl"), "request", "--kubeconfig",
-                                  env.cluster->kubeconfig(), "--address",
-                                  env.csr_agent->address()};
+    std::vector<std::string> argv{bin("csrctl"),  "request",
+                                  "--kubeconfig", env.cluster->kubeconfig(),
+                                  "--address",    env.csr_agent->address()};
     argv.insert(argv.end(), args.begin(), args.end());
     auto res = run(argv, 60s);
-    CAF_MESSAGE("csrctl exit " << res.exit_code << "\n"
-                               << res.out << res.err);
+    CAF_MESSAGE("csrctl exit " << res.exit_code << "\n" << res.out << res.err);
     return res;
   }
 };
@@ -57,7 +56,7 @@ struct fixture {
 
 CAF_TEST_FIXTURE_SCOPE(csrctl_tests, fixture)
 
-CAF_TEST(csrctl request prints a chain signed by the istio-ca issuer) {
+CAF_TEST(csrctl request prints a chain signed by the istio - ca issuer) {
   auto res = csrctl({"--namespace", "default", "--service-account", "default"});
   CAF_REQUIRE_EQUAL(res.exit_code, 0);
   const std::string id = "spiffe://cluster.local/ns/default/sa/default";
@@ -75,9 +74,9 @@ CAF_TEST(csrctl request prints a chain signed by the istio-ca issuer) {
 
 CAF_TEST(csrctl writes PEM and the key only when asked) {
   auto key_file = dir.file("key.pem");
-  auto res = csrctl({"--namespace", env.workload_namespace,
-                     "--service-account", env.service_account, "--key",
-                     "ecdsa", "-o", "pem", "--key-out", key_file});
+  auto res = csrctl({"--namespace", env.workload_namespace, "--service-account",
+                     env.service_account, "--key", "ecdsa", "-o", "pem",
+                     "--key-out", key_file});
   CAF_REQUIRE_EQUAL(res.exit_code, 0);
   CAF_CHECK(!contains(res.out, "PRIVATE KEY"));
   auto certs = unwrap(pki::parse_pem_bundle(res.out, 1 << 20));
@@ -94,49 +93,48 @@ CAF_TEST(csrctl writes PEM and the key only when asked) {
   CAF_CHECK_EQUAL(verified, "");
   // Renewal with that certificate and key, no token.
   auto chain_file = dir.write("chain.pem", res.out);
-  auto renewed = csrctl({"--namespace", env.workload_namespace,
-                         "--service-account", env.service_account,
-                         "--client-cert", chain_file, "--client-key",
-                         key_file, "--root-ca",
-                         dir.write("root.pem", env.root_pem)});
+  auto renewed
+    = csrctl({"--namespace", env.workload_namespace, "--service-account",
+              env.service_account, "--client-cert", chain_file, "--client-key",
+              key_file, "--root-ca", dir.write("root.pem", env.root_pem)});
   CAF_CHECK_EQUAL(renewed.exit_code, 0);
   CAF_CHECK(contains(renewed.out, "verified to the root bundle"));
 }
 
 CAF_TEST(csrctl reports the gRPC code of a refusal) {
   auto token_file = dir.write("token", "not-a-token\n");
-  auto res = csrctl({"--namespace", env.workload_namespace,
-                     "--service-account", env.service_account, "--token-file",
-                     token_file});
+  auto res = csrctl({"--namespace", env.workload_namespace, "--service-account",
+                     env.service_account, "--token-file", token_file});
   CAF_CHECK_EQUAL(res.exit_code, 1);
-  CAF_CHECK(contains(res.err,
-                     "error: UNAUTHENTICATED: request authenticate failure"));
+  CAF_CHECK(
+    contains(res.err, "error: UNAUTHENTICATED: request authenticate failure"));
   CAF_CHECK(res.out.empty());
   // Asking for somebody else's identity with one's own token.
-  auto other = csrctl({"--namespace", env.workload_namespace,
-                       "--service-account", env.service_account,
-                       "--trust-domain", "other.domain"});
+  auto other
+    = csrctl({"--namespace", env.workload_namespace, "--service-account",
+              env.service_account, "--trust-domain", "other.domain"});
   CAF_CHECK_EQUAL(other.exit_code, 1);
   CAF_CHECK(contains(other.err, "error: UNAUTHENTICATED"));
 }
 
 CAF_TEST(csrctl fails clearly without an agent or with bad options) {
   auto port = free_port();
-  auto res = run({bin("csrctl"), "request", "--kubeconfig",
-                  env.cluster->kubeconfig(), "--namespace", "default",
-                  "--service-account", "default", "--address",
-                  "127.0.0.1:" + std::to_string(port), "--timeout", "5s"},
-                 60s);
+  auto res
+    = run({bin("csrctl"), "request", "--kubeconfig", env.cluster->kubeconfig(),
+           "--namespace", "default", "--service-account", "default",
+           "--address", "127.0.0.1:" + std::to_string(port), "--timeout", "5s"},
+          60s);
   CAF_CHECK_EQUAL(res.exit_code, 1);
-  CAF_CHECK(contains(res.err, "error: UNAVAILABLE") || contains(res.err, "error: DEADLINE_EXCEEDED"));
+  CAF_CHECK(contains(res.err, "error: UNAVAILABLE")
+            || contains(res.err, "error: DEADLINE_EXCEEDED"));
   auto usage = run({bin("csrctl"), "request", "--namespace", "default"}, 60s);
   CAF_CHECK_EQUAL(usage.exit_code, 2);
   CAF_CHECK(contains(usage.err, "--service-account"));
-  auto no_sa = run({bin("csrctl"), "request", "--kubeconfig",
-                    env.cluster->kubeconfig(), "--namespace", "default",
-                    "--service-account", "does-not-exist", "--address",
-                    env.csr_agent->address()},
-                   60s);
+  auto no_sa
+    = run({bin("csrctl"), "request", "--kubeconfig", env.cluster->kubeconfig(),
+           "--namespace", "default", "--service-account", "does-not-exist",
+           "--address", env.csr_agent->address()},
+          60s);
   CAF_CHECK_EQUAL(no_sa.exit_code, 2);
   CAF_CHECK(contains(no_sa.err, "TokenRequest"));
 }

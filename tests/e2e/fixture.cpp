@@ -7,7 +7,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <csignal>
 #include <cstring>
+#include <mutex>
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/credentials.h>
@@ -54,7 +58,43 @@ std::string tail(const std::string& text, size_t max) {
   return text.size() <= max ? text : "..." + text.substr(text.size() - max);
 }
 
+std::array<std::atomic<int>, 32> abort_groups{};
+
+extern "C" void kill_groups_and_abort(int sig) {
+  for (auto& group : abort_groups) {
+    int pgid = group.load();
+    if (pgid > 0)
+      ::kill(-pgid, SIGKILL);
+  }
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
 } // namespace
+
+void kill_on_abort(int pgid) {
+  static std::once_flag installed;
+  std::call_once(installed, [] {
+    struct sigaction sa {};
+    sa.sa_handler = kill_groups_and_abort;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGABRT, &sa, nullptr);
+  });
+  for (auto& group : abort_groups) {
+    int expected = 0;
+    if (group.compare_exchange_strong(expected, pgid))
+      return;
+  }
+}
+
+void forget_on_abort(int pgid) {
+  for (auto& group : abort_groups) {
+    int expected = pgid;
+    if (group.compare_exchange_strong(expected, 0))
+      return;
+  }
+}
 
 bool retriable(int grpc_code) {
   // Canceled, DeadlineExceeded, ResourceExhausted, Aborted, Internal,
@@ -64,24 +104,23 @@ bool retriable(int grpc_code) {
 }
 
 std::string code_name(int grpc_code) {
-  static constexpr const char* names[]
-    = {"OK",
-       "CANCELLED",
-       "UNKNOWN",
-       "INVALID_ARGUMENT",
-       "DEADLINE_EXCEEDED",
-       "NOT_FOUND",
-       "ALREADY_EXISTS",
-       "PERMISSION_DENIED",
-       "RESOURCE_EXHAUSTED",
-       "FAILED_PRECONDITION",
-       "ABORTED",
-       "OUT_OF_RANGE",
-       "UNIMPLEMENTED",
-       "INTERNAL",
-       "UNAVAILABLE",
-       "DATA_LOSS",
-       "UNAUTHENTICATED"};
+  static constexpr const char* names[] = {"OK",
+                                          "CANCELLED",
+                                          "UNKNOWN",
+                                          "INVALID_ARGUMENT",
+                                          "DEADLINE_EXCEEDED",
+                                          "NOT_FOUND",
+                                          "ALREADY_EXISTS",
+                                          "PERMISSION_DENIED",
+                                          "RESOURCE_EXHAUSTED",
+                                          "FAILED_PRECONDITION",
+                                          "ABORTED",
+                                          "OUT_OF_RANGE",
+                                          "UNIMPLEMENTED",
+                                          "INTERNAL",
+                                          "UNAVAILABLE",
+                                          "DATA_LOSS",
+                                          "UNAUTHENTICATED"};
   if (grpc_code >= 0 && grpc_code < static_cast<int>(std::size(names)))
     return names[grpc_code];
   return "CODE_" + std::to_string(grpc_code);
@@ -212,9 +251,9 @@ std::string mint_token(const test_cluster& cluster,
                        const std::string& namespace_,
                        const std::string& service_account,
                        const std::string& audience) {
-  auto res = cluster.kubectl({"create", "token", service_account, "-n",
-                              namespace_, "--audience", audience, "--duration",
-                              "30m"});
+  auto res
+    = cluster.kubectl({"create", "token", service_account, "-n", namespace_,
+                       "--audience", audience, "--duration", "30m"});
   if (res.exit_code != 0)
     CAF_FAIL("kubectl create token failed: " << res.err);
   auto token = res.out;
@@ -368,6 +407,7 @@ std::unique_ptr<agent> agent::start(const test_cluster& cluster,
     why = "cannot start " + argv[0];
     return nullptr;
   }
+  kill_on_abort(result->process_->pid());
   auto* proc = result->process_.get();
   auto deadline = std::chrono::steady_clock::now() + ready_timeout;
   auto remaining = [&] {
@@ -376,9 +416,9 @@ std::unique_ptr<agent> agent::start(const test_cluster& cluster,
                std::chrono::steady_clock::duration{0}));
   };
   auto grpc_line = proc->wait_for_line("serving gRPC", remaining(), true);
-  auto ready_line = grpc_line ? proc->wait_for_line("serving readiness",
-                                                    remaining(), true)
-                              : std::nullopt;
+  auto ready_line
+    = grpc_line ? proc->wait_for_line("serving readiness", remaining(), true)
+                : std::nullopt;
   if (grpc_line)
     result->port_ = port_field(*grpc_line);
   if (ready_line)
@@ -405,8 +445,10 @@ std::unique_ptr<agent> agent::start(const test_cluster& cluster,
 }
 
 agent::~agent() {
-  if (process_)
+  if (process_) {
     process_->stop();
+    forget_on_abort(process_->pid());
+  }
 }
 
 std::string agent::log_tail(size_t max) const {
@@ -427,20 +469,21 @@ environment::start(agent_settings settings,
     env->error = "cannot start the test cluster";
     return env;
   }
+  if (auto* proc = env->cluster->process())
+    kill_on_abort(proc->pid());
   env->service_account = test_cluster::unique_name("e2e");
-  auto created = env->cluster->kubectl(
-    {"create", "serviceaccount", env->service_account, "-n",
-     env->workload_namespace});
+  auto created
+    = env->cluster->kubectl({"create", "serviceaccount", env->service_account,
+                             "-n", env->workload_namespace});
   if (created.exit_code != 0) {
     env->error = "kubectl create serviceaccount failed: " + created.err;
     return env;
   }
   env->identity = "spiffe://" + env->settings.trust_domain + "/ns/"
                   + env->workload_namespace + "/sa/" + env->service_account;
-  auto token = env->cluster->kubectl({"create", "token", env->service_account,
-                                      "-n", env->workload_namespace,
-                                      "--audience", "istio-ca", "--duration",
-                                      "30m"});
+  auto token = env->cluster->kubectl(
+    {"create", "token", env->service_account, "-n", env->workload_namespace,
+     "--audience", "istio-ca", "--duration", "30m"});
   if (token.exit_code != 0) {
     env->error = "kubectl create token failed: " + token.err;
     return env;
@@ -454,8 +497,8 @@ environment::start(agent_settings settings,
       return env;
   }
   if (env->root_pem.empty()) {
-    env->root_pem = issuer_root(*env->cluster, env->settings.issuer_name,
-                                env->error);
+    env->root_pem
+      = issuer_root(*env->cluster, env->settings.issuer_name, env->error);
     if (env->root_pem.empty())
       return env;
   }
@@ -466,9 +509,31 @@ environment::start(agent_settings settings,
 environment::~environment() {
   // Stop the agent before its cluster; on a real cluster, clean up.
   csr_agent.reset();
-  if (cluster && !cluster->is_devcluster() && !service_account.empty())
-    cluster->kubectl({"delete", "serviceaccount", service_account, "-n",
-                      workload_namespace, "--ignore-not-found"});
+  if (cluster && cluster->is_devcluster()) {
+    auto pid = cluster->process()->pid();
+    cluster.reset();
+    forget_on_abort(pid);
+    return;
+  }
+  if (!cluster || service_account.empty())
+    return;
+  // Preserved CertificateRequests of this workload, then its account.
+  auto list = kubectl_json(
+    *cluster, {"get", "certificaterequests", "-n", certificate_namespace});
+  std::vector<std::string> args{"delete", "certificaterequests", "-n",
+                                certificate_namespace, "--ignore-not-found"};
+  if (list.is_object() && list.contains("items"))
+    for (auto& cr : list["items"]) {
+      auto meta = cr.value("metadata", json::object());
+      auto ids = meta.value("annotations", json::object())
+                   .value(identities_annotation, std::string{});
+      if (ids.find("/sa/" + service_account) != std::string::npos)
+        args.push_back(meta.value("name", std::string{}));
+    }
+  if (args.size() > 5)
+    cluster->kubectl(args);
+  cluster->kubectl({"delete", "serviceaccount", service_account, "-n",
+                    workload_namespace, "--ignore-not-found"});
 }
 
 void environment::require() const {

@@ -31,7 +31,8 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 
 /// Names the agent is started with (upstream's e2e values).
-inline const std::string serving_dns = "cert-manager-istio-csr.cert-manager.svc";
+inline const std::string serving_dns
+  = "cert-manager-istio-csr.cert-manager.svc";
 inline const std::string alt_serving_dns = "istio-csr.cert-manager.svc";
 inline const std::string certificate_namespace = "istio-system";
 inline const std::string policy_annotation
@@ -54,6 +55,14 @@ T unwrap(caf::expected<T> x) {
     CAF_FAIL("unexpected error: " << pki::error_text(x.error()));
   return std::move(*x);
 }
+
+/// Registers the process group `pgid` (a child_process's pid) to be killed
+/// when this test program aborts: CAF 0.17 aborts on a failed CAF_REQUIRE or
+/// CAF_FAIL, skipping the destructors that would stop the children.
+void kill_on_abort(int pgid);
+
+/// Undoes `kill_on_abort` (the child was stopped normally).
+void forget_on_abort(int pgid);
 
 /// A TCP port that was free a moment ago (bind 127.0.0.1:0, close).
 std::uint16_t free_port();

@@ -57,10 +57,12 @@ void rewrite_in_place(const std::string& path, const std::string& content) {
 CAF_TEST(certificate requests are deleted after signing) {
   auto env = environment::start(agent_settings{});
   env->require();
-  // The serving certificate's request is gone once the agent is ready...
-  CAF_CHECK(wait_until(
-    [&] { return !has_request_for(*env->cluster, "istio-csr-serving"); }, 20s,
-    100ms));
+  // The serving certificate's request is gone once the agent is ready (on
+  // devcluster: a real cluster may run other agents)...
+  if (env->cluster->is_devcluster())
+    CAF_CHECK(wait_until(
+      [&] { return !has_request_for(*env->cluster, "istio-csr-serving"); }, 20s,
+      100ms));
   // ...and so is a workload's, after the answer.
   auto csr = make_csr(env->identity);
   auto res = env->call(csr.pem);
@@ -147,7 +149,7 @@ CAF_TEST(a rewritten root file reaches the next response) {
   CAF_CHECK(rotated);
 }
 
-CAF_TEST(SIGTERM stops the agent) {
+CAF_TEST(sigterm stops the agent) {
   auto env = environment::start(agent_settings{});
   env->require();
   auto& proc = env->csr_agent->process();

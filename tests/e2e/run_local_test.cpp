@@ -46,10 +46,13 @@ CAF_TEST(make run serves certificates and stops on ctrl c) {
     {"/bin/sh", source_path("scripts/run-local")},
     {{"ICSR_BIN_DIR", ICSR_BIN_DIR}, {"ICSR_RUN_DIR", state.path()}});
   CAF_REQUIRE(script != nullptr);
+  // devcluster and the agent share the script's process group.
+  kill_on_abort(script->pid());
   auto hint = script->wait_for_line("csrctl request", 60s);
   if (!hint)
-    CAF_FAIL("run-local printed no csrctl command:\n" << script->out() << "\n"
-                                                       << script->err());
+    CAF_FAIL("run-local printed no csrctl command:\n"
+             << script->out() << "\n"
+             << script->err());
   // Wait until the agent is ready on the readiness port it printed.
   auto readiness = line_with(script->out(), "readiness http://127.0.0.1:");
   auto pos = readiness.find("127.0.0.1:");
@@ -61,8 +64,9 @@ CAF_TEST(make run serves certificates and stops on ctrl c) {
     [&] { return !script->running() || http_status(port, "/readyz") == 200; },
     90s, 50ms);
   if (!ready || !script->running())
-    CAF_FAIL("the agent did not get ready:\n" << script->out() << "\n"
-                                               << script->err());
+    CAF_FAIL("the agent did not get ready:\n"
+             << script->out() << "\n"
+             << script->err());
   // The printed command works as printed.
   auto argv = split_words(*hint);
   CAF_REQUIRE(!argv.empty());
@@ -88,4 +92,5 @@ CAF_TEST(make run serves certificates and stops on ctrl c) {
   CAF_REQUIRE(status.has_value());
   CAF_CHECK(script->err().find("devcluster stopped") != std::string::npos);
   CAF_CHECK(wait_until([&] { return !alive(dc_pid); }, 10s));
+  forget_on_abort(script->pid());
 }
