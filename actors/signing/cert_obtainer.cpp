@@ -1,0 +1,395 @@
+#include "actors/signing/cert_obtainer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/send.hpp"
+#include "caf/spawn_options.hpp"
+#include "caf/stateful_actor.hpp"
+
+#include "actors/signing/active_issuer.hpp"
+#include "actors/signing/errors.hpp"
+#include "actors/signing/messages.hpp"
+#include "actors/signing/root_store.hpp"
+#include "actors/supervisor/errors.hpp"
+#include "kube/api/certificate_request.hpp"
+#include "kube/api/errc.hpp"
+#include "kube/api/object.hpp"
+#include "kube/api/time.hpp"
+#include "kube/client/resource.hpp"
+#include "logging/logging.hpp"
+#include "pki/csr.hpp"
+#include "pki/error.hpp"
+#include "pki/names.hpp"
+#include "pki/pem.hpp"
+
+namespace istio_csr::actors::signing {
+
+namespace {
+
+/// The attempt in progress.
+struct attempt_state {
+  uint64_t token = 0;
+  bool renewal = false;
+  std::optional<pki::private_key> key;
+  std::string cr_name;
+  bool waiting = false;
+};
+
+struct obtainer_state {
+  obtainer_options opts;
+  obtainer_deps deps;
+  std::shared_ptr<spdlog::logger> log;
+  std::mt19937_64 rng{std::random_device{}()};
+  std::optional<kube::issuer_ref> issuer;
+  bool have_certificate = false;
+  /// The attempt in flight, if any.
+  std::optional<attempt_state> current;
+  /// Token of the scheduled attempt (retry or renewal); stale timers differ.
+  uint64_t scheduled = 0;
+  bool attempt_scheduled = false;
+  uint64_t next_token = 0;
+  /// Consecutive failures (for the backoff).
+  uint64_t streak = 0;
+  bool waiting_logged = false;
+  obtainer_status status;
+
+  static inline const char* name = "cert-obtainer";
+};
+
+using obtainer_actor = caf::stateful_actor<obtainer_state>;
+
+void start_attempt(obtainer_actor* self, bool renewal);
+
+void delete_object(obtainer_actor* self, const std::string& name) {
+  auto& st = self->state;
+  if (st.opts.cr.preserve || name.empty())
+    return;
+  auto log = st.log;
+  self
+    ->request(st.deps.kube, caf::infinite,
+              delete_cr(st.opts.cr.namespace_, name))
+    .then([](nlohmann::json&) {},
+          [log, name](caf::error& err) {
+            if (!kube::is(err, kube::errc::not_found))
+              logging::warn(*log, "failed to delete CertificateRequest",
+                            {{"name", name}, {"error", kube::describe(err)}});
+          });
+}
+
+/// Ends the current attempt: withdraws its wait, deletes its object.
+void close_attempt(obtainer_actor* self) {
+  auto& st = self->state;
+  if (!st.current)
+    return;
+  auto at = std::move(*st.current);
+  st.current.reset();
+  if (!at.cr_name.empty()) {
+    if (at.waiting)
+      self->send(st.deps.watcher, cr_unwait_atom::value, at.cr_name);
+    delete_object(self, at.cr_name);
+  }
+}
+
+/// Schedules `start_attempt` after `delay`.
+void schedule(obtainer_actor* self, caf::timespan delay, bool renewal) {
+  auto& st = self->state;
+  st.scheduled = ++st.next_token;
+  st.attempt_scheduled = true;
+  self->delayed_send(self, delay, obtain_atom::value, st.scheduled, renewal);
+}
+
+std::chrono::milliseconds backoff(obtainer_actor* self) {
+  auto& st = self->state;
+  auto exp = std::min<uint64_t>(st.streak > 0 ? st.streak - 1 : 0, 30);
+  auto base = std::min<double>(
+    static_cast<double>(st.opts.initial_backoff.count()) * std::pow(2.0, exp),
+    static_cast<double>(st.opts.max_backoff.count()));
+  std::uniform_real_distribution<double> dist{1.0 - st.opts.jitter,
+                                              1.0 + st.opts.jitter};
+  return std::chrono::milliseconds{
+    static_cast<int64_t>(std::max(0.0, base * dist(st.rng)))};
+}
+
+void attempt_failed(obtainer_actor* self, const std::string& reason) {
+  auto& st = self->state;
+  if (!st.current)
+    return;
+  auto renewal = st.current->renewal;
+  close_attempt(self);
+  ++st.streak;
+  ++st.status.failures;
+  st.status.last_error = reason;
+  auto delay = backoff(self);
+  logging::error(
+    *st.log, "failed to obtain serving certificate, will retry",
+    {{"error", reason}, {"retry_in_ms", std::to_string(delay.count())}});
+  schedule(self, delay, renewal);
+}
+
+void on_final(obtainer_actor* self, const nlohmann::json& cr) {
+  auto& st = self->state;
+  if (!st.current)
+    return;
+  st.current->waiting = false;
+  auto outcome = outcome_of(cr);
+  if (outcome == cr_outcome::denied || outcome == cr_outcome::failed) {
+    attempt_failed(self,
+                   std::string{"serving CertificateRequest "}
+                     + (outcome == cr_outcome::denied ? "denied: " : "failed: ")
+                     + kube::to_string(kube::conditions_of(cr)));
+    return;
+  }
+  kube::certificate_request_view view{cr};
+  auto pem = view.certificate();
+  if (!pem) {
+    attempt_failed(self, "status.certificate is not valid base64");
+    return;
+  }
+  auto chain = pki::parse_pem_bundle(*pem, policy::max_chain_pem_bytes);
+  if (!chain) {
+    attempt_failed(self, "failed to parse the serving certificate: "
+                           + pki::error_text(chain.error()));
+    return;
+  }
+  const auto& key = *st.current->key;
+  if (!chain->front().matches(key)) {
+    attempt_failed(self, "the serving certificate does not match its key");
+    return;
+  }
+  if (!st.opts.roots_from_file) {
+    auto ca = view.ca();
+    if (!ca || ca->empty()) {
+      attempt_failed(self, "root CA certificate is not defined");
+      return;
+    }
+    auto roots = policy::load_root_bundle(std::move(*ca));
+    if (!roots) {
+      attempt_failed(self, "failed to decode status.ca: "
+                             + pki::error_text(roots.error()));
+      return;
+    }
+    if (st.deps.roots->set(std::move(*roots)))
+      logging::info(*st.log, "root CA bundle updated from the serving "
+                             "CertificateRequest");
+  }
+  caf::error sink_err;
+  st.deps.roots->with_current([&](const root_store::bundle_ptr& roots) {
+    std::vector<pki::certificate> certs;
+    if (roots)
+      certs = roots->certs;
+    sink_err = st.deps.sink ? st.deps.sink(*chain, key, std::move(certs))
+                            : caf::error{};
+  });
+  if (sink_err) {
+    attempt_failed(self, "failed to install the serving certificate: "
+                           + pki::error_text(sink_err));
+    return;
+  }
+  auto name = st.current->cr_name;
+  close_attempt(self);
+  st.have_certificate = true;
+  st.streak = 0;
+  ++st.status.obtained;
+  st.status.last_error.clear();
+  auto now = std::chrono::system_clock::now();
+  auto not_after = chain->front().not_after();
+  auto left = std::max(not_after - now, std::chrono::system_clock::duration{0});
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+    left * st.opts.renew_fraction);
+  st.status.not_after = not_after;
+  st.status.renew_at = now + wait;
+  logging::info(*st.log, "serving certificate ready",
+                {{"certificaterequest", name},
+                 {"not_after", kube::format_time(not_after)},
+                 {"renew_at", kube::format_time(st.status.renew_at)}});
+  schedule(self, wait, true);
+}
+
+void wait_for(obtainer_actor* self) {
+  auto& st = self->state;
+  if (!st.current)
+    return;
+  st.current->waiting = true;
+  auto token = st.current->token;
+  auto name = st.current->cr_name;
+  self
+    ->request(st.deps.watcher, caf::infinite, cr_wait_atom::value, name,
+              caf::actor_cast<caf::actor>(self))
+    .then(
+      [self, token](nlohmann::json& cr) {
+        auto& st = self->state;
+        if (st.current && st.current->token == token)
+          on_final(self, cr);
+      },
+      [self, token](caf::error& err) {
+        auto& st = self->state;
+        if (!st.current || st.current->token != token)
+          return;
+        if (err == make_error(supervisor_errc::child_restarted)) {
+          wait_for(self);
+          return;
+        }
+        st.current->waiting = false;
+        attempt_failed(self, "waiting for the serving CertificateRequest "
+                             "failed: "
+                               + self->system().render(err));
+      });
+}
+
+caf::expected<pki::private_key> generate_key(const obtainer_options& opts) {
+  if (opts.key_type == pki::key_algorithm::ec) {
+    if (opts.key_size != 256 && opts.key_size != 384)
+      return pki::invalid(
+        "unsupported serving certificate key size (supported: 256, 384)");
+    return pki::private_key::generate_ec(opts.key_size);
+  }
+  if (opts.key_size < 2048)
+    return pki::invalid("requested key size does not meet the minimum "
+                        "required size of 2048 (requested: "
+                        + std::to_string(opts.key_size) + ")");
+  return pki::private_key::generate_rsa(opts.key_size);
+}
+
+void start_attempt(obtainer_actor* self, bool renewal) {
+  auto& st = self->state;
+  if (st.current)
+    return;
+  if (!st.issuer) {
+    st.status.waiting_for_issuer = true;
+    return;
+  }
+  st.status.waiting_for_issuer = false;
+  ++st.status.attempts;
+  attempt_state at;
+  at.token = ++st.next_token;
+  at.renewal = renewal;
+  auto key = generate_key(st.opts);
+  if (!key) {
+    st.current = std::move(at);
+    attempt_failed(self, pki::error_text(key.error()));
+    return;
+  }
+  pki::csr_template tmpl;
+  tmpl.sans = pki::classify_san_strings(st.opts.dns_names);
+  auto csr = pki::make_csr(*key, tmpl);
+  at.key = std::move(*key);
+  st.current = std::move(at);
+  if (!csr) {
+    attempt_failed(self, pki::error_text(csr.error()));
+    return;
+  }
+  cr_request req;
+  req.identities = "istio-csr-serving";
+  req.csr_pem = csr->to_pem();
+  req.duration = st.opts.duration;
+  req.usages = {"server auth"};
+  req.issuer = *st.issuer;
+  auto token = st.current->token;
+  // The per-attempt timeout.
+  auto timeout
+    = renewal && st.have_certificate
+        ? std::chrono::duration_cast<caf::timespan>(st.opts.renewal_timeout)
+        : std::chrono::duration_cast<caf::timespan>(st.opts.attempt_timeout);
+  if (timeout > caf::timespan::zero())
+    self->delayed_send(self, timeout, obtain_timeout_atom::value, token);
+  self
+    ->request(st.deps.kube, caf::infinite,
+              kube::request::create(kube::resources::certificaterequests,
+                                    st.opts.cr.namespace_,
+                                    make_cr(st.opts.cr, req)))
+    .then(
+      [self, token](nlohmann::json& created) {
+        auto& st = self->state;
+        auto name = kube::object_ref{created}.name();
+        if (!st.current || st.current->token != token) {
+          delete_object(self, name); // the attempt timed out meanwhile
+          return;
+        }
+        st.current->cr_name = name;
+        logging::debug(*st.log, "created serving CertificateRequest",
+                       {{"namespace", st.opts.cr.namespace_}, {"name", name}});
+        wait_for(self);
+      },
+      [self, token](caf::error& err) {
+        auto& st = self->state;
+        if (st.current && st.current->token == token)
+          attempt_failed(self, "failed to create the serving "
+                               "CertificateRequest: "
+                                 + kube::describe(err));
+      });
+}
+
+caf::behavior obtainer_impl(obtainer_actor* self, obtainer_options opts,
+                            obtainer_deps deps) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.deps = std::move(deps);
+  st.log = logging::get("tls-provider");
+  // Tells us the issuer now and on every change.
+  st.deps.issuer->subscribe(caf::actor_cast<caf::actor>(self));
+  self->attach_functor([issuer = st.deps.issuer, addr = self->address()] {
+    issuer->unsubscribe(addr);
+  });
+  return {
+    [self](issuer_changed_atom, const issuer_update& update) {
+      auto& st = self->state;
+      st.issuer = update.issuer;
+      if (!st.issuer) {
+        st.status.waiting_for_issuer = !st.have_certificate;
+        if (!st.waiting_logged) {
+          st.waiting_logged = true;
+          self->send(self, obtain_waiting_atom::value);
+        }
+        return;
+      }
+      // A later issuer change does not re-issue (as upstream): the next
+      // renewal uses it.
+      if (!st.have_certificate && !st.current && !st.attempt_scheduled)
+        start_attempt(self, false);
+    },
+    [self](obtain_waiting_atom) {
+      auto& st = self->state;
+      if (st.issuer || st.have_certificate) {
+        st.waiting_logged = false;
+        return;
+      }
+      logging::info(*st.log,
+                    "still waiting for runtime configuration of issuerRef");
+      self->delayed_send(self, st.opts.waiting_log_interval,
+                         obtain_waiting_atom::value);
+    },
+    [self](obtain_atom, uint64_t token, bool renewal) {
+      auto& st = self->state;
+      if (token != st.scheduled)
+        return;
+      st.attempt_scheduled = false;
+      start_attempt(self, renewal);
+    },
+    [self](obtain_timeout_atom, uint64_t token) {
+      auto& st = self->state;
+      if (!st.current || st.current->token != token)
+        return;
+      if (!st.have_certificate)
+        logging::warn(*st.log,
+                      "initial serving certificate didn't complete in "
+                        + kube::format_go_duration(st.opts.attempt_timeout)
+                        + "; will retry");
+      attempt_failed(self, "serving certificate request timed out");
+    },
+    [self](stats_atom) { return self->state.status; },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_cert_obtainer(caf::actor_system& sys, obtainer_options opts,
+                               obtainer_deps deps) {
+  return sys.spawn<caf::detached>(obtainer_impl, std::move(opts),
+                                  std::move(deps));
+}
+
+} // namespace istio_csr::actors::signing

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kube/api/condition.hpp"
+#include "kube/client/request.hpp"
+
+namespace istio_csr::actors::signing {
+
+/// The label that marks a CertificateRequest as created by istio-csr (ours:
+/// upstream sets no labels). The cr-watcher's one watch selects on it, and
+/// the orphan sweep deletes only objects carrying it.
+inline constexpr std::string_view managed_by_label
+  = "istio-csr.cert-manager.io/managed-by";
+inline constexpr std::string_view managed_by_value = "istio-csr";
+
+/// `managed_by_label=managed_by_value`.
+std::string managed_by_selector();
+
+/// Where and how CertificateRequests are created.
+struct cr_settings {
+  /// `--certificate-namespace`.
+  std::string namespace_ = "istio-system";
+  /// `--certificate-request-additional-annotations`.
+  std::map<std::string, std::string> annotations;
+  /// `--preserve-certificate-requests`: never delete.
+  bool preserve = false;
+};
+
+/// What one CertificateRequest asks for.
+struct cr_request {
+  /// The `istio.cert-manager.io/identities` annotation value.
+  std::string identities;
+  /// The CSR PEM exactly as received.
+  std::string csr_pem;
+  std::chrono::seconds duration{0};
+  std::vector<std::string> usages;
+  kube::issuer_ref issuer;
+};
+
+/// The CertificateRequest of spec §3.1 (`generateName: istio-csr-`, the
+/// identities annotation with the additional annotations merged on top,
+/// `isCA: false`) plus our `managed_by_label`.
+nlohmann::json make_cr(const cr_settings& settings, const cr_request& req);
+
+/// Where a CertificateRequest stands, in upstream's order of checks (spec
+/// §3.2): any `Denied=True`, then `Ready=False` with reason `Failed`, then a
+/// non-empty `status.certificate`.
+enum class cr_outcome { pending, denied, failed, issued };
+
+cr_outcome outcome_of(const nlohmann::json& cr);
+
+/// Whether no change can be expected any more (denied, failed or issued).
+inline bool is_final(const nlohmann::json& cr) {
+  return outcome_of(cr) != cr_outcome::pending;
+}
+
+/// The delete request of a CertificateRequest (no preconditions).
+kube::request delete_cr(const std::string& namespace_, const std::string& name);
+
+} // namespace istio_csr::actors::signing

@@ -1,0 +1,526 @@
+#include "actors/signing/csr_signer.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/response_promise.hpp"
+#include "caf/send.hpp"
+#include "caf/stateful_actor.hpp"
+
+#include "actors/signing/active_issuer.hpp"
+#include "actors/signing/errors.hpp"
+#include "actors/signing/messages.hpp"
+#include "actors/signing/policy/csr_policy.hpp"
+#include "actors/signing/policy/duration.hpp"
+#include "actors/signing/policy/spiffe.hpp"
+#include "actors/signing/root_store.hpp"
+#include "actors/supervisor/errors.hpp"
+#include "kube/api/certificate_request.hpp"
+#include "kube/api/errc.hpp"
+#include "kube/api/object.hpp"
+#include "kube/api/token_review.hpp"
+#include "kube/api/validation.hpp"
+#include "kube/client/resource.hpp"
+#include "logging/logging.hpp"
+#include "pki/error.hpp"
+#include "proto/ca.pb.h"
+
+namespace istio_csr::actors::signing {
+
+namespace {
+
+using grpc::StatusCode;
+
+constexpr std::string_view authenticate_failure
+  = "request authenticate failure";
+constexpr std::string_view sign_failure = "failed to sign certificate request";
+constexpr std::string_view parse_failure
+  = "failed to parse and verify signed certificate from issuer";
+constexpr std::string_view timeout_failure
+  = "timed out waiting for the certificate request to be signed";
+
+/// Who the caller is, once authenticated.
+struct caller_identity {
+  std::vector<std::string> identities;
+  /// From the TokenReview (empty for client-certificate callers); kept for
+  /// Ambient node authorization (a later issue).
+  std::string ns;
+  std::string service_account;
+  std::string pod_name;
+  std::string pod_uid;
+};
+
+/// One call in progress.
+struct pending_call {
+  call_ref call;
+  caf::response_promise rp;
+  std::vector<std::string> identities;
+  /// The CertificateRequest, once created.
+  std::string cr_name;
+  /// Registered with the cr-watcher and not answered yet.
+  bool waiting = false;
+};
+
+struct signer_state {
+  std::shared_ptr<const signer_options> opts;
+  signer_deps deps;
+  std::shared_ptr<spdlog::logger> log;
+  uint64_t next_id = 1;
+  std::unordered_map<uint64_t, pending_call> calls;
+  uint64_t finished = 0;
+
+  static inline const char* name = "csr-signer";
+};
+
+using signer_actor = caf::stateful_actor<signer_state>;
+
+std::string join(const std::vector<std::string>& xs) {
+  std::string result;
+  for (auto& x : xs) {
+    if (!result.empty())
+      result += ',';
+    result += x;
+  }
+  return result;
+}
+
+pending_call* find(signer_actor* self, uint64_t id) {
+  auto i = self->state.calls.find(id);
+  return i != self->state.calls.end() ? &i->second : nullptr;
+}
+
+/// Deletes the CertificateRequest `name` in the background (not bound to
+/// the call), unless preserve.
+void delete_object(signer_actor* self, const std::string& name) {
+  auto& st = self->state;
+  if (st.opts->cr.preserve || name.empty())
+    return;
+  auto log = st.log;
+  auto ns = st.opts->cr.namespace_;
+  self->request(st.deps.kube, caf::infinite, delete_cr(ns, name))
+    .then(
+      [log, ns, name](nlohmann::json&) {
+        logging::debug(*log, "deleted CertificateRequest",
+                       {{"namespace", ns}, {"name", name}});
+      },
+      [log, ns, name](caf::error& err) {
+        if (kube::is(err, kube::errc::not_found))
+          return;
+        logging::error(
+          *log, "failed to delete CertificateRequest",
+          {{"namespace", ns}, {"name", name}, {"error", kube::describe(err)}});
+      });
+}
+
+/// Ends call `id`: answers it (`chain` when `code` is OK), withdraws its
+/// wait, deletes its CertificateRequest and answers the dispatcher.
+void end_call(signer_actor* self, uint64_t id, StatusCode code,
+              std::string_view message, std::vector<std::string> chain = {}) {
+  auto& st = self->state;
+  auto i = st.calls.find(id);
+  if (i == st.calls.end())
+    return;
+  auto pc = std::move(i->second);
+  st.calls.erase(i);
+  ++st.finished;
+  if (code == StatusCode::OK)
+    pc.call->get()->finish_ok(std::move(chain));
+  else
+    pc.call->get()->finish_error(code, std::string{message});
+  if (!pc.cr_name.empty()) {
+    if (pc.waiting)
+      self->send(st.deps.watcher, cr_unwait_atom::value, pc.cr_name);
+    delete_object(self, pc.cr_name);
+  }
+  pc.rp.deliver(caf::unit);
+}
+
+/// Authentication or authorization failed: details go to the log only.
+void refuse(signer_actor* self, uint64_t id, std::string_view reason,
+            const std::vector<std::string>& identities = {}) {
+  auto& st = self->state;
+  auto* pc = find(self, id);
+  if (pc == nullptr)
+    return;
+  logging::error(*st.log, "failed to authenticate request",
+                 {{"reason", std::string{reason}},
+                  {"identities", join(identities)},
+                  {"peer", (*pc->call)->caller().peer}});
+  end_call(self, id, StatusCode::UNAUTHENTICATED, authenticate_failure);
+}
+
+void fail_signing(signer_actor* self, uint64_t id, std::string_view reason) {
+  auto& st = self->state;
+  auto* pc = find(self, id);
+  if (pc == nullptr)
+    return;
+  logging::error(*st.log, "failed to sign certificate request",
+                 {{"reason", std::string{reason}},
+                  {"identities", join(pc->identities)},
+                  {"certificaterequest", pc->cr_name}});
+  end_call(self, id, StatusCode::INTERNAL, sign_failure);
+}
+
+/// The `ImpersonatedIdentity` metadata value, empty when absent.
+std::string impersonated_identity(const grpc_bridge::call& c) {
+  const auto& fields = c.request().metadata().fields();
+  auto i = fields.find("ImpersonatedIdentity");
+  if (i == fields.end()
+      || i->second.kind_case() != google::protobuf::Value::kStringValue)
+    return {};
+  return i->second.string_value();
+}
+
+void wait_for(signer_actor* self, uint64_t id);
+
+/// The CertificateRequest reached a final state.
+void on_final(signer_actor* self, uint64_t id, const nlohmann::json& cr) {
+  auto& st = self->state;
+  auto* pc = find(self, id);
+  if (pc == nullptr)
+    return;
+  pc->waiting = false;
+  switch (outcome_of(cr)) {
+    case cr_outcome::denied:
+      fail_signing(self, id,
+                   "created CertificateRequest has been denied: "
+                     + kube::to_string(kube::conditions_of(cr)));
+      return;
+    case cr_outcome::failed:
+      fail_signing(self, id,
+                   "created CertificateRequest has failed: "
+                     + kube::to_string(kube::conditions_of(cr)));
+      return;
+    case cr_outcome::pending:
+      fail_signing(self, id, "CertificateRequest is not final");
+      return;
+    case cr_outcome::issued: break;
+  }
+  auto issued = kube::certificate_request_view{cr}.certificate();
+  auto roots = st.deps.roots->current();
+  std::string reason;
+  if (!issued) {
+    reason = "status.certificate is not valid base64";
+  } else if (!roots) {
+    reason = "root CAs are not available";
+  } else {
+    auto chain = policy::build_response_chain(*issued, *roots);
+    if (chain) {
+      logging::debug(*st.log, "signed CertificateRequest",
+                     {{"identities", join(pc->identities)},
+                      {"certificaterequest", pc->cr_name}});
+      end_call(self, id, StatusCode::OK, {}, std::move(*chain));
+      return;
+    }
+    reason = pki::error_text(chain.error());
+  }
+  logging::error(*st.log,
+                 "failed to parse and verify signed certificate from issuer",
+                 {{"reason", reason},
+                  {"identities", join(pc->identities)},
+                  {"certificaterequest", pc->cr_name}});
+  end_call(self, id, StatusCode::INTERNAL, parse_failure);
+}
+
+/// Registers the wait for call `id`'s CertificateRequest with the watcher.
+void wait_for(signer_actor* self, uint64_t id) {
+  auto& st = self->state;
+  auto* pc = find(self, id);
+  if (pc == nullptr)
+    return;
+  pc->waiting = true;
+  logging::trace(
+    *st.log, "waiting for CertificateRequest",
+    {{"namespace", st.opts->cr.namespace_}, {"name", pc->cr_name}});
+  auto name = pc->cr_name;
+  self
+    ->request(st.deps.watcher, caf::infinite, cr_wait_atom::value, name,
+              caf::actor_cast<caf::actor>(self))
+    .then([self, id](nlohmann::json& cr) { on_final(self, id, cr); },
+          [self, id, name](caf::error& err) {
+            auto* pc = find(self, id);
+            if (pc == nullptr || pc->cr_name != name)
+              return; // the call ended; its wait was withdrawn
+            if (err.category() == signing_error_category) {
+              pc->waiting = false;
+              fail_signing(self, id,
+                           "created CertificateRequest has been "
+                           "unexpectedly deleted");
+              return;
+            }
+            if (err == make_error(supervisor_errc::child_restarted)) {
+              // The watcher restarted and forgot the wait: register again
+              // (its new informer lists the object afresh).
+              wait_for(self, id);
+              return;
+            }
+            logging::error(
+              *self->state.log,
+              "waiting for CertificateRequest "
+              "failed",
+              {{"name", name}, {"error", self->system().render(err)}});
+            end_call(self, id, StatusCode::UNAVAILABLE,
+                     "certificate signer unavailable");
+          });
+}
+
+void create_request(signer_actor* self, uint64_t id,
+                    std::chrono::seconds duration) {
+  auto& st = self->state;
+  auto* pc = find(self, id);
+  if (pc == nullptr)
+    return;
+  auto issuer = st.deps.issuer->get();
+  if (!issuer) {
+    fail_signing(self, id, "no active issuerRef is configured for istio-csr");
+    return;
+  }
+  cr_request req;
+  req.identities = join(pc->identities);
+  req.csr_pem = (*pc->call)->request().csr();
+  req.duration = duration;
+  req.usages = {"client auth", "server auth"};
+  req.issuer = *issuer;
+  auto body = make_cr(st.opts->cr, req);
+  self
+    ->request(st.deps.kube, caf::infinite,
+              kube::request::create(kube::resources::certificaterequests,
+                                    st.opts->cr.namespace_, std::move(body)))
+    .then(
+      [self, id](nlohmann::json& created) {
+        auto& st = self->state;
+        auto name = kube::object_ref{created}.name();
+        auto* pc = find(self, id);
+        if (pc == nullptr) {
+          // The call ended while the create was on its way.
+          delete_object(self, name);
+          return;
+        }
+        pc->cr_name = name;
+        logging::debug(*st.log, "created CertificateRequest",
+                       {{"namespace", st.opts->cr.namespace_},
+                        {"name", name},
+                        {"identities", join(pc->identities)}});
+        // The create answer may already be final (an issuer faster than
+        // our request): the watcher's cache covers that too.
+        wait_for(self, id);
+      },
+      [self, id](caf::error& err) {
+        fail_signing(self, id,
+                     "failed to create CertificateRequest: "
+                       + kube::describe(err));
+      });
+}
+
+/// Authentication succeeded: authorization, CSR policy, then the request.
+void authorized(signer_actor* self, uint64_t id, caller_identity who) {
+  auto& st = self->state;
+  auto* pc = find(self, id);
+  if (pc == nullptr)
+    return;
+  if (who.identities.empty()) {
+    refuse(self, id, "caller has no identities");
+    return;
+  }
+  const auto& c = **pc->call;
+  if (auto target = impersonated_identity(c); !target.empty()) {
+    // Ambient (ztunnel) impersonation comes with node authorization in a
+    // later issue: this is its seam. Until then nobody may impersonate.
+    if (st.opts->trusted_node_accounts.empty())
+      logging::warn(*st.log,
+                    "impersonation requested but no trusted node accounts "
+                    "are configured (CA_TRUSTED_NODE_ACCOUNTS, "
+                    "--ca-trusted-node-accounts)",
+                    {{"impersonated", target}});
+    else
+      logging::warn(*st.log, "impersonation is not supported yet",
+                    {{"impersonated", target}});
+    refuse(self, id, "impersonation refused", who.identities);
+    return;
+  }
+  if (auto rejection
+      = policy::authorize_csr(c.request().csr(), who.identities)) {
+    refuse(self, id,
+           std::string{policy::to_string(rejection->reason)} + ": "
+             + rejection->detail,
+           who.identities);
+    return;
+  }
+  pc->identities = std::move(who.identities);
+  auto duration = policy::certificate_duration(c.request().validity_duration(),
+                                               st.opts->max_duration);
+  create_request(self, id, duration);
+}
+
+/// Checks a TokenReview answer as istio's Kube JWT authenticator does.
+caf::expected<caller_identity> check_review(const signer_options& opts,
+                                            const nlohmann::json& review) {
+  kube::token_review_view view{review};
+  auto fail = [](std::string text) {
+    return caf::make_error(caf::sec::invalid_argument, std::move(text));
+  };
+  if (!view.error().empty())
+    return fail("the service account authentication returns an error: "
+                + view.error());
+  if (!view.authenticated())
+    return fail("the token is not authenticated");
+  auto groups = view.groups();
+  if (std::find(groups.begin(), groups.end(), "system:serviceaccounts")
+      == groups.end())
+    return fail("the token is not a service account");
+  const auto& user = view.username();
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    auto colon = user.find(':', start);
+    parts.push_back(user.substr(start, colon - start));
+    if (colon == std::string::npos)
+      break;
+    start = colon + 1;
+  }
+  if (parts.size() != 4 || parts[0] != "system" || parts[1] != "serviceaccount")
+    return fail("invalid username field in the token review result");
+  caller_identity who;
+  who.ns = parts[2];
+  who.service_account = parts[3];
+  auto id = policy::format_spiffe_identity(opts.trust_domain, who.ns,
+                                           who.service_account);
+  if (!id)
+    return fail(pki::error_text(id.error()));
+  who.identities.push_back(std::move(*id));
+  who.pod_name = view.extra_value("authentication.kubernetes.io/pod-name");
+  who.pod_uid = view.extra_value("authentication.kubernetes.io/pod-uid");
+  return who;
+}
+
+/// Step 1: cluster id and authentication.
+void authenticate(signer_actor* self, uint64_t id) {
+  auto& st = self->state;
+  auto* pc = find(self, id);
+  if (pc == nullptr)
+    return;
+  const auto& caller = (*pc->call)->caller();
+  // The client-certificate authenticator comes first when enabled.
+  if (st.opts->client_cert_authenticator && caller.client_cert) {
+    auto ids = caller.client_cert->identities();
+    if (!ids.empty()) {
+      caller_identity who;
+      who.identities = std::move(ids);
+      authorized(self, id, std::move(who));
+      return;
+    }
+  }
+  // Kube JWT: exactly one clusterid value counts, anything else is empty.
+  const auto& cluster_ids = caller.cluster_ids;
+  auto cluster = cluster_ids.size() == 1 ? cluster_ids.front() : std::string{};
+  if (!cluster.empty() && cluster != st.opts->cluster_id) {
+    refuse(self, id,
+           "client claims to be in cluster \"" + cluster
+             + "\", but we only know about local cluster \""
+             + st.opts->cluster_id + "\"");
+    return;
+  }
+  if (!caller.bearer_token) {
+    refuse(self, id,
+           caller.has_authorization
+             ? "no bearer token exists in HTTP authorization header"
+             : "no HTTP authorization header exists");
+    return;
+  }
+  auto review
+    = kube::make_token_review(*caller.bearer_token, st.opts->token_audiences);
+  self
+    ->request(st.deps.kube, caf::infinite,
+              kube::request::create(kube::resources::tokenreviews, "",
+                                    std::move(review)))
+    .then(
+      [self, id](nlohmann::json& answer) {
+        auto who = check_review(*self->state.opts, answer);
+        if (!who) {
+          refuse(self, id, pki::error_text(who.error()));
+          return;
+        }
+        authorized(self, id, std::move(*who));
+      },
+      [self, id](caf::error& err) {
+        refuse(self, id,
+               "failed to validate the JWT from cluster: "
+                 + kube::describe(err));
+      });
+}
+
+caf::behavior signer_impl(signer_actor* self,
+                          std::shared_ptr<const signer_options> opts,
+                          signer_deps deps) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.deps = std::move(deps);
+  st.log = logging::get("grpc-server");
+  return {
+    [self](sign_atom, call_ref& c) -> caf::result<void> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise();
+      if (!c || (*c)->finished()) {
+        rp.deliver(caf::unit);
+        return rp;
+      }
+      auto id = st.next_id++;
+      auto call = c->get();
+      st.calls.emplace(id, pending_call{std::move(c), rp, {}, {}, false});
+      // The deadline: ours, never beyond the caller's.
+      using clock = std::chrono::steady_clock;
+      auto deadline = call->deadline();
+      if (st.opts->request_timeout > std::chrono::nanoseconds::zero()) {
+        auto ours = clock::now()
+                    + std::chrono::duration_cast<clock::duration>(
+                      st.opts->request_timeout);
+        deadline = std::min(deadline, ours);
+      }
+      if (deadline != clock::time_point::max()) {
+        auto delay = std::max(deadline - clock::now(), clock::duration::zero());
+        self->delayed_send(self, delay, sign_timeout_atom::value, id);
+      }
+      // Runs on a gRPC thread (or here, if already cancelled).
+      call->on_cancel([addr = self->address(), id] {
+        if (auto hdl = caf::actor_cast<caf::actor>(addr))
+          caf::anon_send(hdl, sign_cancel_atom::value, id);
+      });
+      authenticate(self, id);
+      return rp;
+    },
+    [self](sign_timeout_atom, uint64_t id) {
+      auto* pc = find(self, id);
+      if (pc == nullptr)
+        return;
+      logging::warn(*self->state.log, timeout_failure,
+                    {{"identities", join(pc->identities)},
+                     {"certificaterequest", pc->cr_name}});
+      end_call(self, id, StatusCode::UNAVAILABLE, timeout_failure);
+    },
+    [self](sign_cancel_atom, uint64_t id) {
+      auto* pc = find(self, id);
+      if (pc == nullptr)
+        return;
+      logging::debug(*self->state.log, "call cancelled by the client",
+                     {{"identities", join(pc->identities)},
+                      {"certificaterequest", pc->cr_name}});
+      end_call(self, id, StatusCode::CANCELLED, "call cancelled");
+    },
+    [self](stats_atom) {
+      return signer_stats{self->state.calls.size(), self->state.finished,
+                          caf::actor_cast<caf::actor>(self)};
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_csr_signer(caf::actor_system& sys,
+                            std::shared_ptr<const signer_options> opts,
+                            signer_deps deps) {
+  return sys.spawn(signer_impl, std::move(opts), std::move(deps));
+}
+
+} // namespace istio_csr::actors::signing

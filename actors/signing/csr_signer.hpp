@@ -1,0 +1,95 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caf/actor.hpp"
+#include "caf/allowed_unsafe_message_type.hpp"
+#include "caf/fwd.hpp"
+
+#include "actors/signing/certificate_requests.hpp"
+
+namespace istio_csr::actors::signing {
+
+class active_issuer;
+class root_store;
+
+/// What a signer checks and creates (from `config::options`).
+struct signer_options {
+  cr_settings cr;
+  /// `--cluster-id`: the only `clusterid` metadata value accepted (besides
+  /// none).
+  std::string cluster_id = "Kubernetes";
+  /// `--trust-domain`: caller identities are
+  /// `spiffe://<td with @→.>/ns/<ns>/sa/<sa>`.
+  std::string trust_domain = "cluster.local";
+  /// `--enable-client-cert-authenticator`.
+  bool client_cert_authenticator = false;
+  /// `TOKEN_AUDIENCES`: the audiences of every TokenReview.
+  std::vector<std::string> token_audiences{"istio-ca"};
+  /// `--ca-trusted-node-accounts` (Ambient impersonation; not implemented
+  /// yet: every impersonation request is refused, see `csr_signer.cpp`).
+  std::vector<std::string> trusted_node_accounts;
+  /// `--max-client-certificate-duration`.
+  std::chrono::seconds max_duration{std::chrono::hours{1}};
+  /// `--certificate-request-timeout`: the server-side deadline of one call
+  /// (never beyond the caller's own deadline); zero: none.
+  std::chrono::nanoseconds request_timeout{std::chrono::seconds{30}};
+};
+
+/// What a signer talks to.
+struct signer_deps {
+  /// The kube client façade (`kube::spawn_client_actor`), a stable handle.
+  caf::actor kube;
+  /// The cr-watcher, a stable handle.
+  caf::actor watcher;
+  std::shared_ptr<active_issuer> issuer;
+  std::shared_ptr<root_store> roots;
+};
+
+/// Counters of one signer incarnation, for tests and diagnostics.
+struct signer_stats {
+  /// Calls in progress.
+  std::size_t active = 0;
+  /// Calls finished by this incarnation.
+  uint64_t finished = 0;
+  /// This incarnation (not the stable handle), e.g. to kill it in tests.
+  caf::actor self;
+};
+
+/// Spawns one csr-signer. It handles many calls at once, each a small
+/// state machine in a map, without ever blocking:
+///
+/// `(sign_atom, call_ref) -> void` (answered once the call is finished):
+/// 1. `clusterid` (spec §2.3) and authentication: the client certificate
+///    (if enabled and presented; identities = all its SANs), else the bearer
+///    token through a TokenReview; `ImpersonatedIdentity` is refused;
+/// 2. CSR policy (spec §2.5) and the duration clamp (spec §2.6); every
+///    failure so far is `UNAUTHENTICATED "request authenticate failure"`
+///    (details in the log only);
+/// 3. a CertificateRequest (spec §3.1 plus our label) for the active issuer,
+///    then a wait on the cr-watcher; Denied, Failed or deleted:
+///    `INTERNAL "failed to sign certificate request"`;
+/// 4. the response chain built against the current roots (spec §2.7), or
+///    `INTERNAL "failed to parse and verify signed certificate from
+///    issuer"`;
+/// 5. the CertificateRequest is deleted on every path after a successful
+///    create (unless preserve).
+/// The call's deadline (min of the caller's and `request_timeout`) answers
+/// `UNAVAILABLE "timed out waiting for the certificate request to be
+/// signed"`, which istio-agent and ztunnel retry (`UNAVAILABLE` rather than
+/// `DEADLINE_EXCEEDED`: the server gave up on a slow issuer, the caller's
+/// own deadline may not have passed). A cancelled call stops waiting. Both
+/// clean up.
+///
+/// `(stats_atom) -> signer_stats`.
+caf::actor spawn_csr_signer(caf::actor_system& sys,
+                            std::shared_ptr<const signer_options> opts,
+                            signer_deps deps);
+
+} // namespace istio_csr::actors::signing
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(istio_csr::actors::signing::signer_stats)

@@ -1,0 +1,101 @@
+#include "actors/signing/root_ca.hpp"
+
+#include <stdexcept>
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/send.hpp"
+#include "caf/stateful_actor.hpp"
+
+#include "actors/signing/file_watcher.hpp"
+#include "actors/signing/messages.hpp"
+#include "actors/signing/root_store.hpp"
+#include "logging/logging.hpp"
+#include "pki/error.hpp"
+
+namespace istio_csr::actors::signing {
+
+namespace {
+
+struct root_ca_state {
+  root_ca_options opts;
+  std::shared_ptr<root_store> store;
+  std::unique_ptr<file_watcher> watcher;
+  std::shared_ptr<spdlog::logger> log;
+
+  static inline const char* name = "root-ca";
+};
+
+using root_ca_actor = caf::stateful_actor<root_ca_state>;
+
+caf::behavior root_ca_impl(root_ca_actor* self, root_ca_options opts,
+                           std::shared_ptr<root_store> store) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.store = std::move(store);
+  st.log = logging::get("root-ca-watcher");
+  if (!st.opts.file.empty()) {
+    auto w = file_watcher::start(
+      st.opts.file,
+      [addr = self->address()](caf::expected<std::string> content) {
+        auto hdl = caf::actor_cast<caf::actor>(addr);
+        if (!hdl)
+          return;
+        if (content)
+          caf::anon_send(hdl, roots_file_atom::value, std::move(*content));
+        else
+          caf::anon_send(hdl, roots_file_atom::value, content.error());
+      },
+      st.opts.settle);
+    if (!w)
+      throw std::runtime_error("cannot watch the root CA file " + st.opts.file
+                               + ": " + pki::error_text(w.error()));
+    st.watcher = std::move(*w);
+    logging::debug(*st.log, "watching root CA file", {{"file", st.opts.file}});
+  }
+  return {
+    [self](roots_file_atom, std::string& content) {
+      auto& st = self->state;
+      if (auto current = st.store->current();
+          current && current->pem == content) {
+        logging::trace(*st.log, "root CA file unchanged",
+                       {{"file", st.opts.file}});
+        return;
+      }
+      auto bundle = policy::load_root_bundle(std::move(content));
+      if (!bundle) {
+        logging::error(
+          *st.log,
+          "failed to load the root CA file, keeping the "
+          "current roots",
+          {{"file", st.opts.file}, {"error", pki::error_text(bundle.error())}});
+        return;
+      }
+      auto count = bundle->certs.size();
+      if (st.store->set(std::move(*bundle)))
+        logging::info(
+          *st.log, "root CA bundle changed",
+          {{"file", st.opts.file}, {"certificates", std::to_string(count)}});
+    },
+    [self](roots_file_atom, caf::error& err) {
+      auto& st = self->state;
+      logging::error(*st.log,
+                     "failed to read the root CA file, keeping the current "
+                     "roots",
+                     {{"file", st.opts.file}, {"error", pki::error_text(err)}});
+    },
+    [self](roots_subscribe_atom, const caf::actor& subscriber) {
+      self->state.store->subscribe(subscriber);
+    },
+    [self](roots_get_atom) { return self->state.store->current(); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_root_ca(caf::actor_system& sys, root_ca_options opts,
+                         std::shared_ptr<root_store> store) {
+  return sys.spawn(root_ca_impl, std::move(opts), std::move(store));
+}
+
+} // namespace istio_csr::actors::signing

@@ -1,0 +1,106 @@
+#include "actors/signing/signing_tree.hpp"
+
+#include <thread>
+
+#include "caf/actor_system.hpp"
+
+#include "actors/signing/dispatcher.hpp"
+#include "config/options.hpp"
+#include "kube/api/condition.hpp"
+#include "kube/client/client_actor.hpp"
+
+namespace istio_csr::actors::signing {
+
+std::string names::signer(std::size_t i) {
+  return "csr-signer-" + std::to_string(i);
+}
+
+std::size_t default_signer_count() {
+  return std::max<std::size_t>(2, std::thread::hardware_concurrency());
+}
+
+signing_setup settings_from(const config::options& opts) {
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
+  signing_setup s;
+  cr_settings cr;
+  cr.namespace_ = opts.issuer.certificate_namespace;
+  cr.annotations = opts.issuer.additional_annotations;
+  cr.preserve = opts.issuer.preserve_certificate_requests;
+  auto timeout = opts.issuer.certificate_request_timeout;
+  // Signers.
+  s.signer.cr = cr;
+  s.signer.cluster_id = opts.serving.cluster_id;
+  s.signer.trust_domain = opts.tls.trust_domain;
+  s.signer.client_cert_authenticator
+    = opts.serving.enable_client_cert_authenticator;
+  s.signer.token_audiences = opts.token_audiences;
+  s.signer.trusted_node_accounts = opts.serving.ca_trusted_node_accounts;
+  s.signer.max_duration
+    = duration_cast<seconds>(opts.serving.max_client_certificate_duration);
+  s.signer.request_timeout = timeout;
+  // The watcher.
+  s.watcher.cr = cr;
+  s.watcher.orphan_age = orphan_age_for(timeout);
+  // The serving certificate.
+  s.obtainer.cr = cr;
+  s.obtainer.dns_names = opts.tls.serving_certificate_dns_names;
+  s.obtainer.key_type
+    = opts.tls.serving_key_algorithm == config::key_algorithm::ecdsa
+        ? pki::key_algorithm::ec
+        : pki::key_algorithm::rsa;
+  s.obtainer.key_size = opts.tls.serving_certificate_key_size;
+  s.obtainer.duration
+    = duration_cast<seconds>(opts.tls.serving_certificate_duration);
+  s.obtainer.roots_from_file = !opts.tls.root_ca_file.empty();
+  s.obtainer.renewal_timeout = timeout;
+  // Roots.
+  s.root_ca.file = opts.tls.root_ca_file;
+  return s;
+}
+
+std::vector<child_spec> signing_children(const signing_setup& setup) {
+  std::vector<child_spec> result;
+  auto add = [&](std::string name, spawn_function fn) {
+    child_spec spec;
+    spec.name = std::move(name);
+    spec.spawn = std::move(fn);
+    result.push_back(std::move(spec));
+  };
+  add(names::kube_client, [client = setup.client](child_context& ctx) {
+    return kube::spawn_client_actor(ctx.system(), client);
+  });
+  add(names::root_ca,
+      [opts = setup.root_ca, roots = setup.roots](child_context& ctx) {
+        return spawn_root_ca(ctx.system(), opts, roots);
+      });
+  add(names::cr_watcher,
+      [opts = setup.watcher, client = setup.client](child_context& ctx) {
+        return spawn_cr_watcher(ctx.system(), opts, client);
+      });
+  auto signer_opts = std::make_shared<const signer_options>(setup.signer);
+  for (std::size_t i = 0; i < setup.signers; ++i)
+    add(names::signer(i), [signer_opts, issuer = setup.issuer,
+                           roots = setup.roots](child_context& ctx) {
+      signer_deps deps{ctx.sibling(names::kube_client),
+                       ctx.sibling(names::cr_watcher), issuer, roots};
+      return spawn_csr_signer(ctx.system(), signer_opts, std::move(deps));
+    });
+  add(names::dispatcher, [n = setup.signers](child_context& ctx) {
+    std::vector<caf::actor> signers;
+    for (std::size_t i = 0; i < n; ++i)
+      signers.push_back(ctx.sibling(names::signer(i)));
+    return spawn_dispatcher(ctx.system(), std::move(signers));
+  });
+  if (setup.with_cert_obtainer)
+    add(names::cert_obtainer, [opts = setup.obtainer, issuer = setup.issuer,
+                               roots = setup.roots,
+                               sink = setup.sink](child_context& ctx) {
+      obtainer_deps deps{ctx.sibling(names::kube_client),
+                         ctx.sibling(names::cr_watcher), issuer, roots, sink};
+      return spawn_cert_obtainer(ctx.system(), opts, std::move(deps));
+    });
+  return result;
+}
+
+} // namespace istio_csr::actors::signing
