@@ -1,16 +1,284 @@
-// istio-csr: parses the configuration, sets up logging and (for now) logs
-// what it would run with. The actor system is wired in later.
+// istio-csr: the agent. Startup order (docs/architecture.md):
+// config → logging → root CA file → Kubernetes client → actor system →
+// supervision tree → gRPC server → readiness server → wait for SIGTERM or
+// SIGINT → graceful shutdown. Any startup error is logged as
+// "error running cert-manager-istio-csr" and exits 1.
+#include <atomic>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
 
+#include <pthread.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/exit_reason.hpp"
+#include "caf/scoped_actor.hpp"
+#include "caf/send.hpp"
+#include "caf/system_messages.hpp"
+
+#include "actors/signing/active_issuer.hpp"
+#include "actors/signing/dispatcher.hpp"
+#include "actors/signing/errors.hpp"
+#include "actors/signing/file_watcher.hpp"
+#include "actors/signing/root_store.hpp"
+#include "actors/signing/signing_tree.hpp"
+#include "actors/supervisor/supervisor.hpp"
+#include "actors/system/system_config.hpp"
 #include "config/go_duration.hpp"
 #include "config/parse.hpp"
+#include "grpc_bridge/server.hpp"
+#include "health/server.hpp"
+#include "kube/api/errc.hpp"
+#include "kube/client/client.hpp"
+#include "kube/client/config.hpp"
 #include "logging/logging.hpp"
+#include "pki/error.hpp"
 
 namespace {
+
+using namespace istio_csr;
+namespace signing = istio_csr::actors::signing;
+
+/// How long calls in flight may finish after SIGTERM before they are
+/// cancelled (Kubernetes' default grace period is 30 s).
+constexpr auto drain_time = std::chrono::seconds{15};
+
+/// How long the actors may take to stop.
+constexpr auto actor_stop_time = std::chrono::seconds{30};
 
 void write(std::FILE* out, const std::string& text) {
   std::fwrite(text.data(), 1, text.size(), out);
   std::fflush(out);
+}
+
+/// A startup failure: logged as upstream does, exit code 1.
+struct startup_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// `config::options` TLS fields in OpenSSL terms. Suites and curves that
+/// k8s accepts but OpenSSL 3 lacks (RC4, 3DES, ...) are skipped with a
+/// warning: Go would offer them, we cannot.
+grpc_bridge::tls_settings tls_settings_from(const config::options& opts,
+                                            spdlog::logger& log) {
+  grpc_bridge::tls_settings tls;
+  tls.trust_domain = opts.tls.trust_domain;
+  tls.min_version = opts.tls.min_version == config::tls_version::tls13
+                      ? grpc_bridge::tls_version::v1_3
+                      : grpc_bridge::tls_version::v1_2;
+  for (const auto& suite : opts.tls.cipher_suites) {
+    if (suite.tls13)
+      continue; // as in Go: TLS 1.3 suites are not configurable
+    std::string name{suite.openssl_name};
+    if (name.empty() || !grpc_bridge::cipher_available(name)) {
+      logging::warn(log, "cipher suite not available in OpenSSL, skipped",
+                    {{"cipher", std::string{suite.name}}});
+      continue;
+    }
+    tls.cipher_suites.push_back(std::move(name));
+  }
+  for (const auto& curve : opts.tls.curves) {
+    if (curve.openssl_group.empty()
+        || !grpc_bridge::curve_available(curve.openssl_group)) {
+      logging::warn(log, "curve not available in OpenSSL, skipped",
+                    {{"curve", curve.go_name}});
+      continue;
+    }
+    tls.curves.push_back(curve.openssl_group);
+  }
+  if (auto err = grpc_bridge::validate(tls))
+    throw startup_error{"invalid serving TLS settings: "
+                        + pki::error_text(err)};
+  return tls;
+}
+
+std::string issuer_text(const config::options& opts) {
+  if (!opts.issuer.static_issuer)
+    return "<runtime>";
+  const auto& ref = *opts.issuer.static_issuer;
+  return ref.name + "/" + ref.kind + "/" + ref.group;
+}
+
+/// Stops `sup` in order and waits for it (at most `timeout`).
+void stop_tree(caf::actor_system& sys, const caf::actor& sup,
+               std::chrono::seconds timeout) {
+  caf::scoped_actor self{sys};
+  self->monitor(sup);
+  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; },
+                caf::after(timeout) >> [&] {});
+  if (!down) {
+    logging::warn(*logging::get("manager"),
+                  "actors did not stop in time, killing them");
+    caf::anon_send_exit(sup, caf::exit_reason::kill);
+  }
+}
+
+int run(const config::options& opts) {
+  auto log = logging::get("manager");
+  // SIGTERM and SIGINT are taken with sigwait below: block them before any
+  // thread starts, so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // The mesh roots: from --root-ca-file (fatal if unusable) or, later, from
+  // the serving CertificateRequest.
+  std::shared_ptr<signing::root_store> roots;
+  if (!opts.tls.root_ca_file.empty()) {
+    auto content = signing::read_whole_file(opts.tls.root_ca_file);
+    if (!content)
+      throw startup_error{"failed to read root CA file " + opts.tls.root_ca_file
+                          + ": " + pki::error_text(content.error())};
+    auto bundle = signing::policy::load_root_bundle(std::move(*content));
+    if (!bundle)
+      throw startup_error{"failed to load root CA file " + opts.tls.root_ca_file
+                          + ": " + pki::error_text(bundle.error())};
+    logging::info(*log, "loaded root CA bundle",
+                  {{"file", opts.tls.root_ca_file},
+                   {"certificates", std::to_string(bundle->certs.size())}});
+    roots = std::make_shared<signing::root_store>(std::move(*bundle));
+  } else {
+    logging::warn(*log,
+                  "no root CA file provided: the root CA bundle is taken "
+                  "from the issuer's ca.crt, which makes root rotation hard");
+    roots = std::make_shared<signing::root_store>();
+  }
+
+  // The Kubernetes client.
+  auto kube_cfg = kube::load_config(opts.kube);
+  if (!kube_cfg)
+    throw startup_error{"failed to build the Kubernetes client configuration: "
+                        + kube::describe(kube_cfg.error())};
+  logging::info(*log, "Kubernetes API server",
+                {{"server", kube_cfg->server}, {"source", kube_cfg->source}});
+  auto client = kube::client::make(std::move(*kube_cfg));
+  if (!client)
+    throw startup_error{"failed to create the Kubernetes client: "
+                        + kube::describe(client.error())};
+
+  // The actor system.
+  actors::system_config cfg;
+  kube::add_error_category(cfg);
+  signing::add_signing_error_category(cfg);
+  caf::actor_system sys{cfg};
+
+  // The gRPC server (started once the tree runs).
+  grpc_bridge::server_settings server_settings;
+  server_settings.transport.address = opts.serving.address;
+  server_settings.tls = tls_settings_from(opts, *log);
+  auto handler = std::make_shared<signing::dispatch_handler>();
+  auto server = std::make_shared<grpc_bridge::server>(server_settings, handler);
+  // Root changes reach client-certificate verification at once (upstream:
+  // only at the next serving certificate).
+  roots->add_listener([server](const signing::root_store::bundle_ptr& b) {
+    if (auto err = server->set_roots(b->certs))
+      logging::error(*logging::get("tls-provider"),
+                     "failed to install the new roots",
+                     {{"error", pki::error_text(err)}});
+  });
+
+  // The supervision tree.
+  auto setup = signing::settings_from(opts);
+  setup.client = *client;
+  std::optional<kube::issuer_ref> issuer;
+  if (opts.issuer.static_issuer)
+    issuer = kube::issuer_ref{opts.issuer.static_issuer->name,
+                              opts.issuer.static_issuer->kind,
+                              opts.issuer.static_issuer->group};
+  setup.issuer = std::make_shared<signing::active_issuer>(issuer);
+  setup.roots = roots;
+  setup.sink
+    = [server](std::vector<pki::certificate> chain, pki::private_key key,
+               std::vector<pki::certificate> root_certs) {
+        return server->set_credentials(std::move(chain), std::move(key),
+                                       std::move(root_certs));
+      };
+  actors::supervisor_options sup_opts;
+  sup_opts.name = "root";
+  auto tree
+    = actors::spawn_supervisor(sys, sup_opts, signing::signing_children(setup));
+  if (!tree)
+    throw startup_error{"failed to start the actors: "
+                        + sys.render(tree.error())};
+  handler->bind(tree->child(signing::names::dispatcher));
+  // Whatever happens from here on, the actors stop before the actor system
+  // goes (its destructor waits for them) and nothing outlives it holding an
+  // actor handle.
+  std::atomic<bool> stopping{false};
+  health::settings hs;
+  hs.port = static_cast<std::uint16_t>(opts.telemetry.readiness_probe_port);
+  hs.path = opts.telemetry.readiness_probe_path;
+  health::server health_server{hs};
+  struct cleanup {
+    std::function<void()> fn;
+    ~cleanup() {
+      fn();
+    }
+  } on_exit{[&] {
+    stopping = true;
+    // Drain gRPC: calls in flight get their answers (their signers still
+    // run), the rest are cancelled, which deletes their CertificateRequests.
+    server->shutdown(drain_time);
+    stop_tree(sys, tree->supervisor, actor_stop_time);
+    health_server.stop();
+    handler->bind(caf::actor{});
+    logging::info(*log, "stopped");
+  }};
+
+  if (auto err = server->start())
+    throw startup_error{"failed to start the gRPC server on "
+                        + opts.serving.address + ": " + pki::error_text(err)};
+  logging::info(*logging::get("grpc-server"), "serving gRPC",
+                {{"serving-addr", opts.serving.address},
+                 {"port", std::to_string(server->port())}});
+
+  // Readiness. Upstream reports ready while no issuer is configured (a
+  // pure-runtime install waiting for its ConfigMap): kept.
+  auto active_issuer = setup.issuer;
+  health_server.add_check(
+    "tls_provider",
+    [server, active_issuer, &stopping]() -> std::optional<std::string> {
+      if (stopping)
+        return "shutting down";
+      if (server->has_tls_config() || !active_issuer->get())
+        return std::nullopt;
+      return "serving certificate not ready";
+    });
+  health_server.add_check("grpc_server",
+                          [server, &stopping]() -> std::optional<std::string> {
+                            if (stopping || !server->serving())
+                              return "gRPC server not serving";
+                            return std::nullopt;
+                          });
+  if (auto err = health_server.start())
+    throw startup_error{"failed to start the readiness server on port "
+                        + std::to_string(hs.port) + ": "
+                        + pki::error_text(err)};
+  logging::info(
+    *log, "serving readiness",
+    {{"port", std::to_string(health_server.port())}, {"path", hs.path}});
+  logging::info(
+    *log,
+    "metrics are not implemented yet: --metrics-port is "
+    "accepted and ignored",
+    {{"metrics-port", std::to_string(opts.telemetry.metrics_port)}});
+
+  // Wait for SIGTERM/SIGINT on this (non-actor) thread.
+  int sig = 0;
+  sigwait(&signals, &sig);
+  logging::info(*log, "shutting down",
+                {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  stopping = true;
+  // `on_exit` drains and stops everything.
+  return 0;
 }
 
 } // namespace
@@ -30,23 +298,29 @@ int main(int argc, char** argv) {
                                  : logging::format::text});
   auto log = logging::get("manager");
   // Never log --token or keys: only non-secret settings here.
-  logging::info(*log, "starting istio-csr",
-                {{"version", config::version()},
-                 {"serving-address", opts.serving.address},
-                 {"certificate-namespace", opts.issuer.certificate_namespace},
-                 {"trust-domain", opts.tls.trust_domain},
-                 {"issuer", opts.issuer.static_issuer
-                              ? opts.issuer.static_issuer->name + "/"
-                                  + opts.issuer.static_issuer->kind + "/"
-                                  + opts.issuer.static_issuer->group
-                              : std::string{"<runtime>"}},
-                 {"max-client-certificate-duration",
-                  config::format_go_duration(
-                    opts.serving.max_client_certificate_duration)}});
+  logging::info(
+    *log, "starting istio-csr",
+    {{"version", config::version()},
+     {"serving-address", opts.serving.address},
+     {"certificate-namespace", opts.issuer.certificate_namespace},
+     {"trust-domain", opts.tls.trust_domain},
+     {"issuer", issuer_text(opts)},
+     {"max-client-certificate-duration",
+      config::format_go_duration(opts.serving.max_client_certificate_duration)},
+     {"certificate-request-timeout",
+      config::format_go_duration(opts.issuer.certificate_request_timeout)}});
   if (opts.issuer.preserve_certificate_requests)
     logging::warn(*log, "preserving CertificateRequests: they are not deleted "
                         "after signing (debug only)");
   if (opts.kube.disable_rate_limiter)
     logging::info(*log, "the Kubernetes client-side rate limiter is disabled");
-  return 0;
+  try {
+    return run(opts);
+  } catch (const std::exception& e) {
+    logging::error(*log, "error running cert-manager-istio-csr",
+                   {{"error", e.what()}});
+    spdlog::apply_all(
+      [](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
+    return 1;
+  }
 }

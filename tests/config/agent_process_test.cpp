@@ -65,10 +65,16 @@ CAF_TEST(fatal conditions exit non zero with the message on stderr) {
 }
 
 CAF_TEST(a valid configuration starts and never logs the token) {
+  // Without a kubeconfig and outside a cluster the agent stops at the
+  // Kubernetes client (exit 1); it must have logged its settings by then.
+  // (tests/signing_actors/agent_test.cpp runs it against a cluster.)
   auto res = run({bin("istio-csr"), "--token=s3cr3t-token-value",
                   "--log-format=json", "--serving-address=127.0.0.1:0"},
-                 std::chrono::seconds{30});
-  CAF_CHECK_EQUAL(res.exit_code, 0);
+                 std::chrono::seconds{30}, {},
+                 {{"KUBERNETES_SERVICE_HOST", ""},
+                  {"KUBECONFIG", "/nonexistent/kubeconfig"}});
+  CAF_CHECK_EQUAL(res.exit_code, 1);
+  CAF_CHECK(contains(res.err, "error running cert-manager-istio-csr"));
   CAF_CHECK(contains(res.err, "\"msg\":\"starting istio-csr\""));
   CAF_CHECK(contains(res.err, "\"serving-address\":\"127.0.0.1:0\""));
   CAF_CHECK(!contains(res.err, "s3cr3t"));
