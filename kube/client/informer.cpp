@@ -41,6 +41,9 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
   std::chrono::milliseconds backoff;
   std::chrono::steady_clock::time_point watch_started;
   bool watch_had_events = false;
+  /// The list being assembled, page by page.
+  std::map<std::string, informer_cache::entry> pending;
+  std::string pending_rv;
 
   std::string key_of(const nlohmann::json& obj) const {
     object_ref ref{obj};
@@ -73,6 +76,8 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
       static_cast<int64_t>(current.count() * scale)};
   }
 
+  /// Lists page by page, transforming each page as it arrives: a re-list
+  /// of 50,000 pods never holds all of them untransformed at once.
   void list() {
     if (stopped)
       return;
@@ -80,22 +85,38 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
       std::unique_lock guard{mtx};
       ++counters.lists;
     }
+    pending.clear();
+    pending_rv.clear();
+    list_page({});
+  }
+
+  void list_page(std::string continue_token) {
     list_options lo;
     lo.label_selector = opts.label_selector;
     lo.field_selector = opts.field_selector;
     lo.limit = opts.page_size;
+    lo.continue_token = std::move(continue_token);
+    auto continuing = !lo.continue_token.empty();
     std::weak_ptr<impl> weak = shared_from_this();
-    cli->list_all(opts.res, opts.namespace_, std::move(lo),
-                  [weak](caf::expected<nlohmann::json> result) {
-                    if (auto self = weak.lock())
-                      self->on_list(std::move(result));
-                  });
+    cli->list(opts.res, opts.namespace_, std::move(lo),
+              [weak, continuing](caf::expected<nlohmann::json> result) {
+                if (auto self = weak.lock())
+                  self->on_page(std::move(result), continuing);
+              });
   }
 
-  void on_list(caf::expected<nlohmann::json> result) {
+  void on_page(caf::expected<nlohmann::json> result, bool continuing) {
     if (stopped)
       return;
     if (!result) {
+      pending.clear();
+      if (continuing && is(result.error(), errc::gone)) {
+        // The continue token expired: list again from the start.
+        logging::debug(*log, "informer continue token expired, listing again",
+                       {{"informer", opts.name}});
+        list();
+        return;
+      }
       auto delay = next_backoff();
       logging::warn(*log, "informer list failed, retrying",
                     {{"informer", opts.name},
@@ -104,17 +125,32 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
       schedule(delay, [](impl& self) { self.list(); });
       return;
     }
-    std::map<std::string, informer_cache::entry> items;
+    if (!continuing)
+      pending_rv = object_ref{*result}.resource_version();
     if (auto i = result->find("items"); i != result->end() && i->is_array())
       for (auto& item : *i) {
         auto key = key_of(item);
-        items.emplace(std::move(key), make_entry(std::move(item)));
+        pending.insert_or_assign(std::move(key), make_entry(std::move(item)));
       }
+    std::string next;
+    if (auto meta = result->find("metadata");
+        meta != result->end() && meta->is_object())
+      if (auto c = meta->find("continue"); c != meta->end() && c->is_string())
+        next = c->get<std::string>();
+    result = nlohmann::json{}; // free the raw page before the next one
+    if (!next.empty()) {
+      list_page(std::move(next));
+      return;
+    }
+    on_listed();
+  }
+
+  void on_listed() {
     std::vector<informer_event> events;
     {
       std::unique_lock guard{mtx};
-      rv = object_ref{*result}.resource_version();
-      events = cache.replace(std::move(items));
+      rv = std::move(pending_rv);
+      events = cache.replace(std::exchange(pending, {}));
       for (auto& ev : events)
         ev.sequence = ++sequence;
       if (!is_synced) {
@@ -127,10 +163,15 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
                    {{"informer", opts.name},
                     {"objects", std::to_string(cache_size())},
                     {"changes", std::to_string(events.size())},
-                    {"resource_version", rv}});
+                    {"resource_version", resource_version()}});
     backoff = opts.initial_backoff;
     deliver(events);
     start_watch();
+  }
+
+  std::string resource_version() const {
+    std::shared_lock guard{mtx};
+    return rv;
   }
 
   size_t cache_size() const {
