@@ -347,6 +347,14 @@ void engine::on_secret_event(const kube::informer_event& ev) {
   kube::object_ref ref{*ev.object};
   const auto& ns = ref.namespace_();
   const auto& name = ref.name();
+  if (ev.type == kube::informer_event_type::deleted
+      && ref.label("cert-manager.io/next-private-key") == "true")
+    // A next private key deleted before we saw it: make another.
+    if (auto* owners
+        = kube::member_at(*ev.object, {"metadata", "ownerReferences"});
+        owners != nullptr && owners->is_array())
+      for (auto& owner : *owners)
+        generating_.erase(kube::string_at(owner, {"uid"}));
   for (auto& iss : issuers_->list()) {
     kube::object_ref iref{*iss};
     if (iref.namespace_() == ns && ca_secret_of(*iss, false).second == name) {
