@@ -5,6 +5,7 @@
 #include "devcluster_issuer/fixture.hpp"
 #include "kube/api/base64.hpp"
 #include "pki/extensions.hpp"
+#include "pki/issue.hpp"
 #include "pki/pem.hpp"
 
 using namespace istio_csr;
@@ -345,4 +346,32 @@ CAF_TEST(a bad CSR fails) {
   CAF_REQUIRE(usage_ok);
   auto message = condition(*usage, "Ready").value("message", "");
   CAF_CHECK(message.find("unknown key usages: [flying]") != std::string::npos);
+}
+
+CAF_TEST(an issuer follows changes of its secret) {
+  CAF_REQUIRE(cluster() != nullptr);
+  auto ns = make_namespace("secret-change");
+  // A Secret whose certificate is no CA.
+  auto root = make_root("change root");
+  auto leaf_key = ec_key();
+  pki::cert_template tmpl;
+  tmpl.subject.common_name = "not a ca";
+  auto leaf = pki::issue(tmpl, leaf_key.public_key(), root.cert, root.key);
+  CAF_REQUIRE(leaf);
+  create(make_tls_secret(ns, "ca", leaf->to_pem(), leaf_key.to_pem(), {}));
+  create(make_ca_issuer(ns, "ca", "ca"));
+  auto [bad, bad_ok] = wait_for("issuer", ns, "ca", [](auto& o) {
+    return has_condition(o, "Ready", "False");
+  });
+  CAF_REQUIRE(bad_ok);
+  auto reason = condition(*bad, "Ready").value("reason", "");
+  CAF_CHECK_EQUAL(reason, "ErrInvalidKeyPair");
+  // The Secret is replaced by a usable CA: ready.
+  kubectl({"replace", "-f", "-"},
+          make_tls_secret(ns, "ca", root.cert.to_pem(), root.key.to_pem(), {})
+            .dump());
+  auto [good, good_ok] = wait_for("issuer", ns, "ca", [](auto& o) {
+    return has_condition(o, "Ready", "True");
+  });
+  CAF_CHECK(good_ok);
 }
