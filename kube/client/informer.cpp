@@ -37,7 +37,8 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
 
   // Client thread only.
   std::atomic<bool> stopped{false};
-  std::shared_ptr<watch_handle> watch;
+  std::mutex watch_mtx;
+  std::shared_ptr<watch_handle> watch; // guarded by watch_mtx
   std::chrono::milliseconds backoff;
   std::chrono::steady_clock::time_point watch_started;
   bool watch_had_events = false;
@@ -197,7 +198,7 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
     watch_started = std::chrono::steady_clock::now();
     watch_had_events = false;
     std::weak_ptr<impl> weak = shared_from_this();
-    watch = cli->watch(
+    auto handle = cli->watch(
       request::watch(opts.res, opts.namespace_, std::move(lo)),
       [weak](watch_event&& ev) {
         if (auto self = weak.lock())
@@ -207,6 +208,13 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
         if (auto self = weak.lock())
           self->on_watch_end(std::move(err));
       });
+    std::lock_guard guard{watch_mtx};
+    watch = std::move(handle);
+    // stop() may have run between our check and now.
+    if (stopped) {
+      watch->cancel();
+      watch.reset();
+    }
   }
 
   void on_event(watch_event&& ev) {
@@ -239,7 +247,10 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
   }
 
   void on_watch_end(caf::error err) {
-    watch.reset();
+    {
+      std::lock_guard guard{watch_mtx};
+      watch.reset();
+    }
     if (stopped)
       return;
     if (!err) {
@@ -282,21 +293,19 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
     });
   }
 
+  /// Callable from any thread. It captures nothing of the informer into the
+  /// client thread, so that the informer (and the client it may own last)
+  /// is destroyed where its owner drops it, not on the client's thread.
   void stop() {
     if (stopped.exchange(true))
       return;
-    if (cli->on_client_thread()) {
-      if (watch)
-        watch->cancel();
-      watch.reset();
-    } else {
-      // The watch handle belongs to the client thread.
-      cli->post([self = shared_from_this()] {
-        if (self->watch)
-          self->watch->cancel();
-        self->watch.reset();
-      });
+    std::shared_ptr<watch_handle> handle;
+    {
+      std::lock_guard guard{watch_mtx};
+      handle = std::move(watch);
     }
+    if (handle)
+      handle->cancel();
   }
 };
 

@@ -103,7 +103,8 @@ CAF_TEST(status view reads details causes and retry after) {
   CAF_CHECK_EQUAL(v.details_name(), "A");
   CAF_CHECK_EQUAL(v.details_kind(), "namespaces");
   CAF_REQUIRE_EQUAL(v.causes().size(), 2u);
-  CAF_CHECK_EQUAL(v.causes()[1].field, "metadata.labels");
+  auto causes = v.causes();
+  CAF_CHECK_EQUAL(causes[1].field, "metadata.labels");
   CAF_CHECK(v.retry_after_seconds() == 3);
   CAF_CHECK(!status_view{json{{"kind", "Pod"}}}.is_status());
 }

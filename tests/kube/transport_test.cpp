@@ -39,6 +39,12 @@ std::string event(const char* type, const json& obj) {
   return json{{"type", type}, {"object", obj}}.dump() + "\n";
 }
 
+/// A copy of the last request (CAF_CHECK_EQUAL binds its arguments by
+/// reference: no references into temporaries).
+request_info last_request(const https_test_server& srv) {
+  return srv.requests().back();
+}
+
 client_config config_for(const https_test_server& srv) {
   client_config cfg;
   cfg.server = srv.url();
@@ -345,15 +351,15 @@ CAF_TEST(tls verification) {
   // tls-server-name: SNI and verification against that name.
   cfg.tls_server_name = "kube.test";
   CAF_CHECK(get(cfg));
-  CAF_CHECK_EQUAL(srv.requests().back().sni, "kube.test");
+  CAF_CHECK_EQUAL(last_request(srv).sni, "kube.test");
   // A DNS host name in the URL.
   cfg = config_for(srv);
   cfg.server = "https://localhost:" + std::to_string(srv.port());
   CAF_CHECK(get(cfg));
-  CAF_CHECK_EQUAL(srv.requests().back().sni, "localhost");
+  CAF_CHECK_EQUAL(last_request(srv).sni, "localhost");
   // No SNI for an IP address.
   CAF_CHECK(get(config_for(srv)));
-  CAF_CHECK_EQUAL(srv.requests().back().sni, "");
+  CAF_CHECK_EQUAL(last_request(srv).sni, "");
   // insecure-skip-tls-verify accepts anything.
   cfg = config_for(srv);
   cfg.ca_pem.clear();
@@ -377,7 +383,7 @@ CAF_TEST(client certificate authentication) {
   cfg.client_key_pem = test_pki::get().client_key_pem;
   auto cli = make_client(cfg);
   CAF_REQUIRE(call(*cli, request::get(resources::namespaces, "", "x")));
-  CAF_CHECK_EQUAL(srv.requests().back().client_cn, "test-client");
+  CAF_CHECK_EQUAL(last_request(srv).client_cn, "test-client");
   CAF_CHECK_EQUAL(srv.requests().back().header("authorization"), "");
   // A key that does not match the certificate.
   cfg.client_key_pem = test_pki::get().server_key_pem;

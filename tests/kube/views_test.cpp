@@ -201,7 +201,8 @@ CAF_TEST(namespace config map and certificate views) {
   config_map_view cv{cm};
   CAF_CHECK_EQUAL(cv.key(), "ns/istio-ca-root-cert");
   CAF_CHECK(cv.data("root-cert.pem") == std::string{"PEM"});
-  CAF_CHECK_EQUAL(cv.labels().at("istio.io/config"), "true");
+  auto labels = cv.labels();
+  CAF_CHECK_EQUAL(labels["istio.io/config"], "true");
   certificate_spec cs;
   cs.common_name = "istiod.istio-system.svc";
   cs.dns_names = {"istiod.istio-system.svc", "istiod.istio-system.svc"};
