@@ -163,6 +163,9 @@ struct api_impl {
   // --- api_tokens.cpp ---
   api_result token_request(request_ctx& ctx);
   api_result token_review(request_ctx& ctx);
+  /// SelfSubjectReview (who am I) and SelfSubjectAccessReview (always
+  /// allowed: devcluster has no RBAC).
+  api_result self_review(request_ctx& ctx);
   /// Checks that a verified token's service account and bound objects
   /// still exist; returns the error text otherwise.
   std::optional<std::string> check_token_objects(const token_claims& c);

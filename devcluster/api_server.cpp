@@ -490,6 +490,8 @@ api_result api_impl::serve_resource(request_ctx& ctx) {
     return token_request(ctx);
   if (t.group == "authentication.k8s.io" && t.resource == "tokenreviews")
     return token_review(ctx);
+  if (!t.stored)
+    return self_review(ctx);
   if (ctx.verb == "get")
     return get(ctx);
   if (ctx.verb == "list")

@@ -275,4 +275,24 @@ api_result api_impl::token_review(request_ctx& ctx) {
   return {json_response(201, out), nullptr};
 }
 
+api_result api_impl::self_review(request_ctx& ctx) {
+  auto decoded = decode_body(*ctx.req);
+  if (auto* e = std::get_if<api_error>(&decoded))
+    return {e->to_response(), nullptr};
+  auto& body = std::get<json>(decoded);
+  auto& t = *ctx.type;
+  json out{{"kind", t.kind},
+           {"apiVersion", t.api_version()},
+           {"metadata", {{"creationTimestamp", nullptr}}}};
+  if (t.resource == "selfsubjectreviews") {
+    out["status"] = {{"userInfo", ctx.user.to_json()}};
+  } else {
+    out["spec"] = body.value("spec", json::object());
+    out["status"] = {{"allowed", true},
+                     {"reason", "devcluster authorizes every authenticated "
+                                "user"}};
+  }
+  return {json_response(201, out), nullptr};
+}
+
 } // namespace istio_csr::devcluster

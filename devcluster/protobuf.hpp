@@ -17,7 +17,8 @@ inline constexpr std::string_view protobuf_media_type
 /// clients send these (`create token`, `create configmap|secret|namespace|
 /// serviceaccount`, DeleteOptions). Supported kinds: ConfigMap, Secret,
 /// Namespace, ServiceAccount, TokenRequest, TokenReview, Lease,
-/// DeleteOptions. Returns the error text otherwise.
+/// SelfSubjectReview, SelfSubjectAccessReview, DeleteOptions. Returns the error
+/// text otherwise.
 std::variant<nlohmann::json, std::string>
 decode_kubernetes_protobuf(std::string_view body);
 

@@ -144,6 +144,31 @@ resource_registry::resource_registry() {
     t.verbs = {"create"};
     add(std::move(t));
   }
+  {
+    resource_type t;
+    t.group = "authentication.k8s.io";
+    t.version = "v1";
+    t.resource = "selfsubjectreviews";
+    t.singular = "selfsubjectreview";
+    t.kind = "SelfSubjectReview";
+    t.namespaced = false;
+    t.stored = false;
+    t.verbs = {"create"};
+    add(std::move(t));
+  }
+  // authorization.k8s.io/v1
+  {
+    resource_type t;
+    t.group = "authorization.k8s.io";
+    t.version = "v1";
+    t.resource = "selfsubjectaccessreviews";
+    t.singular = "selfsubjectaccessreview";
+    t.kind = "SelfSubjectAccessReview";
+    t.namespaced = false;
+    t.stored = false;
+    t.verbs = {"create"};
+    add(std::move(t));
+  }
   // cert-manager.io/v1
   auto cr = [&](std::string resource, std::string singular, std::string kind,
                 bool namespaced, std::vector<std::string> short_names) {

@@ -282,3 +282,23 @@ CAF_TEST(cert - manager resources are discoverable) {
     CAF_CHECK_EQUAL(secret.out, "kubernetes.io/tls");
   }
 }
+
+CAF_TEST(auth whoami shows the user of a service account token) {
+  auto ns = fresh_namespace("kc-whoami");
+  auto token = kubectl({"create", "token", "-n", ns, "default"});
+  CAF_REQUIRE_EQUAL(token.exit_code, 0);
+  // Only the token: a kubeconfig's client certificate would win otherwise.
+  temp_dir dir;
+  auto ca = dir.write("ca.crt", client().access().ca_pem);
+  auto empty = dir.write("kubeconfig", "apiVersion: v1\nkind: Config\n");
+  auto whoami = run({"/usr/bin/kubectl", "--kubeconfig", empty, "--server",
+                     client().access().server, "--certificate-authority", ca,
+                     "--token", token.out.substr(0, token.out.find('\n')),
+                     "auth", "whoami", "-o", "json"});
+  CAF_REQUIRE_EQUAL(whoami.exit_code, 0);
+  auto review = json::parse(whoami.out, nullptr, false);
+  CAF_CHECK_EQUAL(review["status"]["userInfo"]["username"],
+                  "system:serviceaccount:" + ns + ":default");
+  auto admin = kubectl({"auth", "can-i", "create", "configmaps", "-n", ns});
+  CAF_CHECK_EQUAL(admin.out, "yes\n");
+}
