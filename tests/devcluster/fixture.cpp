@@ -101,8 +101,38 @@ bool eventually(const std::function<bool()>& pred,
   return wait_until(pred, timeout, std::chrono::milliseconds(50));
 }
 
+std::string kubectl_path() {
+  if (const char* path = std::getenv("KUBECTL"); path != nullptr && *path)
+    return path;
+  return "/usr/bin/kubectl";
+}
+
+namespace {
+
+/// Namespaces to delete at exit on a real cluster (devcluster just stops).
+struct namespace_cleanup {
+  std::vector<std::string> names;
+  ~namespace_cleanup() {
+    if (cluster().is_devcluster())
+      return;
+    for (auto& n : names)
+      client().del("/api/v1/namespaces/" + n);
+  }
+};
+
+namespace_cleanup& cleanup() {
+  // Constructed after cluster() and client(), so destroyed before them.
+  cluster();
+  client();
+  static namespace_cleanup instance;
+  return instance;
+}
+
+} // namespace
+
 std::string fresh_namespace(const std::string& prefix) {
   auto name = test_cluster::unique_name(prefix);
+  cleanup().names.push_back(name);
   create("/api/v1/namespaces", json{{"apiVersion", "v1"},
                                     {"kind", "Namespace"},
                                     {"metadata", {{"name", name}}}});
