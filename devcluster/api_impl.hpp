@@ -70,7 +70,8 @@ template <class T>
 using outcome = std::variant<T, api_error>;
 
 struct api_impl {
-  api_impl(boost::asio::io_context& ioc, api_config cfg, key_pair sa_key);
+  api_impl(boost::asio::io_context& ioc, api_config cfg,
+           std::future<key_pair> sa_key);
 
   boost::asio::io_context& ioc;
   api_config cfg;
@@ -104,6 +105,8 @@ struct api_impl {
 
   // --- api_server.cpp: routing ---
   void handle(http_request req, std::function<void(api_result)> done);
+  /// Whether answering `req` needs the service-account signing key.
+  bool needs_signing_key(const http_request& req) const;
   api_result serve(const http_request& req, const user_info& user);
   outcome<user_info> authenticate(const http_request& req);
   api_result serve_resource(request_ctx& ctx);

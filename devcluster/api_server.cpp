@@ -160,7 +160,8 @@ api_error fault_error(const fault_injector::decision& d) {
 // --- api_impl
 // -----------------------------------------------------------------
 
-api_impl::api_impl(net::io_context& io, api_config config, key_pair sa_key)
+api_impl::api_impl(net::io_context& io, api_config config,
+                   std::future<key_pair> sa_key)
   : ioc(io), cfg(std::move(config)), store(registry, cfg.history_limit),
     tokens(std::move(sa_key), cfg.issuer,
            cfg.api_audiences.empty() ? std::vector<std::string>{cfg.issuer}
@@ -216,7 +217,23 @@ outcome<user_info> api_impl::authenticate(const http_request& req) {
   return service_account_user(v->claims);
 }
 
+bool api_impl::needs_signing_key(const http_request& req) const {
+  auto header = trim(req.authorization);
+  if (header.size() > 7 && trim(header.substr(7)) != cfg.admin_token)
+    return true; // a service-account token to verify
+  const auto& p = req.path;
+  return p.ends_with("/token") || p.find("/tokenreviews") != std::string::npos
+         || p.rfind("/openid/", 0) == 0 || p.rfind("/.well-known/", 0) == 0;
+}
+
 void api_impl::handle(http_request req, std::function<void(api_result)> done) {
+  if (!tokens.ready() && needs_signing_key(req)) {
+    // The key is still being generated (only right after start-up).
+    auto shared = std::make_shared<http_request>(std::move(req));
+    defer(std::chrono::milliseconds{5},
+          [this, shared, done] { handle(*shared, done); });
+    return;
+  }
   auto auth = authenticate(req);
   if (auto* err = std::get_if<api_error>(&auth)) {
     done({err->to_response(), nullptr});
@@ -575,7 +592,8 @@ api_result api_impl::serve_admin(const http_request& req,
 // --- api_server
 // -----------------------------------------------------------------
 
-api_server::api_server(net::io_context& ioc, api_config cfg, key_pair sa_key)
+api_server::api_server(net::io_context& ioc, api_config cfg,
+                       std::future<key_pair> sa_key)
   : impl_(std::make_unique<api_impl>(ioc, std::move(cfg), std::move(sa_key))) {}
 
 api_server::~api_server() = default;

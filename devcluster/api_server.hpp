@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,7 +47,10 @@ struct api_impl;
 /// thread running the io_context.
 class api_server {
  public:
-  api_server(boost::asio::io_context& ioc, api_config cfg, key_pair sa_key);
+  /// `sa_key` (the service-account signing key) may still be being
+  /// generated: requests that need it wait for it, others do not.
+  api_server(boost::asio::io_context& ioc, api_config cfg,
+             std::future<key_pair> sa_key);
   ~api_server();
   api_server(const api_server&) = delete;
   api_server& operator=(const api_server&) = delete;

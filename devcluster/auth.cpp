@@ -45,9 +45,29 @@ nlohmann::json user_info::to_json() const {
 
 token_authority::token_authority(key_pair key, std::string issuer,
                                  std::vector<std::string> api_audiences)
-  : key_(std::move(key)), issuer_(std::move(issuer)),
-    api_audiences_(std::move(api_audiences)) {
-  kid_ = base64url_encode(sha256(key_.public_der()));
+  : issuer_(std::move(issuer)), api_audiences_(std::move(api_audiences)) {
+  install(std::move(key));
+}
+
+token_authority::token_authority(std::future<key_pair> key, std::string issuer,
+                                 std::vector<std::string> api_audiences)
+  : pending_(std::move(key)), issuer_(std::move(issuer)),
+    api_audiences_(std::move(api_audiences)) {}
+
+void token_authority::install(key_pair key) {
+  kid_ = base64url_encode(sha256(key.public_der()));
+  key_.emplace(std::move(key));
+}
+
+bool token_authority::ready() {
+  if (key_)
+    return true;
+  if (!pending_.valid()
+      || pending_.wait_for(std::chrono::seconds(0))
+           != std::future_status::ready)
+    return false;
+  install(pending_.get());
+  return true;
 }
 
 std::string
@@ -81,7 +101,7 @@ token_authority::issue(token_claims& c,
   auto signing_input
     = base64url_encode(header.dump()) + "." + base64url_encode(claims.dump());
   return signing_input + "."
-         + base64url_encode(key_.sign_sha256(signing_input));
+         + base64url_encode(key_->sign_sha256(signing_input));
 }
 
 bool token_authority::is_own_token(std::string_view token) const {
@@ -114,7 +134,7 @@ token_authority::verify(std::string_view token,
     return wrap("go-jose/go-jose: compact JWS format must have three parts");
   if (header->value("alg", "") != "RS256")
     return wrap("go-jose/go-jose: unexpected signature algorithm");
-  if (!key_.verify_sha256(token.substr(0, d2), *sig))
+  if (!key_->verify_sha256(token.substr(0, d2), *sig))
     return wrap("go-jose/go-jose: error in cryptographic primitive");
   auto& c = *claims;
   auto num = [&](const char* key) -> std::optional<int64_t> {
@@ -176,7 +196,7 @@ token_authority::verify(std::string_view token,
 }
 
 nlohmann::json token_authority::jwks() const {
-  auto [n, e] = key_.rsa_public_numbers();
+  auto [n, e] = key_->rsa_public_numbers();
   nlohmann::json key{{"use", "sig"},
                      {"kty", "RSA"},
                      {"kid", kid_},

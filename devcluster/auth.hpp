@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <future>
 #include <map>
 #include <optional>
 #include <string>
@@ -53,6 +54,15 @@ class token_authority {
   token_authority(key_pair key, std::string issuer,
                   std::vector<std::string> api_audiences);
 
+  /// With a key still being generated (RSA generation takes up to a second
+  /// on a busy machine; start-up does not wait for it): see `ready()`.
+  token_authority(std::future<key_pair> key, std::string issuer,
+                  std::vector<std::string> api_audiences);
+
+  /// Whether the signing key is there; every other member needs it. Polls
+  /// the pending key without blocking.
+  bool ready();
+
   /// A signed JWT for `c`; returns the token and sets `c.jti`/`c.expiry`.
   std::string issue(token_claims& c,
                     std::chrono::system_clock::time_point now) const;
@@ -89,7 +99,10 @@ class token_authority {
   nlohmann::json jwks() const;
 
  private:
-  key_pair key_;
+  void install(key_pair key);
+
+  std::optional<key_pair> key_;
+  std::future<key_pair> pending_;
   std::string issuer_;
   std::vector<std::string> api_audiences_;
   std::string kid_;

@@ -90,7 +90,8 @@ server::~server() = default;
 void server::start() {
   auto& d = *impl_;
   auto [host, port] = split_host_port(d.opts.listen);
-  // RSA key generation is the slow part: overlap it with the rest.
+  // RSA key generation is the slow part (up to a second on a busy machine):
+  // it goes on in the background; only requests that need the key wait.
   auto sa_key = std::async(std::launch::async,
                            [] { return key_pair::generate_rsa(2048); });
   auto cluster_ca
@@ -138,7 +139,8 @@ void server::start() {
   cfg.api_audiences = d.opts.api_audiences;
   cfg.namespace_finalize_delay = d.opts.namespace_finalize_delay;
   cfg.cluster_ca_pem = d.ca_pem;
-  d.api = std::make_unique<api_server>(*d.ioc, std::move(cfg), sa_key.get());
+  d.api
+    = std::make_unique<api_server>(*d.ioc, std::move(cfg), std::move(sa_key));
   *api_ptr = d.api.get();
   if (d.opts.bootstrap) {
     for (auto* ns : {"default", "kube-system", "kube-public", "kube-node-lease",

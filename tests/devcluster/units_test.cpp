@@ -3,6 +3,8 @@
 #define CAF_SUITE devcluster.units
 #include "caf/test/unit_test.hpp"
 
+#include <future>
+
 #include "devcluster/auth.hpp"
 #include "devcluster/crypto.hpp"
 #include "devcluster/faults.hpp"
@@ -326,4 +328,22 @@ CAF_TEST(tokens verify like kube - apiserver) {
   auto jwks = auth.jwks();
   CAF_CHECK_EQUAL(jwks["keys"][0]["kid"], auth.key_id());
   CAF_CHECK_EQUAL(jwks["keys"][0]["alg"], "RS256");
+}
+
+CAF_TEST(the signing key may arrive after start) {
+  std::promise<key_pair> key;
+  token_authority auth{key.get_future(), "https://issuer", {"https://issuer"}};
+  CAF_CHECK(!auth.ready());
+  CAF_CHECK(!auth.ready());
+  key.set_value(key_pair::generate_rsa(2048));
+  CAF_REQUIRE(auth.ready());
+  CAF_CHECK(!auth.key_id().empty());
+  token_claims c;
+  c.ns = "ns";
+  c.service_account = "sa";
+  c.audiences = {"https://issuer"};
+  auto now = std::chrono::system_clock::now();
+  auto token = auth.issue(c, now);
+  CAF_CHECK(std::holds_alternative<token_authority::verified>(
+    auth.verify(token, {}, now)));
 }
