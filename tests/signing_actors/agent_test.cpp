@@ -122,6 +122,7 @@ CAF_TEST(the agent gets ready serves a call and stops on a TERM signal) {
   CAF_CHECK(log_field(a.proc->err(), "shutting down", "signal"));
   CAF_CHECK(log_field(a.proc->err(), "stopped", "level"));
   CAF_CHECK(a.proc->err().find(token) == std::string::npos);
+  delete_test_namespaces();
 }
 
 CAF_TEST(startup errors exit 1 with a clear message) {

@@ -16,6 +16,7 @@
 #include "logging/logging.hpp"
 #include "pki/csr.hpp"
 #include "pki/error.hpp"
+#include "pki/issue.hpp"
 #include "proto/ca.pb.h"
 
 namespace istio_csr::test::signing {
@@ -81,16 +82,60 @@ json call_ok(kube::request req) {
   return std::move(*res);
 }
 
-const std::string& bootstrap_ca_pem() {
-  static std::string pem = [] {
-    auto secret = call_ok(
+namespace {
+
+/// The CA every test namespace's Issuer signs with: devcluster's bootstrap
+/// `istio-system/istio-ca`, or on a cluster without it one made here.
+struct ca_material {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+const ca_material& test_ca() {
+  static ca_material ca = [] {
+    auto secret = call(
       kube::request::get(kube::resources::secrets, "istio-system", "istio-ca"));
-    auto ca = kube::base64_decode(kube::string_at(secret, {"data", "ca.crt"}));
-    if (!ca || ca->empty())
-      CAF_FAIL("istio-system/istio-ca has no ca.crt");
-    return *ca;
+    if (secret) {
+      auto crt
+        = kube::base64_decode(kube::string_at(*secret, {"data", "tls.crt"}));
+      auto key
+        = kube::base64_decode(kube::string_at(*secret, {"data", "tls.key"}));
+      if (crt && key && !crt->empty() && !key->empty())
+        return ca_material{*crt, *key};
+    }
+    auto key = unwrap(pki::private_key::generate_ec(256), "CA key");
+    pki::cert_template tmpl;
+    tmpl.subject.common_name = "istio-csr signing_actors test CA";
+    tmpl.is_ca = true;
+    tmpl.key_usage = pki::key_usage::cert_sign | pki::key_usage::crl_sign
+                     | pki::key_usage::digital_signature;
+    tmpl.not_before = std::chrono::system_clock::now() - 1h;
+    tmpl.not_after = tmpl.not_before + 24h * 30;
+    auto cert = unwrap(pki::self_sign(tmpl, key), "CA certificate");
+    return ca_material{cert.to_pem(), key.to_pem()};
   }();
-  return pem;
+  return ca;
+}
+
+/// Namespaces made by this process (deleted after each test on a real
+/// cluster).
+std::vector<std::string>& made_namespaces() {
+  static std::vector<std::string> names;
+  return names;
+}
+
+} // namespace
+
+const std::string& bootstrap_ca_pem() {
+  return test_ca().cert_pem;
+}
+
+void delete_test_namespaces() {
+  auto& names = made_namespaces();
+  if (!cluster().is_devcluster())
+    for (auto& ns : names)
+      call(kube::request::remove(kube::resources::namespaces, "", ns));
+  names.clear();
 }
 
 std::string make_namespace(const std::string& prefix,
@@ -101,13 +146,16 @@ std::string make_namespace(const std::string& prefix,
                                 json{{"apiVersion", "v1"},
                                      {"kind", "Namespace"},
                                      {"metadata", {{"name", ns}}}}));
-  auto secret = call_ok(
-    kube::request::get(kube::resources::secrets, "istio-system", "istio-ca"));
+  made_namespaces().push_back(ns);
+  const auto& ca = test_ca();
   json copy{{"apiVersion", "v1"},
             {"kind", "Secret"},
             {"metadata", {{"name", "istio-ca"}, {"namespace", ns}}},
-            {"type", secret.value("type", "kubernetes.io/tls")},
-            {"data", secret["data"]}};
+            {"type", "kubernetes.io/tls"},
+            {"data",
+             {{"tls.crt", kube::base64_encode(ca.cert_pem)},
+              {"tls.key", kube::base64_encode(ca.key_pem)},
+              {"ca.crt", kube::base64_encode(ca.cert_pem)}}}};
   call_ok(kube::request::create(kube::resources::secrets, ns, copy));
   json annotations = json::object();
   if (!behaviour.empty())
@@ -258,6 +306,7 @@ tree_fixture::tree_fixture() {
 tree_fixture::~tree_fixture() {
   stop();
   sys_.reset();
+  delete_test_namespaces();
 }
 
 sg::signing_setup tree_fixture::defaults(const std::string& ns) {

@@ -55,8 +55,14 @@ caf::expected<json> call(kube::request req);
 /// Like `call`, failing the test on an error.
 json call_ok(kube::request req);
 
-/// The PEM of the devcluster bootstrap CA (`istio-system/istio-ca`).
+/// The PEM of the CA behind every test namespace's Issuer: devcluster's
+/// bootstrap CA (`istio-system/istio-ca`), or on a real cluster without it
+/// a CA made by the test process.
 const std::string& bootstrap_ca_pem();
+
+/// Deletes the namespaces `make_namespace` made, on a real cluster (a
+/// devcluster goes away with the process). Called by `~tree_fixture`.
+void delete_test_namespaces();
 
 /// A fresh namespace with a copy of the bootstrap CA Secret and a CA
 /// Issuer `istio-ca` (with the devcluster behaviour annotation when
