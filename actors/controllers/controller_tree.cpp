@@ -1,0 +1,102 @@
+#include "actors/controllers/controller_tree.hpp"
+
+#include <cstdlib>
+
+#include "caf/sec.hpp"
+
+#include "actors/controllers/leader_election.hpp"
+#include "actors/signing/signing_tree.hpp"
+#include "config/go_duration.hpp"
+#include "config/options.hpp"
+
+namespace istio_csr::actors::controllers {
+
+namespace {
+
+/// Reads one duration variable into `target` when it is set.
+caf::error read_duration(const char* variable, std::chrono::nanoseconds& out,
+                         bool& present) {
+  present = false;
+  const char* text = std::getenv(variable);
+  if (text == nullptr || *text == '\0')
+    return {};
+  auto d = config::parse_go_duration(text);
+  if (!d)
+    return caf::make_error(caf::sec::invalid_argument,
+                           std::string{variable} + ": invalid duration \""
+                             + text + "\"");
+  out = *d;
+  present = true;
+  return {};
+}
+
+} // namespace
+
+controller_setup controller_settings_from(const config::options& opts) {
+  controller_setup s;
+  s.election.namespace_ = opts.controller.leader_election_namespace;
+  s.election.identity = make_leader_identity();
+  s.watcher.selector = opts.controller.namespace_selector;
+  return s;
+}
+
+caf::error apply_election_environment(leader_election_options& opts) {
+  using namespace std::chrono;
+  nanoseconds d{0};
+  bool present = false;
+  if (auto err
+      = read_duration("ISTIO_CSR_LEADER_ELECTION_LEASE_DURATION", d, present))
+    return err;
+  if (present)
+    opts.lease_duration = ceil<seconds>(d);
+  if (auto err
+      = read_duration("ISTIO_CSR_LEADER_ELECTION_RENEW_DEADLINE", d, present))
+    return err;
+  if (present)
+    opts.renew_deadline = duration_cast<milliseconds>(d);
+  if (auto err
+      = read_duration("ISTIO_CSR_LEADER_ELECTION_RETRY_PERIOD", d, present))
+    return err;
+  if (present)
+    opts.retry_period = duration_cast<milliseconds>(d);
+  return validate(opts);
+}
+
+leader_child_factory
+namespace_watcher_factory(namespace_watcher_options opts,
+                          std::shared_ptr<kube::client> client) {
+  return [opts = std::move(opts),
+          client = std::move(client)](child_context& parent) {
+    namespace_watcher_deps deps{client,
+                                parent.sibling(signing::names::kube_client),
+                                parent.sibling(signing::names::root_ca)};
+    return child_spec{
+      names::namespace_watcher, [opts, deps](child_context& ctx) {
+        return spawn_namespace_watcher(ctx.system(), opts, deps);
+      }};
+  };
+}
+
+std::vector<child_spec> controller_children(const controller_setup& setup) {
+  std::vector<leader_child_factory> factories;
+  factories.push_back(namespace_watcher_factory(setup.watcher, setup.client));
+  factories.insert(factories.end(), setup.leader_only.begin(),
+                   setup.leader_only.end());
+  child_spec election{names::leader_election,
+                      [opts = setup.election, factories](child_context& ctx) {
+                        std::vector<child_spec> leader_children;
+                        for (auto& make : factories)
+                          leader_children.push_back(make(ctx));
+                        return spawn_leader_election(
+                          ctx.system(), opts,
+                          ctx.sibling(signing::names::kube_client),
+                          std::move(leader_children));
+                      }};
+  // Stopping the leader-only actors and releasing the Lease takes longer
+  // than a plain actor's stop.
+  election.shutdown_timeout
+    = setup.election.renew_deadline + std::chrono::seconds{5};
+  return {std::move(election)};
+}
+
+} // namespace istio_csr::actors::controllers
