@@ -9,6 +9,7 @@
 #include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
 
+#include "actors/ambient/messages.hpp"
 #include "actors/signing/active_issuer.hpp"
 #include "actors/signing/errors.hpp"
 #include "actors/signing/messages.hpp"
@@ -44,8 +45,8 @@ constexpr std::string_view timeout_failure
 /// Who the caller is, once authenticated.
 struct caller_identity {
   std::vector<std::string> identities;
-  /// From the TokenReview (empty for client-certificate callers); kept for
-  /// Ambient node authorization (a later issue).
+  /// From the TokenReview (empty for client-certificate callers), for
+  /// Ambient node authorization.
   std::string ns;
   std::string service_account;
   std::string pod_name;
@@ -314,9 +315,82 @@ void create_request(signer_actor* self, uint64_t id,
       });
 }
 
+/// The caller may have `identities`: CSR policy (the URI SANs must be
+/// exactly those), the duration clamp, then the request.
+void check_csr(signer_actor* self, uint64_t id,
+               std::vector<std::string> identities,
+               const std::vector<std::string>& callers) {
+  auto& st = self->state;
+  auto* pc = find(self, id);
+  if (pc == nullptr)
+    return;
+  const auto& c = **pc->call;
+  if (auto rejection = policy::authorize_csr(c.request().csr(), identities)) {
+    refuse(self, id,
+           std::string{policy::to_string(rejection->reason)} + ": "
+             + rejection->detail,
+           callers);
+    return;
+  }
+  pc->identities = std::move(identities);
+  auto duration = policy::certificate_duration(c.request().validity_duration(),
+                                               st.opts->max_duration);
+  create_request(self, id, duration);
+}
+
+/// Ambient: `who` (a ztunnel) asks for `target`. The pod index decides
+/// (actors/ambient/node_authorizer.hpp); then the CSR must carry exactly
+/// `target`, and the CertificateRequest is annotated with it.
+void impersonate(signer_actor* self, uint64_t id, caller_identity who,
+                 std::string target) {
+  auto& st = self->state;
+  if (find(self, id) == nullptr)
+    return;
+  if (!st.deps.pod_index) {
+    logging::warn(*st.log,
+                  "impersonation not allowed, as node authorizer "
+                  "(CA_TRUSTED_NODE_ACCOUNTS, --ca-trusted-node-accounts) is "
+                  "not configured",
+                  {{"impersonated", target}});
+    refuse(self, id, "impersonation not allowed: no node authorizer",
+           who.identities);
+    return;
+  }
+  // A client-certificate caller has no pod: the node authorizer refuses
+  // it as untrusted (upstream: the same).
+  ambient::impersonation_request req{
+    {who.pod_name, who.ns, who.pod_uid, who.service_account}, target};
+  self
+    ->request(st.deps.pod_index, caf::infinite, ambient::authorize_atom::value,
+              std::move(req))
+    .then([self, id, who,
+           target]() { check_csr(self, id, {target}, who.identities); },
+          [self, id, who, target](caf::error& err) mutable {
+            if (find(self, id) == nullptr)
+              return; // the call ended meanwhile
+            if (err == make_error(supervisor_errc::child_restarted)) {
+              // The pod index restarted with our request: ask the new one.
+              impersonate(self, id, std::move(who), std::move(target));
+              return;
+            }
+            if (err == caf::sec::request_timeout) {
+              logging::warn(*self->state.log,
+                            "impersonation not checked: the pod cache has not "
+                            "synced",
+                            {{"impersonated", target}});
+              end_call(self, id, StatusCode::UNAVAILABLE,
+                       "pod cache not synced");
+              return;
+            }
+            refuse(self, id,
+                   "impersonation failed for identity " + target + ": "
+                     + pki::error_text(err),
+                   who.identities);
+          });
+}
+
 /// Authentication succeeded: authorization, CSR policy, then the request.
 void authorized(signer_actor* self, uint64_t id, caller_identity who) {
-  auto& st = self->state;
   auto* pc = find(self, id);
   if (pc == nullptr)
     return;
@@ -324,34 +398,12 @@ void authorized(signer_actor* self, uint64_t id, caller_identity who) {
     refuse(self, id, "caller has no identities");
     return;
   }
-  const auto& c = **pc->call;
-  if (auto target = impersonated_identity(c); !target.empty()) {
-    // Ambient (ztunnel) impersonation comes with node authorization in a
-    // later issue: this is its seam. Until then nobody may impersonate.
-    if (st.opts->trusted_node_accounts.empty())
-      logging::warn(*st.log,
-                    "impersonation requested but no trusted node accounts "
-                    "are configured (CA_TRUSTED_NODE_ACCOUNTS, "
-                    "--ca-trusted-node-accounts)",
-                    {{"impersonated", target}});
-    else
-      logging::warn(*st.log, "impersonation is not supported yet",
-                    {{"impersonated", target}});
-    refuse(self, id, "impersonation refused", who.identities);
+  if (auto target = impersonated_identity(**pc->call); !target.empty()) {
+    impersonate(self, id, std::move(who), std::move(target));
     return;
   }
-  if (auto rejection
-      = policy::authorize_csr(c.request().csr(), who.identities)) {
-    refuse(self, id,
-           std::string{policy::to_string(rejection->reason)} + ": "
-             + rejection->detail,
-           who.identities);
-    return;
-  }
-  pc->identities = std::move(who.identities);
-  auto duration = policy::certificate_duration(c.request().validity_duration(),
-                                               st.opts->max_duration);
-  create_request(self, id, duration);
+  auto identities = who.identities;
+  check_csr(self, id, std::move(identities), who.identities);
 }
 
 /// Checks a TokenReview answer as istio's Kube JWT authenticator does.

@@ -30,8 +30,8 @@ struct signer_options {
   bool client_cert_authenticator = false;
   /// `TOKEN_AUDIENCES`: the audiences of every TokenReview.
   std::vector<std::string> token_audiences{"istio-ca"};
-  /// `--ca-trusted-node-accounts` (Ambient impersonation; not implemented
-  /// yet: every impersonation request is refused, see `csr_signer.cpp`).
+  /// `--ca-trusted-node-accounts` as given (Ambient impersonation; the
+  /// pod-index child, `signer_deps::pod_index`, does the checking).
   std::vector<std::string> trusted_node_accounts;
   /// `--max-client-certificate-duration`.
   std::chrono::seconds max_duration{std::chrono::hours{1}};
@@ -48,6 +48,10 @@ struct signer_deps {
   caf::actor watcher;
   std::shared_ptr<active_issuer> issuer;
   std::shared_ptr<root_store> roots;
+  /// The pod index (actors/ambient), a stable handle; invalid when no
+  /// trusted node accounts are configured (every impersonation is then
+  /// refused).
+  caf::actor pod_index;
 };
 
 /// Counters of one signer incarnation, for tests and diagnostics.
@@ -66,17 +70,21 @@ struct signer_stats {
 /// `(sign_atom, call_ref) -> void` (answered once the call is finished):
 /// 1. `clusterid` (spec §2.3) and authentication: the client certificate
 ///    (if enabled and presented; identities = all its SANs), else the bearer
-///    token through a TokenReview; `ImpersonatedIdentity` is refused;
-/// 2. CSR policy (spec §2.5) and the duration clamp (spec §2.6); every
+///    token through a TokenReview;
+/// 2. with `ImpersonatedIdentity` (ztunnel): node authorization by the pod
+///    index (spec §2.4, `ambient::node_authorizer`), then the CSR must
+///    carry exactly that identity, which the CertificateRequest is
+///    annotated with;
+/// 3. CSR policy (spec §2.5) and the duration clamp (spec §2.6); every
 ///    failure so far is `UNAUTHENTICATED "request authenticate failure"`
 ///    (details in the log only);
-/// 3. a CertificateRequest (spec §3.1 plus our label) for the active issuer,
+/// 4. a CertificateRequest (spec §3.1 plus our label) for the active issuer,
 ///    then a wait on the cr-watcher; Denied, Failed or deleted:
 ///    `INTERNAL "failed to sign certificate request"`;
-/// 4. the response chain built against the current roots (spec §2.7), or
+/// 5. the response chain built against the current roots (spec §2.7), or
 ///    `INTERNAL "failed to parse and verify signed certificate from
 ///    issuer"`;
-/// 5. the CertificateRequest is deleted on every path after a successful
+/// 6. the CertificateRequest is deleted on every path after a successful
 ///    create (unless preserve).
 /// The call's deadline (min of the caller's and `request_timeout`) answers
 /// `UNAVAILABLE "timed out waiting for the certificate request to be

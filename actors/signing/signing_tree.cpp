@@ -56,6 +56,16 @@ signing_setup settings_from(const config::options& opts) {
   s.obtainer.renewal_timeout = timeout;
   // Roots.
   s.root_ca.file = opts.tls.root_ca_file;
+  // Ambient node authorization.
+  auto trusted
+    = ambient::trusted_accounts::parse(opts.serving.ca_trusted_node_accounts);
+  if (!trusted.empty()) {
+    ambient::pod_index_options pi;
+    pi.trusted = std::move(trusted);
+    pi.trust_domain = opts.tls.trust_domain;
+    s.pod_index = std::move(pi);
+    s.pod_index_status = std::make_shared<ambient::pod_index_status>();
+  }
   return s;
 }
 
@@ -78,12 +88,21 @@ std::vector<child_spec> signing_children(const signing_setup& setup) {
       [opts = setup.watcher, client = setup.client](child_context& ctx) {
         return spawn_cr_watcher(ctx.system(), opts, client);
       });
+  if (setup.pod_index)
+    add(names::pod_index,
+        [opts = *setup.pod_index, client = setup.client,
+         status = setup.pod_index_status](child_context& ctx) {
+          return ambient::spawn_pod_index(ctx.system(), opts, client, status);
+        });
   auto signer_opts = std::make_shared<const signer_options>(setup.signer);
+  bool with_pod_index = setup.pod_index.has_value();
   for (std::size_t i = 0; i < setup.signers; ++i)
     add(names::signer(i), [signer_opts, issuer = setup.issuer,
-                           roots = setup.roots](child_context& ctx) {
-      signer_deps deps{ctx.sibling(names::kube_client),
-                       ctx.sibling(names::cr_watcher), issuer, roots};
+                           roots = setup.roots,
+                           with_pod_index](child_context& ctx) {
+      signer_deps deps{
+        ctx.sibling(names::kube_client), ctx.sibling(names::cr_watcher), issuer,
+        roots, with_pod_index ? ctx.sibling(names::pod_index) : caf::actor{}};
       return spawn_csr_signer(ctx.system(), signer_opts, std::move(deps));
     });
   add(names::dispatcher, [n = setup.signers](child_context& ctx) {

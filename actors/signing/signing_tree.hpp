@@ -2,9 +2,11 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "actors/ambient/pod_index_actor.hpp"
 #include "actors/signing/cert_obtainer.hpp"
 #include "actors/signing/cr_watcher.hpp"
 #include "actors/signing/csr_signer.hpp"
@@ -27,6 +29,7 @@ namespace names {
 inline constexpr const char* kube_client = "kube-client";
 inline constexpr const char* root_ca = "root-ca";
 inline constexpr const char* cr_watcher = "cr-watcher";
+inline constexpr const char* pod_index = "pod-index";
 inline constexpr const char* dispatcher = "csr-dispatcher";
 inline constexpr const char* cert_obtainer = "cert-obtainer";
 
@@ -50,6 +53,12 @@ struct signing_setup {
   watcher_options watcher;
   obtainer_options obtainer;
   root_ca_options root_ca;
+  /// Ambient node authorization: the `pod-index` child runs only when this
+  /// is set (`settings_from`: when `--ca-trusted-node-accounts` names at
+  /// least one valid `namespace/serviceaccount`).
+  std::optional<ambient::pod_index_options> pod_index;
+  /// The pod index's readiness (synced) flag, set with `pod_index`.
+  std::shared_ptr<ambient::pod_index_status> pod_index_status;
   std::size_t signers = default_signer_count();
   /// Whether to run the cert-obtainer (tests of the signers alone may
   /// leave it out).
@@ -62,7 +71,8 @@ struct signing_setup {
 signing_setup settings_from(const config::options& opts);
 
 /// The child specs of the signing path, in start order: kube-client,
-/// root-ca, cr-watcher, csr-signer-0..N-1, csr-dispatcher, cert-obtainer.
+/// root-ca, cr-watcher, pod-index (only with `setup.pod_index`),
+/// csr-signer-0..N-1, csr-dispatcher, cert-obtainer.
 /// Every child is permanent; siblings reach each other through stable
 /// handles. The gRPC bridge's `dispatch_handler` gets the stable handle of
 /// `names::dispatcher`.
