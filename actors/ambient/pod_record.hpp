@@ -35,6 +35,9 @@ nlohmann::json pod_record(const pod_fields& fields);
 /// one.
 std::optional<pod_fields> read_pod_record(const nlohmann::json& record);
 
+/// Refused: the fields would view a temporary.
+std::optional<pod_fields> read_pod_record(nlohmann::json&&) = delete;
+
 /// Whether a pod in `phase` counts as running on its node: every phase but
 /// `Failed`, as istiod's informer filter (`status.phase!=Failed`).
 inline bool counts(std::string_view phase) noexcept {
