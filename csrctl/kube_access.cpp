@@ -65,12 +65,16 @@ kube_access::make(const std::string& kubeconfig) {
 
 caf::expected<std::string> kube_access::mint_token(
   const std::string& namespace_, const std::string& service_account,
-  const std::string& audience, std::chrono::seconds expiration) {
+  const std::string& audience, std::chrono::seconds expiration,
+  const std::string& bound_pod) {
   json body{{"apiVersion", "authentication.k8s.io/v1"},
             {"kind", "TokenRequest"},
             {"spec",
              {{"audiences", json::array({audience})},
               {"expirationSeconds", expiration.count()}}}};
+  if (!bound_pod.empty())
+    body["spec"]["boundObjectRef"]
+      = {{"apiVersion", "v1"}, {"kind", "Pod"}, {"name", bound_pod}};
   auto res = impl_->call(kube::request::create_subresource(
     kube::resources::serviceaccounts, namespace_, service_account, "token",
     std::move(body)));

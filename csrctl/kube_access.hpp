@@ -32,11 +32,13 @@ class kube_access {
 
   /// Mints a service-account token through the TokenRequest API
   /// (`POST /api/v1/namespaces/NS/serviceaccounts/SA/token`) with one
-  /// audience. Never logged.
+  /// audience, bound to the pod `bound_pod` of `namespace_` unless empty.
+  /// Never logged.
   caf::expected<std::string> mint_token(const std::string& namespace_,
                                         const std::string& service_account,
                                         const std::string& audience,
-                                        std::chrono::seconds expiration);
+                                        std::chrono::seconds expiration,
+                                        const std::string& bound_pod = {});
 
   /// The mesh root the agent's serving certificate chains to, as a workload
   /// gets it: ConfigMap `istio-ca-root-cert` (key `root-cert.pem`) in

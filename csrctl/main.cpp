@@ -51,6 +51,9 @@ void add_request_options(CLI::App& cmd, request_options& o, std::string& key,
                  "KUBECONFIG, ~/.kube/config, in-cluster)");
   cmd.add_option("--token-file", o.token_file,
                  "send this token instead of minting one");
+  cmd.add_option("--bound-pod", o.bound_pod,
+                 "bind the minted token to this pod of --namespace, as "
+                 "ztunnel's projected token (needed with --impersonate)");
   cmd.add_flag("--no-token", o.no_token, "send no token");
   cmd.add_option("--audience", o.audience, "audience of the minted token")
     ->capture_default_str();

@@ -27,8 +27,11 @@ struct request_options {
   std::string cluster_id = "Kubernetes";      ///< --cluster-id ("": none)
 
   // -- credentials ------------------------------------------------------------
-  std::string kubeconfig;            ///< --kubeconfig (else KUBECONFIG)
-  std::string token_file;            ///< --token-file: skip TokenRequest
+  std::string kubeconfig; ///< --kubeconfig (else KUBECONFIG)
+  std::string token_file; ///< --token-file: skip TokenRequest
+  /// --bound-pod: the minted token is bound to this pod of --namespace (as
+  /// ztunnel's projected token; its TokenReview names the pod).
+  std::string bound_pod;
   bool no_token = false;             ///< --no-token
   std::string audience = "istio-ca"; ///< --audience of the minted token
   std::chrono::seconds token_expiration{1200}; ///< --token-expiration

@@ -84,6 +84,10 @@ int run_request(const request_options& opts, std::ostream& out,
   std::string token;
   bool mint
     = !opts.no_token && opts.token_file.empty() && opts.client_cert.empty();
+  if (!opts.bound_pod.empty() && !mint)
+    return fail(exit_local_failure,
+                "--bound-pod binds a minted token: not with --token-file, "
+                "--no-token or --client-cert");
   if (!opts.no_token && !opts.token_file.empty()) {
     if (!read_file(opts.token_file, token))
       return fail(exit_local_failure,
@@ -103,8 +107,9 @@ int run_request(const request_options& opts, std::ostream& out,
     kube = std::move(*k);
   }
   if (mint) {
-    auto t = kube->mint_token(opts.namespace_, opts.service_account,
-                              opts.audience, opts.token_expiration);
+    auto t
+      = kube->mint_token(opts.namespace_, opts.service_account, opts.audience,
+                         opts.token_expiration, opts.bound_pod);
     if (!t)
       return fail(exit_local_failure, kube::error_message(t.error()));
     token = std::move(*t);
