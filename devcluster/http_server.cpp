@@ -7,6 +7,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -257,7 +258,7 @@ class session : public std::enable_shared_from_this<session>,
 
 struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   impl(net::io_context& io, std::shared_ptr<shared_state> st)
-    : ioc(io), state(std::move(st)), acceptor(io) {}
+    : ioc(io), state(std::move(st)), acceptor(io), retry(io) {}
 
   void accept() {
     acceptor.async_accept(ioc, [self = shared_from_this()](beast::error_code ec,
@@ -265,8 +266,14 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
       if (ec) {
         if (ec == net::error::operation_aborted || !self->acceptor.is_open())
           return;
-        // Out of file descriptors and the like: keep accepting.
-        return self->accept();
+        // Out of file descriptors and the like: try again a bit later
+        // rather than spinning.
+        self->retry.expires_after(std::chrono::milliseconds(50));
+        self->retry.async_wait([self](beast::error_code e) {
+          if (!e && self->acceptor.is_open())
+            self->accept();
+        });
+        return;
       }
       socket.set_option(tcp::no_delay(true));
       auto s = std::make_shared<session>(std::move(socket), self->state);
@@ -280,6 +287,7 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   net::io_context& ioc;
   std::shared_ptr<shared_state> state;
   tcp::acceptor acceptor;
+  net::steady_timer retry;
   std::list<std::weak_ptr<session>> sessions;
 };
 
@@ -312,6 +320,7 @@ uint16_t http_server::listen(const std::string& host, uint16_t port) {
 void http_server::stop() {
   beast::error_code ec;
   impl_->acceptor.close(ec);
+  impl_->retry.cancel();
   for (auto& w : impl_->sessions)
     if (auto s = w.lock())
       s->close();

@@ -290,6 +290,10 @@ std::optional<json> decode_message(std::string_view data,
       case kind::string:
         if (f->wire != 2)
           return std::nullopt;
+        // Protobuf clients send empty strings (generateName: ""); the API
+        // server's JSON omits them (omitempty), so do we.
+        if (f->bytes.empty())
+          continue;
         value = std::string(f->bytes);
         break;
       case kind::bytes:

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <future>
 #include <stdexcept>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,6 +90,13 @@ server::~server() = default;
 
 void server::start() {
   auto& d = *impl_;
+  // Hundreds of connections and watches (benchmarks): use every file
+  // descriptor we may.
+  if (rlimit lim{}; ::getrlimit(RLIMIT_NOFILE, &lim) == 0
+                    && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+  }
   auto [host, port] = split_host_port(d.opts.listen);
   // RSA key generation is the slow part (up to a second on a busy machine):
   // it goes on in the background; only requests that need the key wait.
