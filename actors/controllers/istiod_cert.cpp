@@ -9,6 +9,7 @@
 
 #include "actors/signing/active_issuer.hpp"
 #include "actors/signing/messages.hpp"
+#include "actors/signing/signing_tree.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/object.hpp"
 #include "kube/client/client_actor.hpp"
@@ -99,7 +100,7 @@ void failed(istiod_cert_actor* self, const std::string& what,
 void refetch(istiod_cert_actor* self) {
   auto& st = self->state;
   self
-    ->request(st.deps.kube, caf::infinite,
+    ->request(st.deps.kube, st.opts.request_timeout,
               kube::request::get(kube::resources::certificates,
                                  st.opts.cert.namespace_, st.opts.cert.name))
     .then([self](nlohmann::json& fresh) { apply_desired(self, &fresh); },
@@ -132,7 +133,7 @@ void conflicted(istiod_cert_actor* self, const std::string& what,
 void create(istiod_cert_actor* self, const kube::issuer_ref& issuer) {
   auto& st = self->state;
   self
-    ->request(st.deps.kube, caf::infinite,
+    ->request(st.deps.kube, st.opts.request_timeout,
               kube::request::create(
                 kube::resources::certificates, st.opts.cert.namespace_,
                 make_istiod_certificate(st.opts.cert, issuer)))
@@ -159,7 +160,7 @@ void update(istiod_cert_actor* self, nlohmann::json object,
   auto& st = self->state;
   self
     ->request(
-      st.deps.kube, caf::infinite,
+      st.deps.kube, st.opts.request_timeout,
       kube::request::update(kube::resources::certificates, std::move(object)))
     .then(
       [self, issuer, previous](nlohmann::json&) {
@@ -309,15 +310,30 @@ caf::actor spawn_istiod_cert(caf::actor_system& sys, istiod_cert_options opts,
 
 child_spec istiod_cert_child(istiod_cert_options opts,
                              std::shared_ptr<kube::client> client,
-                             std::shared_ptr<signing::active_issuer> issuer) {
+                             std::shared_ptr<signing::active_issuer> issuer,
+                             caf::actor kube) {
   return child_spec{
-    istiod_cert_name, [opts = std::move(opts), client = std::move(client),
-                       issuer = std::move(issuer)](child_context& ctx) {
+    istiod_cert_name,
+    [opts = std::move(opts), client = std::move(client),
+     issuer = std::move(issuer), kube = std::move(kube)](child_context& ctx) {
       istiod_cert_deps deps;
       deps.client = client;
+      deps.kube = kube;
       deps.issuer = issuer;
       return spawn_istiod_cert(ctx.system(), opts, std::move(deps));
     }};
+}
+
+std::function<child_spec(child_context&)>
+istiod_cert_factory(istiod_cert_options opts,
+                    std::shared_ptr<kube::client> client,
+                    std::shared_ptr<signing::active_issuer> issuer) {
+  return [opts = std::move(opts), client = std::move(client),
+          issuer = std::move(issuer)](child_context& ctx) {
+    // The root supervisor's kube client façade.
+    return istiod_cert_child(opts, client, issuer,
+                             ctx.sibling(signing::names::kube_client));
+  };
 }
 
 } // namespace istio_csr::actors::controllers

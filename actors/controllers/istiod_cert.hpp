@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,9 @@ struct istiod_cert_options {
   /// Backoff after failed API calls (doubling, capped).
   std::chrono::milliseconds initial_backoff{200};
   std::chrono::milliseconds max_backoff{std::chrono::seconds{30}};
+  /// Deadline of one API call (a hung call fails and is retried instead of
+  /// holding the controller for the rest of the term).
+  std::chrono::milliseconds request_timeout{std::chrono::seconds{60}};
   /// Passed to the informer (tests shorten it).
   std::chrono::seconds min_watch_timeout{300};
 };
@@ -98,10 +102,20 @@ caf::actor spawn_istiod_cert(caf::actor_system& sys, istiod_cert_options opts,
                              istiod_cert_deps deps);
 
 /// The `istiod-cert` child spec (permanent), for the leader-only
-/// supervisor. It spawns its own kube client façade.
+/// supervisor. With an invalid `kube`, each incarnation spawns its own kube
+/// client façade.
 child_spec istiod_cert_child(istiod_cert_options opts,
                              std::shared_ptr<kube::client> client,
-                             std::shared_ptr<signing::active_issuer> issuer);
+                             std::shared_ptr<signing::active_issuer> issuer,
+                             caf::actor kube = {});
+
+/// A leader-only child factory (`controller_setup::leader_only`): called
+/// with the leader-election child's context, it builds the `istiod-cert`
+/// spec on the root supervisor's `kube-client` stable handle.
+std::function<child_spec(child_context&)>
+istiod_cert_factory(istiod_cert_options opts,
+                    std::shared_ptr<kube::client> client,
+                    std::shared_ptr<signing::active_issuer> issuer);
 
 } // namespace istio_csr::actors::controllers
 

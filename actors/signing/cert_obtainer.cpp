@@ -34,6 +34,7 @@ namespace {
 struct attempt_state {
   uint64_t token = 0;
   bool renewal = false;
+  kube::issuer_ref issuer;
   std::optional<pki::private_key> key;
   std::string cr_name;
   bool waiting = false;
@@ -46,6 +47,8 @@ struct obtainer_state {
   std::mt19937_64 rng{std::random_device{}()};
   std::optional<kube::issuer_ref> issuer;
   bool have_certificate = false;
+  /// The issuer of the held certificate.
+  std::optional<kube::issuer_ref> issued_by;
   /// The attempt in flight, if any.
   std::optional<attempt_state> current;
   /// Token of the scheduled attempt (retry or renewal); stale timers differ.
@@ -190,6 +193,7 @@ void on_final(obtainer_actor* self, const nlohmann::json& cr) {
     return;
   }
   auto name = st.current->cr_name;
+  st.issued_by = st.current->issuer;
   close_attempt(self);
   st.have_certificate = true;
   st.streak = 0;
@@ -288,6 +292,7 @@ void start_attempt(obtainer_actor* self, bool renewal) {
   req.duration = st.opts.duration;
   req.usages = {"server auth"};
   req.issuer = *st.issuer;
+  st.current->issuer = *st.issuer;
   auto token = st.current->token;
   // The per-attempt timeout.
   auto timeout
@@ -346,10 +351,27 @@ caf::behavior obtainer_impl(obtainer_actor* self, obtainer_options opts,
         }
         return;
       }
-      // A later issuer change does not re-issue (as upstream): the next
-      // renewal uses it.
-      if (!st.have_certificate && !st.current && !st.attempt_scheduled)
-        start_attempt(self, false);
+      if (!st.have_certificate) {
+        if (!st.current && !st.attempt_scheduled)
+          start_attempt(self, false);
+        return;
+      }
+      // Another issuer than the held certificate's: re-issue now (see
+      // obtainer_options::reissue_on_issuer_change). An attempt in flight
+      // with an older issuer is abandoned; a pending renewal timer goes
+      // stale.
+      if (!st.opts.reissue_on_issuer_change || st.issued_by == st.issuer
+          || (st.current && st.current->issuer == *st.issuer))
+        return;
+      logging::info(*st.log,
+                    "issuer changed, re-issuing the serving "
+                    "certificate",
+                    {{"issuer", st.issuer->name + "/" + st.issuer->kind + "/"
+                                  + st.issuer->group}});
+      close_attempt(self);
+      st.attempt_scheduled = false;
+      st.scheduled = ++st.next_token;
+      start_attempt(self, true);
     },
     [self](obtain_waiting_atom) {
       auto& st = self->state;

@@ -52,6 +52,12 @@ struct obtainer_options {
   /// How often "still waiting for runtime configuration of issuerRef" is
   /// logged while no issuer is configured (upstream: 5 s).
   std::chrono::milliseconds waiting_log_interval{std::chrono::seconds{5}};
+  /// Whether a change of the active issuer (a runtime ConfigMap) re-issues
+  /// the serving certificate at once when it came from another issuer
+  /// (ours; upstream waits for the next renewal, and without a root file
+  /// workload chains of an issuer with another root fail verification
+  /// until then).
+  bool reissue_on_issuer_change = true;
 };
 
 /// Receives each new serving certificate: the chain (leaf first, as the
