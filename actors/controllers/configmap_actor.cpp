@@ -9,6 +9,7 @@
 #include "actors/controllers/messages.hpp"
 #include "actors/controllers/root_cert.hpp"
 #include "actors/signing/messages.hpp"
+#include "actors/supervisor/errors.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/client/informer.hpp"
 #include "logging/logging.hpp"
@@ -192,6 +193,23 @@ void check(configmap_actor* self) {
   read(self);
 }
 
+/// Subscribes to root-ca. A request, not a message: one queued in a
+/// root-ca incarnation that dies is re-delivered by the stable handle, and
+/// one caught mid-restart is asked again, so no actor waits for roots
+/// forever.
+void subscribe_roots(configmap_actor* self) {
+  if (!self->state.deps.roots)
+    return;
+  self
+    ->request(self->state.deps.roots, caf::infinite,
+              roots_subscribe_atom::value, caf::actor_cast<caf::actor>(self))
+    .then([] {},
+          [self](const caf::error& err) {
+            if (err == make_error(supervisor_errc::child_restarted))
+              subscribe_roots(self);
+          });
+}
+
 caf::behavior configmap_impl(configmap_actor* self, std::string ns,
                              configmap_options opts, configmap_deps deps) {
   auto& st = self->state;
@@ -203,9 +221,7 @@ caf::behavior configmap_impl(configmap_actor* self, std::string ns,
   st.stats.namespace_ = st.ns;
   // The roots arrive as a message (now, if known); that first message runs
   // the first check.
-  if (st.deps.roots)
-    self->send(st.deps.roots, roots_subscribe_atom::value,
-               caf::actor_cast<caf::actor>(self));
+  subscribe_roots(self);
   return {
     [self](roots_changed_atom, roots_ptr& roots) {
       if (!roots)

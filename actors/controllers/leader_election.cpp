@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <optional>
@@ -18,6 +19,7 @@
 #include "actors/supervisor/supervisor.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/lease.hpp"
+#include "kube/client/client_actor.hpp"
 #include "kube/client/messages.hpp"
 #include "logging/logging.hpp"
 
@@ -46,6 +48,9 @@ struct leader_state {
   bool stopping = false;
   caf::error stop_reason;
   caf::actor leader_sup;
+  /// Leader supervisors of earlier terms: their exit messages may still be
+  /// queued and are no shutdown order.
+  std::vector<caf::actor_addr> former_sups;
   leader_status status;
   std::minstd_rand rng{std::random_device{}()};
   std::shared_ptr<spdlog::logger> log;
@@ -112,6 +117,9 @@ void become_leader(leader_actor* self) {
   }
   st.leader_sup = sup->supervisor;
   self->link_to(st.leader_sup);
+  // Also monitored: CAF removes the link when we send it an exit message
+  // (shutdown), and we still need to learn when it is done.
+  self->monitor(st.leader_sup);
   st.leading = true;
   ++st.status.acquisitions;
   logging::info(*st.log, "successfully acquired lease",
@@ -130,6 +138,10 @@ void lose(leader_actor* self, const std::string& why) {
   // writing while another replica may take over.
   if (st.leader_sup) {
     self->unlink_from(st.leader_sup);
+    // Unlinked, so only an exit already queued can come; a few suffice.
+    if (st.former_sups.size() >= 4)
+      st.former_sups.erase(st.former_sups.begin());
+    st.former_sups.push_back(st.leader_sup.address());
     self->send_exit(st.leader_sup, caf::exit_reason::kill);
     st.leader_sup = caf::actor{};
   }
@@ -151,7 +163,9 @@ void succeeded(leader_actor* self, const nlohmann::json& lease,
                                           - steady::now());
   self->delayed_send(self, std::max(left, milliseconds{0}),
                      leader_deadline_atom::value, token);
-  if (!st.leading && !st.stopping)
+  // A renewal that comes back too late to last one retry period does not
+  // start a term (it would be killed at once).
+  if (!st.leading && !st.stopping && left >= st.opts.retry_period)
     become_leader(self);
   schedule_next(self);
 }
@@ -169,10 +183,12 @@ void failed(leader_actor* self, const char* step, const caf::error& err) {
                    {"step", step},
                    {"error", kube::describe(err)}});
   else
-    logging::debug(*st.log, "failed to acquire lease",
-                   {{"lease", lease_key(st)},
-                    {"step", step},
-                    {"error", kube::describe(err)}});
+    // Not only at debug: a replica without permission on Leases (401, 403)
+    // would otherwise never lead, silently.
+    logging::warn(*st.log, "failed to acquire lease",
+                  {{"lease", lease_key(st)},
+                   {"step", step},
+                   {"error", kube::describe(err)}});
   schedule_next(self);
 }
 
@@ -327,6 +343,23 @@ void release_and_quit(leader_actor* self) {
       [self](caf::error&) { self->quit(self->state.stop_reason); });
 }
 
+/// The leader supervisor of the current term terminated (exit or down
+/// message, whichever comes first).
+void leader_sup_gone(leader_actor* self, const caf::error& reason) {
+  auto& st = self->state;
+  st.leader_sup = caf::actor{};
+  if (st.stopping) {
+    // The leader-only actors are gone: now the Lease can go.
+    release_and_quit(self);
+    return;
+  }
+  // The leader-only tree gave up: fail, so that our supervisor restarts us
+  // (and counts it).
+  logging::error(*st.log, "the leader-only actors failed",
+                 {{"reason", self->system().render(reason)}});
+  self->quit(reason);
+}
+
 caf::behavior leader_impl(leader_actor* self, leader_election_options opts,
                           caf::actor kube, std::vector<child_spec> children) {
   auto& st = self->state;
@@ -335,20 +368,34 @@ caf::behavior leader_impl(leader_actor* self, leader_election_options opts,
   st.children = std::move(children);
   st.log = logging::get("leader-election");
   st.status.identity = st.opts.identity;
+  if (st.opts.client) {
+    st.kube = kube::spawn_client_actor(self->system(), st.opts.client);
+    self->link_to(st.kube);
+  }
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    if (st.leader_sup && msg.source == st.leader_sup.address())
+      leader_sup_gone(self, msg.reason);
+  });
   self->set_exit_handler([self](caf::exit_msg& msg) {
     auto& st = self->state;
-    if (st.leader_sup && msg.source == st.leader_sup.address()) {
-      st.leader_sup = caf::actor{};
-      if (st.stopping) {
-        // The leader-only actors are gone: now the Lease can go.
-        release_and_quit(self);
-        return;
-      }
-      // The leader-only tree gave up: fail, so that our supervisor
-      // restarts us (and counts it).
-      logging::error(*st.log, "the leader-only actors failed",
+    if (st.opts.client && st.kube && msg.source == st.kube.address()) {
+      // Our own façade failed: so do we (our supervisor restarts us).
+      logging::error(*st.log, "the leader election client failed",
                      {{"reason", self->system().render(msg.reason)}});
+      if (st.leader_sup)
+        self->send_exit(st.leader_sup, caf::exit_reason::kill);
       self->quit(msg.reason);
+      return;
+    }
+    if (st.leader_sup && msg.source == st.leader_sup.address()) {
+      leader_sup_gone(self, msg.reason);
+      return;
+    }
+    if (auto i
+        = std::find(st.former_sups.begin(), st.former_sups.end(), msg.source);
+        i != st.former_sups.end()) {
+      st.former_sups.erase(i);
       return;
     }
     if (msg.reason == caf::exit_reason::normal || st.stopping)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,10 @@
 #include "caf/fwd.hpp"
 
 #include "actors/supervisor/child_spec.hpp"
+
+namespace istio_csr::kube {
+class client;
+} // namespace istio_csr::kube
 
 namespace istio_csr::actors::controllers {
 
@@ -33,6 +38,12 @@ struct leader_election_options {
   /// when it gives up).
   std::size_t max_restarts = 5;
   caf::timespan window = std::chrono::seconds(60);
+  /// A client of its own (own connections and rate limiter), as
+  /// controller-runtime gives leader election: Lease renewals then never
+  /// queue behind the controllers' traffic (a root change rewrites one
+  /// ConfigMap per namespace). When set, the elector talks through a façade
+  /// on it that it spawns and links; else through the `kube` it is given.
+  std::shared_ptr<kube::client> client;
 };
 
 /// client-go's rule: lease duration > renew deadline > 1.2 × retry period

@@ -194,6 +194,13 @@ caf::behavior watcher_impl(watcher_actor* self, namespace_watcher_options opts,
                              + self->system().render(sup.error()));
   st.supervisor = sup->supervisor;
   self->link_to(st.supervisor);
+  // Also monitored: CAF drops the link when we send it an exit message
+  // (shutdown), and we still end only once it is done.
+  self->monitor(st.supervisor);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    if (msg.source == self->state.supervisor.address())
+      self->quit(msg.reason);
+  });
   self->set_exit_handler([self](caf::exit_msg& msg) {
     auto& st = self->state;
     if (msg.source == st.supervisor.address()) {

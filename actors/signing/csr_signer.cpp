@@ -363,30 +363,42 @@ void impersonate(signer_actor* self, uint64_t id, caller_identity who,
   self
     ->request(st.deps.pod_index, caf::infinite, ambient::authorize_atom::value,
               std::move(req))
-    .then([self, id, who,
-           target]() { check_csr(self, id, {target}, who.identities); },
-          [self, id, who, target](caf::error& err) mutable {
-            if (find(self, id) == nullptr)
-              return; // the call ended meanwhile
-            if (err == make_error(supervisor_errc::child_restarted)) {
-              // The pod index restarted with our request: ask the new one.
-              impersonate(self, id, std::move(who), std::move(target));
-              return;
-            }
-            if (err == caf::sec::request_timeout) {
-              logging::warn(*self->state.log,
-                            "impersonation not checked: the pod cache has not "
-                            "synced",
-                            {{"impersonated", target}});
-              end_call(self, id, StatusCode::UNAVAILABLE,
-                       "pod cache not synced");
-              return;
-            }
-            refuse(self, id,
-                   "impersonation failed for identity " + target + ": "
-                     + pki::error_text(err),
-                   who.identities);
-          });
+    .then(
+      [self, id, who, target]() {
+        check_csr(self, id, {target}, who.identities);
+      },
+      [self, id, who, target](caf::error& err) mutable {
+        if (find(self, id) == nullptr)
+          return; // the call ended meanwhile
+        if (err == make_error(supervisor_errc::child_restarted)) {
+          // The pod index restarted with our request: ask the new one.
+          impersonate(self, id, std::move(who), std::move(target));
+          return;
+        }
+        if (err == caf::sec::request_timeout) {
+          logging::warn(*self->state.log,
+                        "impersonation not checked: the pod cache has not "
+                        "synced",
+                        {{"impersonated", target}});
+          end_call(self, id, StatusCode::UNAVAILABLE, "pod cache not synced");
+          return;
+        }
+        if (err != caf::sec::invalid_argument) {
+          // Not a denial: the pod index is stopping or gone (shutdown).
+          // Retriable for ztunnel, never a refusal.
+          logging::warn(
+            *self->state.log,
+            "impersonation not checked: the pod index is "
+            "unavailable",
+            {{"impersonated", target}, {"error", pki::error_text(err)}});
+          end_call(self, id, StatusCode::UNAVAILABLE, "pod cache unavailable");
+          return;
+        }
+        refuse(self, id,
+               "impersonation failed for identity " + target + ": "
+                 + pki::error_text(err),
+               who.identities);
+      });
 }
 
 /// Authentication succeeded: authorization, CSR policy, then the request.

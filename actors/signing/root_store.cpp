@@ -44,6 +44,11 @@ void root_store::subscribe(const caf::actor& subscriber) {
   if (!subscriber)
     return;
   std::lock_guard<std::mutex> guard{mtx_};
+  // Subscribers that are gone (restarted actors, namespaces that left) go
+  // here too, not only at the next root change.
+  std::erase_if(subscribers_, [](const caf::actor_addr& addr) {
+    return !caf::actor_cast<caf::actor>(addr);
+  });
   subscribers_.push_back(subscriber.address());
   if (current_)
     caf::anon_send(subscriber, roots_changed_atom::value, current_);
