@@ -20,6 +20,10 @@
 #include "caf/send.hpp"
 #include "caf/system_messages.hpp"
 
+#include "actors/ambient/trusted_accounts.hpp"
+#include "actors/controllers/controller_tree.hpp"
+#include "actors/controllers/istiod_cert.hpp"
+#include "actors/controllers/runtime_issuer.hpp"
 #include "actors/signing/active_issuer.hpp"
 #include "actors/signing/dispatcher.hpp"
 #include "actors/signing/errors.hpp"
@@ -103,6 +107,25 @@ std::string issuer_text(const config::options& opts) {
   return ref.name + "/" + ref.kind + "/" + ref.group;
 }
 
+/// Logs what `--ca-trusted-node-accounts` enables (Ambient ztunnel
+/// impersonation) and the entries it ignores.
+void log_node_authorization(const config::options& opts,
+                            const signing::signing_setup& setup) {
+  auto log = logging::get("node-authorizer");
+  auto trusted = actors::ambient::trusted_accounts::parse(
+    opts.serving.ca_trusted_node_accounts);
+  for (const auto& entry : trusted.ignored())
+    logging::warn(*log,
+                  "ignoring invalid trusted node account: expected "
+                  "namespace/serviceaccount",
+                  {{"value", entry}});
+  if (setup.pod_index)
+    logging::info(*log,
+                  "node authorization enabled: these service accounts may "
+                  "impersonate identities running on their node",
+                  {{"trusted-node-accounts", trusted.to_string()}});
+}
+
 /// Stops `sup` in order and waits for it (at most `timeout`).
 void stop_tree(caf::actor_system& sys, const caf::actor& sup,
                std::chrono::seconds timeout) {
@@ -159,10 +182,15 @@ int run(const config::options& opts) {
                         + kube::describe(kube_cfg.error())};
   logging::info(*log, "Kubernetes API server",
                 {{"server", kube_cfg->server}, {"source", kube_cfg->source}});
+  // Leader election has a client of its own (controller_tree.hpp).
+  auto election_client = kube::client::make(*kube_cfg);
   auto client = kube::client::make(std::move(*kube_cfg));
   if (!client)
     throw startup_error{"failed to create the Kubernetes client: "
                         + kube::describe(client.error())};
+  if (!election_client)
+    throw startup_error{"failed to create the Kubernetes client: "
+                        + kube::describe(election_client.error())};
 
   // The actor system.
   actors::system_config cfg;
@@ -188,6 +216,7 @@ int run(const config::options& opts) {
   // The supervision tree.
   auto setup = signing::settings_from(opts);
   setup.client = *client;
+  log_node_authorization(opts, setup);
   std::optional<kube::issuer_ref> issuer;
   if (opts.issuer.static_issuer)
     issuer = kube::issuer_ref{opts.issuer.static_issuer->name,
@@ -203,8 +232,30 @@ int run(const config::options& opts) {
       };
   actors::supervisor_options sup_opts;
   sup_opts.name = "root";
-  auto tree
-    = actors::spawn_supervisor(sys, sup_opts, signing::signing_children(setup));
+  auto children = signing::signing_children(setup);
+  // The runtime issuer ConfigMap watcher runs on every replica (spec §3.5).
+  if (opts.runtime_config.enabled())
+    children.push_back(actors::controllers::runtime_issuer_child(
+      actors::controllers::runtime_issuer_options_from(opts), *client,
+      setup.issuer));
+  // Leader election (and, while leading, the ConfigMap distributor) after
+  // the signing children, whose kube-client and root-ca it uses.
+  auto controllers = actors::controllers::controller_settings_from(opts);
+  controllers.client = *client;
+  controllers.election.client = *election_client;
+  // The dynamic istiod Certificate runs on the leader only (spec §6).
+  if (opts.istiod_cert.enabled) {
+    actors::controllers::istiod_cert_options istiod;
+    istiod.cert = actors::controllers::istiod_cert_settings_from(opts);
+    controllers.leader_only.push_back(actors::controllers::istiod_cert_factory(
+      std::move(istiod), *client, setup.issuer));
+  }
+  if (auto err
+      = actors::controllers::apply_election_environment(controllers.election))
+    throw startup_error{"invalid leader election settings: " + sys.render(err)};
+  for (auto& child : actors::controllers::controller_children(controllers))
+    children.push_back(std::move(child));
+  auto tree = actors::spawn_supervisor(sys, sup_opts, std::move(children));
   if (!tree)
     throw startup_error{"failed to start the actors: "
                         + sys.render(tree.error())};
@@ -252,6 +303,16 @@ int run(const config::options& opts) {
         return std::nullopt;
       return "serving certificate not ready";
     });
+  // Ambient: no impersonation is refused for want of a pod cache.
+  if (auto status = setup.pod_index_status)
+    health_server.add_check(
+      "pod_index", [status, &stopping]() -> std::optional<std::string> {
+        if (stopping)
+          return "shutting down";
+        if (!status->synced)
+          return "pod cache not synced";
+        return std::nullopt;
+      });
   health_server.add_check("grpc_server",
                           [server, &stopping]() -> std::optional<std::string> {
                             if (stopping || !server->serving())
