@@ -1,5 +1,6 @@
 // `make run` (scripts/run-local): starts devcluster and the agent, prints a
-// csrctl command that works as printed, and Ctrl-C stops both.
+// csrctl command that works as printed and a kubectl command that shows the
+// istio-ca-root-cert ConfigMap in every namespace, and Ctrl-C stops both.
 
 #define CAF_SUITE e2e.run_local
 
@@ -84,6 +85,40 @@ CAF_TEST(make run serves certificates and stops on ctrl c) {
   kubectl[0] = "/usr/bin/kubectl";
   auto listed = run(kubectl, 60s);
   CAF_CHECK_EQUAL(listed.exit_code, 0);
+  // The printed ConfigMap listing shows one in each of devcluster's
+  // namespaces.
+  auto cm_line
+    = line_with(script->out(), "get configmap -A -l istio.io/config=true");
+  auto cm_argv = split_words(cm_line);
+  CAF_REQUIRE(cm_argv.size() > 2);
+  CAF_REQUIRE_EQUAL(cm_argv[0], "kubectl");
+  cm_argv[0] = "/usr/bin/kubectl";
+  const std::vector<std::string> namespaces{"default",      "kube-system",
+                                            "kube-public",  "kube-node-lease",
+                                            "istio-system", "cert-manager"};
+  bool all = wait_until(
+    [&] {
+      listed = run(cm_argv, 30s);
+      if (listed.exit_code != 0)
+        return false;
+      for (const auto& ns : namespaces) {
+        std::istringstream lines{listed.out};
+        std::string line;
+        bool found = false;
+        while (!found && std::getline(lines, line)) {
+          auto words = split_words(line);
+          found = words.size() >= 2 && words[0] == ns
+                  && words[1] == "istio-ca-root-cert";
+        }
+        if (!found)
+          return false;
+      }
+      return true;
+    },
+    60s, 250ms);
+  CAF_CHECK(all);
+  if (!all)
+    CAF_MESSAGE(listed.out << listed.err << "\n" << script->err());
   // Ctrl-C reaches the whole foreground process group.
   auto dc_pid = std::atoi(read_file(state.file("devcluster.pid")).c_str());
   CAF_CHECK(alive(dc_pid));
