@@ -236,28 +236,4 @@ std::optional<uint64_t> parse_uint(std::string_view text) {
   return v;
 }
 
-std::string go_quote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          static constexpr char hexd[] = "0123456789abcdef";
-          out += "\\x";
-          out += hexd[c >> 4];
-          out += hexd[c & 0xf];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
-
 } // namespace istio_csr::devcluster

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "kube/api/go_quote.hpp"
+
 namespace istio_csr::devcluster {
 
 /// Wall-clock time as the API server writes `metav1.Time`:
@@ -45,6 +47,6 @@ std::map<std::string, std::string> parse_query(std::string_view query);
 std::optional<uint64_t> parse_uint(std::string_view text);
 
 /// Go's `%q` quoting for the ASCII strings of Status messages.
-std::string go_quote(std::string_view text);
+using kube::go_quote;
 
 } // namespace istio_csr::devcluster

@@ -1,7 +1,6 @@
 #include "actors/ambient/node_authorizer.hpp"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "actors/ambient/pod_index.hpp"
 #include "actors/signing/policy/spiffe.hpp"
@@ -13,35 +12,6 @@ std::string to_string(const caller_info& caller) {
   return "Pod{Name: " + caller.pod_name + ", Namespace: " + caller.pod_namespace
          + ", UID: " + caller.pod_uid
          + ", ServiceAccount: " + caller.pod_service_account + "}";
-}
-
-std::string go_quote(std::string_view s) {
-  // strconv.Quote for the ASCII range; other bytes are copied (names and
-  // node names are ASCII in practice, and logs take UTF-8 as is).
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\a': out += "\\a"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\v': out += "\\v"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[5];
-          std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-  return out;
 }
 
 node_authorizer::node_authorizer(trusted_accounts trusted,

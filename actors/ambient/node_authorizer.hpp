@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "actors/ambient/trusted_accounts.hpp"
+#include "kube/api/go_quote.hpp"
 
 namespace istio_csr::actors::ambient {
 
@@ -25,8 +26,8 @@ struct caller_info {
 /// `KubernetesInfo.String()`.
 std::string to_string(const caller_info& caller);
 
-/// `s` quoted as Go's `%q` (strconv.Quote) does.
-std::string go_quote(std::string_view s);
+/// Go's `%q`, as upstream's texts quote (kube/api/go_quote.hpp).
+using kube::go_quote;
 
 /// Ambient node authorization (spec §2.4; istio-csr's and istiod's
 /// `authenticateImpersonation`): may `caller` obtain a certificate for

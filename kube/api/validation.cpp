@@ -5,6 +5,8 @@
 #include "caf/message.hpp"
 #include "caf/sec.hpp"
 
+#include "kube/api/go_quote.hpp"
+
 namespace istio_csr::kube {
 
 namespace {
@@ -91,39 +93,13 @@ std::string regex_error(std::string_view msg, std::string_view fmt,
   return out;
 }
 
-std::string quote(std::string_view s) {
-  // Go's %q for the printable ASCII we expect; escapes quotes, backslashes
-  // and control characters.
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          static constexpr char hex[] = "0123456789abcdef";
-          out += "\\x";
-          out += hex[c >> 4];
-          out += hex[c & 0xf];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
-
 caf::error fold(std::string_view what, std::string_view value,
                 const std::vector<std::string>& errors) {
   if (errors.empty())
     return {};
   std::string msg{what};
   msg += ' ';
-  msg += quote(value);
+  msg += go_quote(value);
   msg += " is invalid: ";
   msg += join_errors(errors);
   return caf::make_error(caf::sec::invalid_argument, std::move(msg));
@@ -221,7 +197,7 @@ annotations_errors(const std::map<std::string, std::string>& annotations,
     for (auto& e : qualified_name_errors(lower)) {
       std::string msg{field_path};
       msg += ": Invalid value: ";
-      msg += quote(key);
+      msg += go_quote(key);
       msg += ": ";
       msg += e;
       errs.emplace_back(std::move(msg));
