@@ -182,15 +182,16 @@ int run(const config::options& opts) {
                         + kube::describe(kube_cfg.error())};
   logging::info(*log, "Kubernetes API server",
                 {{"server", kube_cfg->server}, {"source", kube_cfg->source}});
-  // Leader election has a client of its own (controller_tree.hpp).
-  auto election_client = kube::client::make(*kube_cfg);
-  auto client = kube::client::make(std::move(*kube_cfg));
-  if (!client)
-    throw startup_error{"failed to create the Kubernetes client: "
-                        + kube::describe(client.error())};
-  if (!election_client)
-    throw startup_error{"failed to create the Kubernetes client: "
-                        + kube::describe(election_client.error())};
+  auto make_client = [&] {
+    auto c = kube::client::make(*kube_cfg);
+    if (!c)
+      throw startup_error{"failed to create the Kubernetes client: "
+                          + kube::describe(c.error())};
+    return std::move(*c);
+  };
+  auto client = make_client();
+  // Leader election has a client of its own (leader_election.hpp).
+  auto election_client = make_client();
 
   // The actor system.
   actors::system_config cfg;
@@ -215,7 +216,7 @@ int run(const config::options& opts) {
 
   // The supervision tree.
   auto setup = signing::settings_from(opts);
-  setup.client = *client;
+  setup.client = client;
   log_node_authorization(opts, setup);
   std::optional<kube::issuer_ref> issuer;
   if (opts.issuer.static_issuer)
@@ -236,19 +237,19 @@ int run(const config::options& opts) {
   // The runtime issuer ConfigMap watcher runs on every replica (spec §3.5).
   if (opts.runtime_config.enabled())
     children.push_back(actors::controllers::runtime_issuer_child(
-      actors::controllers::runtime_issuer_options_from(opts), *client,
+      actors::controllers::runtime_issuer_options_from(opts), client,
       setup.issuer));
   // Leader election (and, while leading, the ConfigMap distributor) after
   // the signing children, whose kube-client and root-ca it uses.
   auto controllers = actors::controllers::controller_settings_from(opts);
-  controllers.client = *client;
-  controllers.election.client = *election_client;
+  controllers.client = client;
+  controllers.election.client = election_client;
   // The dynamic istiod Certificate runs on the leader only (spec §6).
   if (opts.istiod_cert.enabled) {
     actors::controllers::istiod_cert_options istiod;
     istiod.cert = actors::controllers::istiod_cert_settings_from(opts);
     controllers.leader_only.push_back(actors::controllers::istiod_cert_factory(
-      std::move(istiod), *client, setup.issuer));
+      std::move(istiod), client, setup.issuer));
   }
   if (auto err
       = actors::controllers::apply_election_environment(controllers.election))

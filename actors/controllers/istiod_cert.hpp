@@ -102,12 +102,12 @@ caf::actor spawn_istiod_cert(caf::actor_system& sys, istiod_cert_options opts,
                              istiod_cert_deps deps);
 
 /// The `istiod-cert` child spec (permanent), for the leader-only
-/// supervisor. With an invalid `kube`, each incarnation spawns its own kube
-/// client façade.
+/// supervisor, talking through `kube` (a kube client façade; when invalid,
+/// each incarnation spawns its own).
 child_spec istiod_cert_child(istiod_cert_options opts,
                              std::shared_ptr<kube::client> client,
                              std::shared_ptr<signing::active_issuer> issuer,
-                             caf::actor kube = {});
+                             caf::actor kube);
 
 /// A leader-only child factory (`controller_setup::leader_only`): called
 /// with the leader-election child's context, it builds the `istiod-cert`
