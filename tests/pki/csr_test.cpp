@@ -46,7 +46,7 @@ CAF_TEST(default csrs have the istio shape) {
   CAF_CHECK(!req.common_name());
   CAF_CHECK(req.subject() == (pki::distinguished_name{std::nullopt, {""}, {}}));
   CAF_CHECK(unwrap(req.sans()) == tmpl.sans);
-  auto exts = req.extensions();
+  auto exts = unwrap(req.requested_extensions());
   CAF_REQUIRE_EQUAL(exts.size(), 1u);
   CAF_CHECK_EQUAL(exts[0].oid, s(pki::oid::subject_alt_name));
   CAF_CHECK(exts[0].critical);
@@ -118,7 +118,7 @@ CAF_TEST(csr pem is read from the first block whatever its label) {
   CAF_CHECK(!pki::csr::from_pem("bad csr"));
   CAF_CHECK(!pki::csr::from_der(der + "x"));
   // Without SANs there is no extension at all.
-  CAF_CHECK(req.extensions().empty());
+  CAF_CHECK(unwrap(req.requested_extensions()).empty());
   CAF_CHECK(unwrap(req.sans()).empty());
 }
 
@@ -139,7 +139,7 @@ CAF_TEST(extra extensions are carried raw) {
   CAF_CHECK_EQUAL(req.common_name().value_or("-"), "cn");
   CAF_CHECK_EQUAL(req.subject().organizational_units,
                   std::vector<std::string>{"ou"});
-  auto exts = req.extensions();
+  auto exts = unwrap(req.requested_extensions());
   CAF_REQUIRE_EQUAL(exts.size(), 4u);
   CAF_CHECK(!exts[0].critical);
   CAF_CHECK(exts[1] == tmpl.extra_extensions[0]);
