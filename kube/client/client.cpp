@@ -363,13 +363,25 @@ void client::impl::send(std::shared_ptr<request_op> op) {
       op, make_error(errc::timeout, to_string(op->req.method) + " "
                                       + op->req.target()
                                       + ": request timeout exceeded"));
+  op->token_used = current_token();
+  detail::http_request http;
+  try {
+    http = make_http(op->req, op->token_used);
+  } catch (const std::exception&) {
+    // For one, a string that is not UTF-8 in a body (nlohmann's dump
+    // throws). The text of the exception is not logged: it may quote bytes
+    // of a token.
+    return complete(op, make_error(errc::bad_request,
+                                   to_string(op->req.method) + " "
+                                     + op->req.target()
+                                     + ": cannot encode the request body"));
+  }
   ++op->attempt;
   ++requests;
   if (op->attempt > 1)
     ++retries;
-  op->token_used = current_token();
   transport->exchange(
-    make_http(op->req, op->token_used), op->deadline,
+    std::move(http), op->deadline,
     [self = shared_from_this(), op](detail::exchange_result r) {
       self->on_result(op, std::move(r));
     });
@@ -494,7 +506,15 @@ void client::impl::complete(std::shared_ptr<request_op> op,
                     {"error", describe(result.error())}});
   auto done = std::move(op->done);
   op->done = nullptr;
-  done(std::move(result));
+  try {
+    done(std::move(result));
+  } catch (const std::exception& e) {
+    // The request is complete; its owner failed on the answer.
+    logging::error(*log, "exception in a Kubernetes request callback",
+                   {{"verb", to_string(op->req.method)},
+                    {"path", op->req.target()},
+                    {"what", e.what()}});
+  }
 }
 
 // -- watches

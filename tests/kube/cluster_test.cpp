@@ -234,6 +234,23 @@ CAF_TEST(token request and token review) {
   CAF_CHECK(!token_review_view{wrong}.error().empty());
 }
 
+CAF_TEST(a body that cannot be encoded completes with an error) {
+  // A string that is not UTF-8 cannot become JSON: the request must be
+  // answered at once with an error, never dropped (it once hung the call).
+  auto c = cluster_client();
+  auto started = std::chrono::steady_clock::now();
+  auto res = call(*c, request::create(resources::tokenreviews, "",
+                                      make_token_review("\xff\xfe", {"x"})));
+  CAF_REQUIRE(!res);
+  CAF_CHECK(is(res.error(), errc::bad_request));
+  CAF_CHECK_NOT_EQUAL(error_message(res.error()).find("cannot encode"),
+                      std::string::npos);
+  CAF_CHECK_LESS(std::chrono::steady_clock::now() - started,
+                 std::chrono::seconds{5});
+  // The client keeps working.
+  call_ok(*c, request::list_of(resources::namespaces, ""));
+}
+
 CAF_TEST(credentials errors) {
   auto bad = cluster_client([](client_config& cfg) {
     cfg.token = "not-a-valid-token";
