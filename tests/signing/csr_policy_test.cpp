@@ -3,8 +3,11 @@
 #include "caf/test/unit_test.hpp"
 
 #include "actors/signing/policy/csr_policy.hpp"
+#include "pki/crafted_csr.hpp"
 #include "pki/crypto.hpp"
+#include "pki/issue.hpp"
 #include "pki/pem.hpp"
+#include "pki/pem_texts.hpp"
 #include "signing/csr_gen.hpp"
 
 using namespace istio_csr;
@@ -23,10 +26,11 @@ const strings foo_bar{"spiffe://foo", "spiffe://bar"};
 // The reason of a rejection, or "accepted".
 std::string verdict(std::string_view pem, const strings& ids) {
   auto res = authorize_csr(pem, ids);
-  if (!res)
+  auto* rejection = std::get_if<csr_rejection>(&res);
+  if (rejection == nullptr)
     return "accepted";
-  CAF_MESSAGE(to_string(res->reason) << ": " << res->detail);
-  return std::string{to_string(res->reason)};
+  CAF_MESSAGE(to_string(rejection->reason) << ": " << rejection->detail);
+  return std::string{to_string(rejection->reason)};
 }
 
 } // namespace
@@ -126,17 +130,171 @@ CAF_TEST(a csr with a broken signature fails) {
   CAF_CHECK_EQUAL(verdict(pem, foo_bar), "accepted");
 }
 
-CAF_TEST(the first pem block counts whatever its label) {
+CAF_TEST(only one canonical certificate request block is accepted) {
+  // Upstream takes the first PEM block of any label, whatever surrounds it;
+  // we refuse all that (docs/compatibility.md).
   auto der = unwrap(pki::first_pem_block(csr_with_ids(foo_bar))).der;
+  auto pem = pki::pem_encode("CERTIFICATE REQUEST", der);
+  CAF_CHECK_EQUAL(verdict(pem, foo_bar), "accepted");
+  CAF_CHECK_EQUAL(verdict("\n" + pem + "\r\n", foo_bar), "accepted");
   CAF_CHECK_EQUAL(
     verdict(pki::pem_encode("NEW CERTIFICATE REQUEST", der), foo_bar),
-    "accepted");
-  CAF_CHECK_EQUAL(verdict("junk before\n" + pki::pem_encode("X", der), foo_bar),
-                  "accepted");
+    "malformed");
+  CAF_CHECK_EQUAL(verdict("junk before\n" + pem, foo_bar), "malformed");
+  CAF_CHECK_EQUAL(verdict(pem + pem, foo_bar), "malformed");
   CAF_CHECK_EQUAL(verdict(pki::pem_encode("X", "y")
                             + pki::pem_encode("CERTIFICATE REQUEST", der),
                           foo_bar),
                   "malformed");
+  // Larger than max_csr_pem_bytes, even if what follows is white space.
+  CAF_CHECK_EQUAL(verdict(pem + std::string(max_csr_pem_bytes, '\n'), foo_bar),
+                  "malformed");
+}
+
+CAF_TEST(what is approved is exactly the checked der) {
+  auto key = test::ec_key();
+  pki::csr_template tmpl;
+  tmpl.sans.uris = foo_bar;
+  auto req = unwrap(pki::make_csr(key, tmpl));
+  auto text = "\r\n"
+              + test::pem_block_text("CERTIFICATE REQUEST",
+                                     pki::base64_encode(req.to_der()), "\r\n",
+                                     " ", "\t");
+  auto res = authorize_csr(text, foo_bar);
+  auto* ok = std::get_if<approved_csr>(&res);
+  CAF_REQUIRE(ok != nullptr);
+  CAF_CHECK_EQUAL(ok->der, req.to_der());
+  CAF_CHECK_EQUAL(ok->public_key_der, key.public_key().to_der());
+  CAF_CHECK_EQUAL(ok->identities, foo_bar);
+  // What goes to cert-manager: our canonical PEM, not the caller's text.
+  CAF_CHECK_EQUAL(ok->pem(), req.to_pem());
+  CAF_CHECK_EQUAL(unwrap(pki::first_pem_block(ok->pem())).der, req.to_der());
+}
+
+// -- the CSR-confusion attack (docs/security.md) ------------------------------
+
+CAF_TEST(smuggled csrs of another identity are refused) {
+  const std::string attacker = "spiffe://cluster.local/ns/attacker/sa/attacker";
+  const std::string istiod = "spiffe://cluster.local/ns/istio-system/sa/istiod";
+  auto own = unwrap(pki::first_pem_block(csr_with_ids({attacker}))).der;
+  std::string victim;
+  do {
+    victim = unwrap(pki::first_pem_block(csr_with_ids({istiod}))).der;
+  } while (victim.size() % 3 == 0);
+  auto texts = test::make_smuggling_texts(own, victim);
+  for (const auto& text :
+       {texts.begin_line_cr, texts.end_line_cr, texts.trailing_bits}) {
+    // cert-manager (Go) would sign istiod's CSR from this text...
+    auto go = unwrap(pki::csr::from_pem(text));
+    CAF_CHECK_EQUAL(unwrap(go.sans()).uris, std::vector<std::string>{istiod});
+    // ...so the agent must not accept it for the attacker.
+    CAF_CHECK_EQUAL(verdict(text, {attacker}), "malformed");
+  }
+}
+
+CAF_TEST(every extension request attribute counts) {
+  const std::string attacker = "spiffe://cluster.local/ns/attacker/sa/attacker";
+  const std::string istiod = "spiffe://cluster.local/ns/istio-system/sa/istiod";
+  auto key = test::ec_key();
+  auto ext_req = [](std::vector<pki::x509_extension> exts) {
+    return test::raw_attribute{std::string{test::extension_request_oid},
+                               {test::der_extensions(exts)}};
+  };
+  auto ca = pki::x509_extension{std::string{pki::oid::basic_constraints}, true,
+                                pki::encode_basic_constraints(true)};
+  auto outcome = [&](const std::vector<test::raw_attribute>& attrs) {
+    return verdict(test::crafted_csr(key, attrs).to_pem(), {attacker});
+  };
+  // Sanity: one extension request with the SAN passes.
+  CAF_CHECK_EQUAL(outcome({ext_req({test::uri_san({attacker})})}), "accepted");
+  // A second extensionRequest asking for a CA: Go merges both.
+  {
+    auto two = test::crafted_csr(
+      key, {ext_req({test::uri_san({attacker})}), ext_req({ca})});
+    auto go = unwrap(two.go_extensions());
+    CAF_CHECK_EQUAL(go.size(), 2u);
+    CAF_CHECK_EQUAL(verdict(two.to_pem(), {attacker}), "malformed");
+  }
+  // Duplicate SANs: Go keeps the last one.
+  {
+    auto dup = test::crafted_csr(
+      key, {ext_req({test::uri_san({attacker}), test::uri_san({istiod})})});
+    CAF_CHECK_EQUAL(unwrap(dup.sans()).uris, std::vector<std::string>{istiod});
+    CAF_CHECK_EQUAL(verdict(dup.to_pem(), {attacker}), "malformed");
+  }
+  // A SAN only in Microsoft's extension-request attribute (OpenSSL reads it,
+  // Go does not).
+  CAF_CHECK_EQUAL(
+    outcome({{std::string{test::ms_extension_request_oid},
+              {test::der_extensions({test::uri_san({attacker})})}}}),
+    "malformed");
+  // Unknown attribute types, a second value, an empty one.
+  CAF_CHECK_EQUAL(outcome({ext_req({test::uri_san({attacker})}),
+                           {std::string{test::challenge_password_oid},
+                            {test::der_tlv(0x0c, "secret")}}}),
+                  "malformed");
+  CAF_CHECK_EQUAL(outcome({{std::string{test::extension_request_oid},
+                            {test::der_extensions({test::uri_san({attacker})}),
+                             test::der_extensions({ca})}}}),
+                  "malformed");
+  CAF_CHECK_EQUAL(outcome({{std::string{test::extension_request_oid}, {}}}),
+                  "malformed");
+  // An unknown extension in the one extension request: forbidden.
+  CAF_CHECK_EQUAL(
+    outcome({ext_req({test::uri_san({attacker}),
+                      {"1.2.3.4", false, test::der_tlv(0x05, "")}})}),
+    "forbidden_extensions");
+  CAF_CHECK_EQUAL(outcome({ext_req({test::uri_san({attacker}), ca})}),
+                  "forbidden_extensions");
+}
+
+CAF_TEST(a common name anywhere in the subject is refused) {
+  // Go reads the last CN; an empty first one must not hide a second.
+  auto key = test::ec_key();
+  pki::csr_template tmpl;
+  tmpl.sans.uris = foo_bar;
+  auto req = unwrap(pki::make_csr(key, tmpl));
+  CAF_CHECK(!req.has_common_name());
+  tmpl.subject.common_name = "";
+  CAF_CHECK(!unwrap(pki::make_csr(key, tmpl)).has_common_name());
+  tmpl.subject.common_name = "evil";
+  CAF_CHECK(unwrap(pki::make_csr(key, tmpl)).has_common_name());
+}
+
+CAF_TEST(an issued leaf must match the approved request) {
+  auto root = test::make_root("root");
+  const std::string id = "spiffe://cluster.local/ns/a/sa/b";
+  auto good_key = test::ec_key();
+  pki::csr_template tmpl;
+  tmpl.sans.uris = {id};
+  auto res
+    = authorize_csr(unwrap(pki::make_csr(good_key, tmpl)).to_pem(), {id});
+  auto* approved = std::get_if<approved_csr>(&res);
+  CAF_REQUIRE(approved != nullptr);
+  auto issue = [&](const pki::private_key& key, pki::subject_alt_names sans,
+                   bool is_ca = false) {
+    pki::cert_template t;
+    t.sans = std::move(sans);
+    t.is_ca = is_ca;
+    return unwrap(pki::issue(t, key.public_key(), root.cert, root.key));
+  };
+  pki::subject_alt_names uri_only;
+  uri_only.uris = {id};
+  CAF_CHECK(!check_issued_leaf(issue(good_key, uri_only), *approved));
+  // Another key, another identity, an added name, a CA: refused.
+  CAF_CHECK(check_issued_leaf(issue(test::ec_key(), uri_only), *approved));
+  pki::subject_alt_names other = uri_only;
+  other.uris = {"spiffe://cluster.local/ns/istio-system/sa/istiod"};
+  CAF_CHECK(check_issued_leaf(issue(good_key, other), *approved));
+  pki::subject_alt_names two = uri_only;
+  two.uris.push_back("spiffe://cluster.local/ns/istio-system/sa/istiod");
+  CAF_CHECK(check_issued_leaf(issue(good_key, two), *approved));
+  pki::subject_alt_names dns = uri_only;
+  dns.dns = {"istiod.istio-system.svc"};
+  CAF_CHECK(check_issued_leaf(issue(good_key, dns), *approved));
+  auto why = check_issued_leaf(issue(good_key, uri_only, true), *approved);
+  CAF_REQUIRE(why);
+  CAF_CHECK_NOT_EQUAL(why->find("CA"), std::string::npos);
 }
 
 CAF_TEST(other subject attributes and an empty common name are allowed) {

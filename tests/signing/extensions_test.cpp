@@ -168,7 +168,8 @@ CAF_TEST(csr extensions are validated as upstream) {
      true},
   };
   for (const auto& c : cases) {
-    auto errs = validate_csr_extensions(generate_csr(c).extensions());
+    auto errs
+      = validate_csr_extensions(unwrap(generate_csr(c).requested_extensions()));
     if (errs.empty() == c.exp_err)
       CAF_FAIL(c.name << ": expected error=" << c.exp_err << ", got ["
                       << (errs.empty() ? "" : errs.front()) << "]");

@@ -4,77 +4,13 @@
 #include <array>
 
 #include "pki/csr.hpp"
+#include "pki/der.hpp"
 #include "pki/error.hpp"
+#include "pki/pem.hpp"
 
 namespace istio_csr::actors::signing::policy {
 
 namespace {
-
-/// One DER TLV, parsed with the rules of Go's encoding/asn1.
-struct tlv {
-  int cls = 0;
-  bool constructed = false;
-  std::uint32_t tag = 0;
-  std::string_view content;
-};
-
-/// Parses the TLV at the front of `in`, advancing `in` past it. Rejects what
-/// Go's `parseTagAndLength` rejects: high tag numbers that could have been
-/// low or have leading zeros, indefinite lengths, non-minimal lengths,
-/// truncated content.
-std::optional<tlv> read_tlv(std::string_view& in) {
-  size_t pos = 0;
-  auto byte = [&](size_t i) { return static_cast<unsigned char>(in[i]); };
-  if (in.size() < 2)
-    return std::nullopt;
-  tlv out;
-  auto b = byte(pos++);
-  out.cls = b >> 6;
-  out.constructed = (b & 0x20) != 0;
-  out.tag = b & 0x1f;
-  if (out.tag == 0x1f) {
-    // base-128 tag number, at most 4 bytes, no leading 0x80.
-    std::uint64_t tag = 0;
-    for (int n = 0;; ++n) {
-      if (pos >= in.size() || n == 4)
-        return std::nullopt;
-      auto c = byte(pos++);
-      if (n == 0 && c == 0x80)
-        return std::nullopt;
-      tag = (tag << 7) | (c & 0x7f);
-      if ((c & 0x80) == 0)
-        break;
-    }
-    if (tag < 0x1f || tag > 0x7fffffff)
-      return std::nullopt;
-    out.tag = static_cast<std::uint32_t>(tag);
-  }
-  if (pos >= in.size())
-    return std::nullopt;
-  b = byte(pos++);
-  size_t length = 0;
-  if ((b & 0x80) == 0) {
-    length = b & 0x7f;
-  } else {
-    unsigned num = b & 0x7fu;
-    if (num == 0)
-      return std::nullopt; // indefinite length: not DER
-    for (unsigned i = 0; i < num; ++i) {
-      if (pos >= in.size() || length >= (size_t{1} << 23))
-        return std::nullopt;
-      length = (length << 8) | byte(pos++);
-      if (length == 0)
-        return std::nullopt; // superfluous leading zeros
-    }
-    if (length < 0x80)
-      return std::nullopt; // non-minimal length
-  }
-  if (in.size() - pos < length)
-    return std::nullopt;
-  out.content = in.substr(pos, length);
-  in.remove_prefix(pos + length);
-  return out;
-}
 
 std::string hex_bytes(std::string_view bytes) {
   static constexpr char digits[] = "0123456789abcdef";
@@ -125,7 +61,7 @@ validate_subject_alt_name_extension(const pki::x509_extension& ext) {
   if (ext.oid != pki::oid::subject_alt_name)
     return "extension is not a SAN type: " + ext.oid;
   std::string_view in = ext.value;
-  auto seq = read_tlv(in);
+  auto seq = pki::der::read(in);
   if (!seq)
     return "failed to unmarshal san extension";
   if (!in.empty())
@@ -133,7 +69,7 @@ validate_subject_alt_name_extension(const pki::x509_extension& ext) {
   if (!seq->constructed || seq->tag != 16 || seq->cls != 0)
     return "san extension is incorrectly encoded: " + hex_bytes(ext.value);
   for (auto rest = seq->content; !rest.empty();) {
-    auto name = read_tlv(rest);
+    auto name = pki::der::read(rest);
     if (!name)
       return "failed to unmarshal general name in san extension";
     if (name->tag != 6)
@@ -206,45 +142,49 @@ bool identities_match(std::vector<std::string> identities,
   return identities == uris;
 }
 
-std::optional<csr_rejection>
+std::string approved_csr::pem() const {
+  return pki::pem_encode("CERTIFICATE REQUEST", der);
+}
+
+std::variant<approved_csr, csr_rejection>
 authorize_csr(std::string_view csr_pem,
               const std::vector<std::string>& identities) {
-  auto request = pki::csr::from_pem(csr_pem);
-  if (!request)
+  auto malformed = [](std::string detail) {
     return csr_rejection{csr_reason::malformed,
-                         "failed to decode CSR: "
-                           + pki::error_text(request.error())};
-  auto extensions = request->extensions();
-  // All SAN extensions count, as in Go's CSR parser.
+                         "failed to decode CSR: " + std::move(detail)};
+  };
+  if (csr_pem.size() > max_csr_pem_bytes)
+    return malformed("the CSR PEM has " + std::to_string(csr_pem.size())
+                     + " bytes, more than "
+                     + std::to_string(max_csr_pem_bytes));
+  auto request = pki::csr::from_pem_exact(csr_pem);
+  if (!request)
+    return malformed(pki::error_text(request.error()));
+  auto extensions = request->requested_extensions();
+  if (!extensions)
+    return malformed(pki::error_text(extensions.error()));
+  // At most one SAN extension: duplicates are refused above.
   pki::subject_alt_names sans;
-  for (const auto& ext : extensions) {
+  for (const auto& ext : *extensions) {
     if (ext.oid != pki::oid::subject_alt_name)
       continue;
     auto decoded = pki::decode_subject_alt_names(ext.value);
     if (!decoded)
-      return csr_rejection{csr_reason::malformed,
-                           "failed to decode CSR: "
-                             + pki::error_text(decoded.error())};
-    auto append = [](auto& to, auto& from) {
-      to.insert(to.end(), from.begin(), from.end());
-    };
-    append(sans.dns, decoded->dns);
-    append(sans.ips, decoded->ips);
-    append(sans.uris, decoded->uris);
-    append(sans.emails, decoded->emails);
+      return malformed(pki::error_text(decoded.error()));
+    sans = std::move(*decoded);
   }
   if (!request->verify_signature())
     return csr_rejection{csr_reason::bad_signature,
                          "CSR failed signature check"};
   auto cn = request->common_name();
   if (!sans.dns.empty() || !sans.ips.empty() || !sans.emails.empty()
-      || (cn && !cn->empty()))
+      || request->has_common_name())
     return csr_rejection{csr_reason::forbidden_names,
                          "forbidden extensions: dns=[" + join(sans.dns)
                            + "] ips=[" + join(sans.ips)
                            + "] common-name=" + cn.value_or("") + " emails=["
                            + join(sans.emails) + "]"};
-  if (auto errs = validate_csr_extensions(extensions); !errs.empty())
+  if (auto errs = validate_csr_extensions(*extensions); !errs.empty())
     return csr_rejection{csr_reason::forbidden_extensions,
                          "forbidden extensions: " + join(errs)};
   if (!identities_match(identities, sans.uris))
@@ -252,7 +192,31 @@ authorize_csr(std::string_view csr_pem,
                          "failed to match URIs with identities: ["
                            + join(identities) + "] != [" + join(sans.uris)
                            + "]"};
-  return std::nullopt;
+  return approved_csr{request->to_der(), request->public_key().to_der(),
+                      identities};
+}
+
+std::optional<std::string> check_issued_leaf(const pki::certificate& leaf,
+                                             const approved_csr& approved) {
+  std::vector<std::string> problems;
+  auto key = pki::public_key::from_der(approved.public_key_der);
+  if (!key || !(leaf.public_key() == *key))
+    problems.emplace_back("its public key is not the CSR's");
+  auto sans = leaf.sans();
+  if (!identities_match(approved.identities, sans.uris))
+    problems.push_back("its URI SANs [" + join(sans.uris)
+                       + "] are not the approved identities ["
+                       + join(approved.identities) + "]");
+  if (!sans.dns.empty() || !sans.ips.empty() || !sans.emails.empty())
+    problems.push_back("it carries names that were not approved: dns=["
+                       + join(sans.dns) + "] ips=[" + join(sans.ips)
+                       + "] emails=[" + join(sans.emails) + "]");
+  if (leaf.is_ca())
+    problems.emplace_back("it is a CA certificate");
+  if (problems.empty())
+    return std::nullopt;
+  return "the issued certificate does not match the approved request: "
+         + join(problems);
 }
 
 } // namespace istio_csr::actors::signing::policy
