@@ -35,6 +35,10 @@ struct serving_options {
   /// --ca-trusted-node-accounts, `namespace/serviceaccount` entries as given
   /// (entries without '/' are kept here; the server logs and ignores them).
   std::vector<std::string> ca_trusted_node_accounts;
+  /// --max-concurrent-requests (ours): CreateCertificate calls in progress
+  /// at once; beyond it calls are answered RESOURCE_EXHAUSTED (retried by
+  /// istio-agent and ztunnel) without any work.
+  int max_concurrent_requests = 2048;
 };
 
 /// Spec 1.2: cert-manager and the static issuer.
@@ -49,6 +53,10 @@ struct issuer_options {
   /// --certificate-request-timeout: server-side deadline of one signing wait
   /// (ours; upstream has none). Zero disables it.
   duration certificate_request_timeout = 30s;
+  /// --max-pending-certificate-requests (ours): CertificateRequests created
+  /// and not finished at once; a call beyond it is answered UNAVAILABLE
+  /// (retried by istio-agent and ztunnel) before it creates one.
+  int max_pending_certificate_requests = 1024;
 
   /// The issuerRef used at startup: nullopt when the issuer is disabled or
   /// name, kind and group are all empty (then runtime config is required).

@@ -235,6 +235,10 @@ void define_flags(flag_set& fs, options& o) {
                   "A list of service accounts (namespace/serviceaccount) that "
                   "are allowed to impersonate other identities on their node "
                   "(ambient ztunnel).");
+  fs.integer("--max-concurrent-requests", o.serving.max_concurrent_requests,
+             "Maximum number of certificate requests handled at once; more "
+             "are answered RESOURCE_EXHAUSTED, which istio-agent and ztunnel "
+             "retry.");
 
   fs.section("Issuer / cert-manager");
   fs.string("-c,--certificate-namespace", o.issuer.certificate_namespace,
@@ -260,6 +264,11 @@ void define_flags(flag_set& fs, options& o) {
                  o.issuer.certificate_request_timeout,
                  "Server-side deadline for one CertificateRequest to be "
                  "signed; 0 waits until the caller gives up.");
+  fs.integer("--max-pending-certificate-requests",
+             o.issuer.max_pending_certificate_requests,
+             "Maximum number of CertificateRequests waiting for the issuer at "
+             "once; more calls are answered UNAVAILABLE (retried by clients) "
+             "before creating one.");
 
   fs.section("Runtime issuer configuration");
   fs.string("--runtime-issuance-config-map-name", o.runtime_config.name,

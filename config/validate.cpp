@@ -220,6 +220,12 @@ caf::error validate(options& opts) {
                                  "certificate-request-additional-annotations");
       !errs.empty())
     return fail(kube::join_errors(errs));
+  if (opts.serving.max_concurrent_requests < 1)
+    return fail("max-concurrent-requests must be at least 1, got "
+                + std::to_string(opts.serving.max_concurrent_requests));
+  if (opts.issuer.max_pending_certificate_requests < 1)
+    return fail("max-pending-certificate-requests must be at least 1, got "
+                + std::to_string(opts.issuer.max_pending_certificate_requests));
   if (opts.issuer.certificate_request_timeout < duration::zero())
     return fail("certificate-request-timeout must not be negative, got "
                 + format_go_duration(opts.issuer.certificate_request_timeout));

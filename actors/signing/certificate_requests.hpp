@@ -37,7 +37,8 @@ struct cr_settings {
 struct cr_request {
   /// The `istio.cert-manager.io/identities` annotation value.
   std::string identities;
-  /// The CSR PEM exactly as received.
+  /// The CSR PEM: for workloads, re-encoded from exactly the DER the policy
+  /// checked (upstream sends the caller's text as received).
   std::string csr_pem;
   std::chrono::seconds duration{0};
   std::vector<std::string> usages;

@@ -1,7 +1,9 @@
 #include "actors/signing/csr_signer.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
+#include <variant>
 
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
@@ -25,6 +27,7 @@
 #include "kube/api/validation.hpp"
 #include "kube/client/resource.hpp"
 #include "logging/logging.hpp"
+#include "pki/certificate.hpp"
 #include "pki/error.hpp"
 #include "proto/ca.pb.h"
 
@@ -58,6 +61,10 @@ struct pending_call {
   call_ref call;
   caf::response_promise rp;
   std::vector<std::string> identities;
+  /// The CSR as checked, once the policy approved it.
+  std::optional<policy::approved_csr> approved;
+  /// Held from just before the create until the call ends.
+  slot cr_slot;
   /// The CertificateRequest, once created.
   std::string cr_name;
   /// Registered with the cr-watcher and not answered yet.
@@ -71,6 +78,9 @@ struct signer_state {
   uint64_t next_id = 1;
   std::unordered_map<uint64_t, pending_call> calls;
   uint64_t finished = 0;
+  /// Overload refusals since the last warning, and when that was.
+  uint64_t overloaded = 0;
+  std::chrono::steady_clock::time_point overload_warned;
 
   static inline const char* name = "csr-signer";
 };
@@ -93,10 +103,11 @@ pending_call* find(signer_actor* self, uint64_t id) {
 }
 
 /// Deletes the CertificateRequest `name` in the background (not bound to
-/// the call), unless preserve.
-void delete_object(signer_actor* self, const std::string& name) {
+/// the call), unless preserve (`force` deletes anyway).
+void delete_object(signer_actor* self, const std::string& name,
+                   bool force = false) {
   auto& st = self->state;
-  if (st.opts->cr.preserve || name.empty())
+  if ((st.opts->cr.preserve && !force) || name.empty())
     return;
   auto log = st.log;
   auto ns = st.opts->cr.namespace_;
@@ -116,9 +127,11 @@ void delete_object(signer_actor* self, const std::string& name) {
 }
 
 /// Ends call `id`: answers it (`chain` when `code` is OK), withdraws its
-/// wait, deletes its CertificateRequest and answers the dispatcher.
+/// wait, deletes its CertificateRequest (even with preserve when
+/// `force_delete`) and answers the dispatcher.
 void end_call(signer_actor* self, uint64_t id, StatusCode code,
-              std::string_view message, std::vector<std::string> chain = {}) {
+              std::string_view message, std::vector<std::string> chain = {},
+              bool force_delete = false) {
   auto& st = self->state;
   auto i = st.calls.find(id);
   if (i == st.calls.end())
@@ -133,7 +146,7 @@ void end_call(signer_actor* self, uint64_t id, StatusCode code,
   if (!pc.cr_name.empty()) {
     if (pc.waiting)
       self->send(st.deps.watcher, cr_unwait_atom::value, pc.cr_name);
-    delete_object(self, pc.cr_name);
+    delete_object(self, pc.cr_name, force_delete);
   }
   pc.rp.deliver(caf::unit);
 }
@@ -209,6 +222,21 @@ void on_final(signer_actor* self, uint64_t id, const nlohmann::json& cr) {
   } else {
     auto chain = policy::build_response_chain(*issued, *roots);
     if (chain) {
+      // The issuer must have signed what we checked (docs/security.md).
+      auto leaf = pki::certificate::from_pem(chain->front());
+      auto mismatch
+        = !leaf ? std::optional<std::string>{pki::error_text(leaf.error())}
+                : policy::check_issued_leaf(*leaf, *pc->approved);
+      if (mismatch) {
+        logging::error(*st.log,
+                       "refusing a certificate the issuer signed for "
+                       "something else than the approved request",
+                       {{"reason", *mismatch},
+                        {"identities", join(pc->identities)},
+                        {"certificaterequest", pc->cr_name}});
+        end_call(self, id, StatusCode::INTERNAL, parse_failure, {}, true);
+        return;
+      }
       logging::debug(*st.log, "signed CertificateRequest",
                      {{"identities", join(pc->identities)},
                       {"certificaterequest", pc->cr_name}});
@@ -278,9 +306,33 @@ void create_request(signer_actor* self, uint64_t id,
     fail_signing(self, id, "no active issuerRef is configured for istio-csr");
     return;
   }
+  if (st.deps.pending_crs) {
+    auto taken = st.deps.pending_crs->try_acquire();
+    if (!taken) {
+      // At most one warning per 10 s: an overload must not become a log
+      // storm.
+      ++st.overloaded;
+      auto now = std::chrono::steady_clock::now();
+      if (now - st.overload_warned >= std::chrono::seconds{10}) {
+        logging::warn(
+          *st.log,
+          "too many CertificateRequests waiting for the issuer, asking "
+          "callers to retry",
+          {{"limit", std::to_string(st.deps.pending_crs->limit())},
+           {"refused", std::to_string(st.overloaded)}});
+        st.overloaded = 0;
+        st.overload_warned = now;
+      }
+      end_call(self, id, StatusCode::UNAVAILABLE,
+               "too many certificate requests waiting for the issuer");
+      return;
+    }
+    pc->cr_slot = std::move(*taken);
+  }
   cr_request req;
   req.identities = join(pc->identities);
-  req.csr_pem = (*pc->call)->request().csr();
+  // Never the caller's text: the PEM of exactly the DER we checked.
+  req.csr_pem = pc->approved->pem();
   req.duration = duration;
   req.usages = {"client auth", "server auth"};
   req.issuer = *issuer;
@@ -325,13 +377,15 @@ void check_csr(signer_actor* self, uint64_t id,
   if (pc == nullptr)
     return;
   const auto& c = **pc->call;
-  if (auto rejection = policy::authorize_csr(c.request().csr(), identities)) {
+  auto decision = policy::authorize_csr(c.request().csr(), identities);
+  if (auto* rejection = std::get_if<policy::csr_rejection>(&decision)) {
     refuse(self, id,
            std::string{policy::to_string(rejection->reason)} + ": "
              + rejection->detail,
            callers);
     return;
   }
+  pc->approved = std::move(std::get<policy::approved_csr>(decision));
   pc->identities = std::move(identities);
   auto duration = policy::certificate_duration(c.request().validity_duration(),
                                                st.opts->max_duration);
@@ -493,8 +547,15 @@ void authenticate(signer_actor* self, uint64_t id) {
              : "no HTTP authorization header exists");
     return;
   }
-  auto review
-    = kube::make_token_review(*caller.bearer_token, st.opts->token_audiences);
+  // A JWT is printable ASCII. Anything else would only make the TokenReview
+  // fail (or not encode as JSON): refuse it before any API call.
+  const auto& token = *caller.bearer_token;
+  if (!std::all_of(token.begin(), token.end(),
+                   [](char c) { return c > ' ' && c < '\x7f'; })) {
+    refuse(self, id, "the bearer token is not printable ASCII");
+    return;
+  }
+  auto review = kube::make_token_review(token, st.opts->token_audiences);
   self
     ->request(st.deps.kube, caf::infinite,
               kube::request::create(kube::resources::tokenreviews, "",
@@ -532,7 +593,8 @@ caf::behavior signer_impl(signer_actor* self,
       }
       auto id = st.next_id++;
       auto call = c->get();
-      st.calls.emplace(id, pending_call{std::move(c), rp, {}, {}, false});
+      st.calls.emplace(id,
+                       pending_call{std::move(c), rp, {}, {}, {}, {}, false});
       // The deadline: ours, never beyond the caller's.
       using clock = std::chrono::steady_clock;
       auto deadline = call->deadline();
@@ -551,6 +613,15 @@ caf::behavior signer_impl(signer_actor* self,
         if (auto hdl = caf::actor_cast<caf::actor>(addr))
           caf::anon_send(hdl, sign_cancel_atom::value, id);
       });
+      // An oversized CSR is refused before it costs a TokenReview.
+      if (call->request().csr().size() > policy::max_csr_pem_bytes) {
+        refuse(self, id,
+               "malformed: the CSR PEM has "
+                 + std::to_string(call->request().csr().size())
+                 + " bytes, more than "
+                 + std::to_string(policy::max_csr_pem_bytes));
+        return rp;
+      }
       authenticate(self, id);
       return rp;
     },

@@ -11,6 +11,7 @@
 #include "caf/fwd.hpp"
 
 #include "actors/signing/certificate_requests.hpp"
+#include "actors/signing/slot_pool.hpp"
 
 namespace istio_csr::actors::signing {
 
@@ -52,6 +53,10 @@ struct signer_deps {
   /// trusted node accounts are configured (every impersonation is then
   /// refused).
   caf::actor pod_index;
+  /// CertificateRequests waiting for the issuer, shared by all signers; a
+  /// call that finds none free is answered `UNAVAILABLE` before it creates
+  /// one. Null: unbounded.
+  std::shared_ptr<slot_pool> pending_crs;
 };
 
 /// Counters of one signer incarnation, for tests and diagnostics.

@@ -39,6 +39,8 @@ signing_setup settings_from(const config::options& opts) {
   s.signer.max_duration
     = duration_cast<seconds>(opts.serving.max_client_certificate_duration);
   s.signer.request_timeout = timeout;
+  s.pending_crs = slot_pool::make(
+    static_cast<std::size_t>(opts.issuer.max_pending_certificate_requests));
   // The watcher.
   s.watcher.cr = cr;
   s.watcher.orphan_age = orphan_age_for(timeout);
@@ -97,14 +99,18 @@ std::vector<child_spec> signing_children(const signing_setup& setup) {
   auto signer_opts = std::make_shared<const signer_options>(setup.signer);
   bool with_pod_index = setup.pod_index.has_value();
   for (std::size_t i = 0; i < setup.signers; ++i)
-    add(names::signer(i), [signer_opts, issuer = setup.issuer,
-                           roots = setup.roots,
-                           with_pod_index](child_context& ctx) {
-      signer_deps deps{
-        ctx.sibling(names::kube_client), ctx.sibling(names::cr_watcher), issuer,
-        roots, with_pod_index ? ctx.sibling(names::pod_index) : caf::actor{}};
-      return spawn_csr_signer(ctx.system(), signer_opts, std::move(deps));
-    });
+    add(names::signer(i),
+        [signer_opts, issuer = setup.issuer, roots = setup.roots,
+         with_pod_index, pending = setup.pending_crs](child_context& ctx) {
+          signer_deps deps{ctx.sibling(names::kube_client),
+                           ctx.sibling(names::cr_watcher),
+                           issuer,
+                           roots,
+                           with_pod_index ? ctx.sibling(names::pod_index)
+                                          : caf::actor{},
+                           pending};
+          return spawn_csr_signer(ctx.system(), signer_opts, std::move(deps));
+        });
   add(names::dispatcher, [n = setup.signers](child_context& ctx) {
     std::vector<caf::actor> signers;
     for (std::size_t i = 0; i < n; ++i)

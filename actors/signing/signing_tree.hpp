@@ -11,6 +11,7 @@
 #include "actors/signing/cr_watcher.hpp"
 #include "actors/signing/csr_signer.hpp"
 #include "actors/signing/root_ca.hpp"
+#include "actors/signing/slot_pool.hpp"
 #include "actors/supervisor/child_spec.hpp"
 
 namespace istio_csr::config {
@@ -59,6 +60,9 @@ struct signing_setup {
   std::optional<ambient::pod_index_options> pod_index;
   /// The pod index's readiness (synced) flag, set with `pod_index`.
   std::shared_ptr<ambient::pod_index_status> pod_index_status;
+  /// CertificateRequests waiting for the issuer, across all signers
+  /// (`--max-pending-certificate-requests`); null: unbounded.
+  std::shared_ptr<slot_pool> pending_crs;
   std::size_t signers = default_signer_count();
   /// Whether to run the cert-obtainer (tests of the signers alone may
   /// leave it out).

@@ -15,10 +15,13 @@ CAF_TEST(the flag table holds every upstream flag) {
     // 1.1
     "serving-address", "max-client-certificate-duration", "cluster-id",
     "enable-client-cert-authenticator", "ca-trusted-node-accounts",
+    "max-concurrent-requests", // ours
+
     // 1.2
     "certificate-namespace", "issuer-enabled", "issuer-name", "issuer-kind",
     "issuer-group", "preserve-certificate-requests",
     "certificate-request-additional-annotations", "certificate-request-timeout",
+    "max-pending-certificate-requests", // ours
     // 1.3
     "runtime-issuance-config-map-name", "runtime-issuance-config-map-namespace",
     // 1.4

@@ -165,6 +165,12 @@ std::vector<flag_case> flag_cases() {
     {"certificate-request-timeout",
      {"--certificate-request-timeout=1m30s"},
      [](auto& o) { return o.issuer.certificate_request_timeout == 90s; }},
+    {"max-pending-certificate-requests",
+     {"--max-pending-certificate-requests=16"},
+     [](auto& o) { return o.issuer.max_pending_certificate_requests == 16; }},
+    {"max-concurrent-requests",
+     {"--max-concurrent-requests", "64"},
+     [](auto& o) { return o.serving.max_concurrent_requests == 64; }},
     {"runtime-issuance-config-map-name",
      {"--runtime-issuance-config-map-name", "runtime-config-map"},
      [](auto& o) {

@@ -91,6 +91,17 @@ CAF_TEST(log format) {
             == log_format::json);
 }
 
+CAF_TEST(overload limits) {
+  auto defaults = ICSR_PARSE_OK({});
+  CAF_CHECK_EQUAL(defaults.serving.max_concurrent_requests, 2048);
+  CAF_CHECK_EQUAL(defaults.issuer.max_pending_certificate_requests, 1024);
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--max-concurrent-requests=0"}),
+                  "max-concurrent-requests must be at least 1, got 0");
+  CAF_CHECK_EQUAL(
+    ICSR_PARSE_ERR({"--max-pending-certificate-requests=-1"}),
+    "max-pending-certificate-requests must be at least 1, got -1");
+}
+
 CAF_TEST(max concurrent reconciles) {
   CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--max-concurrent-reconciles=0"}),
                   "max-concurrent-reconciles must be at least 1, got 0");
