@@ -41,6 +41,7 @@
 #include "kube/client/config.hpp"
 #include "logging/logging.hpp"
 #include "pki/error.hpp"
+#include "process/fd_limit.hpp"
 
 namespace {
 
@@ -98,6 +99,34 @@ grpc_bridge::tls_settings tls_settings_from(const config::options& opts,
     throw startup_error{"invalid serving TLS settings: "
                         + pki::error_text(err)};
   return tls;
+}
+
+/// Raises the descriptor limit and lowers `transport.max_connections` to
+/// what it allows: a connection takes three descriptors (the TCP socket and
+/// both ends of the socketpair to grpc), and the rest of the process keeps
+/// a reserve (API server connections, files, probes).
+void fit_connections_to_fd_limit(grpc_bridge::tls_server_settings& transport,
+                                 spdlog::logger& log) {
+  constexpr std::uint64_t reserve = 256;
+  constexpr std::uint64_t per_connection = 3;
+  auto fds = process::raise_fd_limit();
+  auto fit = fds.soft > reserve + per_connection
+               ? (fds.soft - reserve) / per_connection
+               : std::uint64_t{1};
+  if (transport.max_connections > fit) {
+    logging::warn(log,
+                  "the open-file limit allows fewer gRPC connections than "
+                  "the default; raise the limit to serve more",
+                  {{"fd-limit", std::to_string(fds.soft)},
+                   {"max-connections", std::to_string(fit)}});
+    transport.max_connections = static_cast<std::size_t>(fit);
+  } else {
+    logging::info(
+      log, "connection limits",
+      {{"fd-limit", std::to_string(fds.soft)},
+       {"max-connections", std::to_string(transport.max_connections)},
+       {"max-handshakes", std::to_string(transport.max_handshakes)}});
+  }
 }
 
 std::string issuer_text(const config::options& opts) {
@@ -203,6 +232,9 @@ int run(const config::options& opts) {
   grpc_bridge::server_settings server_settings;
   server_settings.transport.address = opts.serving.address;
   server_settings.tls = tls_settings_from(opts, *log);
+  server_settings.max_active_calls
+    = static_cast<std::size_t>(opts.serving.max_concurrent_requests);
+  fit_connections_to_fd_limit(server_settings.transport, *log);
   auto handler = std::make_shared<signing::dispatch_handler>();
   auto server = std::make_shared<grpc_bridge::server>(server_settings, handler);
   // Root changes reach client-certificate verification at once (upstream:

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <future>
 #include <stdexcept>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "devcluster/crypto.hpp"
 #include "devcluster/http_server.hpp"
 #include "devcluster/util.hpp"
+#include "process/fd_limit.hpp"
 
 namespace istio_csr::devcluster {
 
@@ -92,11 +92,7 @@ void server::start() {
   auto& d = *impl_;
   // Hundreds of connections and watches (benchmarks): use every file
   // descriptor we may.
-  if (rlimit lim{}; ::getrlimit(RLIMIT_NOFILE, &lim) == 0
-                    && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &lim);
-  }
+  process::raise_fd_limit();
   auto [host, port] = split_host_port(d.opts.listen);
   // RSA key generation is the slow part (up to a second on a busy machine):
   // it goes on in the background; only requests that need the key wait.

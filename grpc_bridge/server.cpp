@@ -33,7 +33,8 @@ struct server::impl {
   std::vector<pki::certificate> roots;
 
   impl(server_settings s, std::shared_ptr<call_handler> handler)
-    : settings(std::move(s)), service(std::move(handler), registry) {}
+    : settings(std::move(s)),
+      service(std::move(handler), registry, settings.max_active_calls) {}
 
   // Must hold creds_mtx.
   caf::error rebuild_locked() {

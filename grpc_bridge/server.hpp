@@ -38,6 +38,10 @@ struct server_settings {
   int max_send_message_size = 4 * 1024 * 1024;
   /// Concurrent calls per connection.
   int max_concurrent_streams = 1000;
+  /// Calls in progress at once (`--max-concurrent-requests`); beyond it a
+  /// call is answered RESOURCE_EXHAUSTED at once, which istio-agent and
+  /// ztunnel retry.
+  std::size_t max_active_calls = 2048;
 };
 
 /// The gRPC server of the signing path: TLS on Asio in front of an

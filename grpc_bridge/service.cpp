@@ -96,15 +96,23 @@ to_steady(std::chrono::system_clock::time_point deadline) {
 
 certificate_service::certificate_service(
   std::shared_ptr<call_handler> handler,
-  std::shared_ptr<const connection_registry> registry)
+  std::shared_ptr<const connection_registry> registry,
+  std::size_t max_active_calls)
   : handler_(std::move(handler)), registry_(std::move(registry)),
-    active_(std::make_shared<std::atomic<std::size_t>>(0)) {}
+    active_(std::make_shared<std::atomic<std::size_t>>(0)),
+    max_active_calls_(max_active_calls) {}
 
 grpc::ServerUnaryReactor*
 certificate_service::CreateCertificate(grpc::CallbackServerContext* ctx,
                                        const IstioCertificateRequest* request,
                                        IstioCertificateResponse* response) {
   auto* r = new reactor(active_);
+  // `r` counts itself in.
+  if (*active_ > max_active_calls_) {
+    r->Finish(grpc::Status{grpc::StatusCode::RESOURCE_EXHAUSTED,
+                           "too many requests in progress"});
+    return r;
+  }
   auto conn = registry_->find(ctx->peer());
   if (!conn) {
     // The TLS connection is already gone: nobody can receive an answer.

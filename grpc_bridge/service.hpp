@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <limits>
 #include <memory>
 
 #include "proto/ca.grpc.pb.h"
@@ -15,8 +16,12 @@ namespace istio_csr::grpc_bridge {
 class certificate_service final
   : public istio::v1::auth::IstioCertificateService::CallbackService {
  public:
+  /// Beyond `max_active_calls` calls in progress, a call is answered
+  /// RESOURCE_EXHAUSTED without reaching `handler`.
   certificate_service(std::shared_ptr<call_handler> handler,
-                      std::shared_ptr<const connection_registry> registry);
+                      std::shared_ptr<const connection_registry> registry,
+                      std::size_t max_active_calls
+                      = std::numeric_limits<std::size_t>::max());
 
   grpc::ServerUnaryReactor* CreateCertificate(
     grpc::CallbackServerContext* ctx,
@@ -32,6 +37,7 @@ class certificate_service final
   std::shared_ptr<call_handler> handler_;
   std::shared_ptr<const connection_registry> registry_;
   std::shared_ptr<std::atomic<std::size_t>> active_;
+  std::size_t max_active_calls_;
 };
 
 } // namespace istio_csr::grpc_bridge
