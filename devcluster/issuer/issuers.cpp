@@ -16,6 +16,8 @@ std::string to_string(behaviour b) {
     case behaviour::never: return "never";
     case behaviour::delay: return "delay";
     case behaviour::empty_ca: return "empty-ca";
+    case behaviour::wrong_key: return "wrong-key";
+    case behaviour::wrong_identity: return "wrong-identity";
   }
   return "normal";
 }
@@ -23,8 +25,9 @@ std::string to_string(behaviour b) {
 namespace {
 
 behaviour parse_behaviour(const std::string& text) {
-  for (auto b : {behaviour::deny, behaviour::fail, behaviour::never,
-                 behaviour::delay, behaviour::empty_ca})
+  for (auto b :
+       {behaviour::deny, behaviour::fail, behaviour::never, behaviour::delay,
+        behaviour::empty_ca, behaviour::wrong_key, behaviour::wrong_identity})
     if (text == to_string(b))
       return b;
   return behaviour::normal;

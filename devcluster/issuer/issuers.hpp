@@ -35,7 +35,17 @@ enum class behaviour {
   never,    ///< leave the request untouched
   delay,    ///< approve, sign after `devcluster.istio-csr.io/delay`
   empty_ca, ///< sign, but leave `status.ca` empty
+  /// Misissue workload certificates (CSRs with URI SANs; others are signed
+  /// normally): for a fresh key instead of the CSR's.
+  wrong_key,
+  /// Misissue workload certificates: with `misissued_identity` as the only
+  /// URI SAN instead of the CSR's.
+  wrong_identity,
 };
+
+/// The URI SAN of `behaviour::wrong_identity` certificates.
+inline constexpr std::string_view misissued_identity
+  = "spiffe://cluster.local/ns/istio-system/sa/istiod";
 
 std::string to_string(behaviour b);
 

@@ -11,6 +11,7 @@
 #include "pki/error.hpp"
 #include "pki/extensions.hpp"
 #include "pki/issue.hpp"
+#include "pki/private_key.hpp"
 
 namespace istio_csr::devcluster::issuer {
 
@@ -110,6 +111,30 @@ sign_outcome pending(std::string message) {
   return sign_outcome{sign_outcome::state::pending, {}, {}, std::move(message)};
 }
 
+/// Issues as cert-manager's CA issuer does, unless the issuer's test
+/// behaviour misissues workload certificates (requests with URI SANs).
+caf::expected<pki::certificate> misissue(const pki::csr& request,
+                                         const evaluated_issuer& iss,
+                                         pki::cert_template tmpl,
+                                         const pki::certificate& signer) {
+  auto sans = request.sans();
+  bool workload = sans && !sans->uris.empty();
+  if (!workload
+      || (iss.mode != behaviour::wrong_key
+          && iss.mode != behaviour::wrong_identity))
+    return pki::issue_from_csr(request, std::move(tmpl), signer, *iss.ca_key);
+  tmpl.subject = request.subject();
+  tmpl.sans = std::move(*sans);
+  if (iss.mode == behaviour::wrong_identity) {
+    tmpl.sans.uris = {std::string{misissued_identity}};
+    return pki::issue(tmpl, request.public_key(), signer, *iss.ca_key);
+  }
+  auto other = pki::private_key::generate_ec(256);
+  if (!other)
+    return std::move(other.error());
+  return pki::issue(tmpl, other->public_key(), signer, *iss.ca_key);
+}
+
 } // namespace
 
 sign_outcome sign_request(const nlohmann::json& cr, const evaluated_issuer& iss,
@@ -188,7 +213,7 @@ sign_outcome sign_request(const nlohmann::json& cr, const evaluated_issuer& iss,
   // cert-manager's SignCertificate: never beyond the issuer's notAfter.
   const auto& signer = iss.ca_certs.front();
   tmpl.not_after = std::min(tmpl.not_after, signer.not_after());
-  auto cert = pki::issue_from_csr(*request, tmpl, signer, *iss.ca_key);
+  auto cert = misissue(*request, iss, tmpl, signer);
   if (!cert)
     return failed("Error signing certificate: "
                   + pki::error_text(cert.error()));

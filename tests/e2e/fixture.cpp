@@ -222,6 +222,29 @@ std::optional<json> find_request(const test_cluster& cluster,
   return std::nullopt;
 }
 
+std::string create_ca_issuer(const test_cluster& cluster,
+                             const std::string& name,
+                             const std::string& secret) {
+  json issuer{
+    {"apiVersion", "cert-manager.io/v1"},
+    {"kind", "Issuer"},
+    {"metadata", {{"name", name}, {"namespace", certificate_namespace}}},
+    {"spec", {{"ca", {{"secretName", secret}}}}}};
+  auto res = cluster.kubectl({"apply", "-f", "-"}, issuer.dump());
+  if (res.exit_code != 0)
+    return "kubectl apply issuer: " + res.err;
+  return {};
+}
+
+void set_issuer_behaviour(const test_cluster& cluster, const std::string& name,
+                          const std::string& behaviour) {
+  auto res
+    = cluster.kubectl({"annotate", "issuer", name, "-n", certificate_namespace,
+                       behaviour_annotation + "=" + behaviour, "--overwrite"});
+  if (res.exit_code != 0)
+    CAF_FAIL("kubectl annotate issuer " << name << ": " << res.err);
+}
+
 std::string issuer_root(const test_cluster& cluster,
                         const std::string& issuer_name, std::string& err) {
   auto issuer = kubectl_json(
@@ -318,6 +341,120 @@ call_result create_certificate(const std::string& address,
   out.code = static_cast<int>(status.error_code());
   out.message = status.error_message();
   out.chain.assign(resp.cert_chain().begin(), resp.cert_chain().end());
+  return out;
+}
+
+namespace {
+
+void put_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+
+/// The value of header `name` in curl's `-D` output ("" when absent).
+std::string header_value(const std::string& headers, const std::string& name) {
+  auto key = "\n" + name + ": ";
+  auto pos = ("\n" + headers).find(key);
+  if (pos == std::string::npos)
+    return {};
+  auto start = pos + key.size() - 1;
+  auto end = headers.find_first_of("\r\n", start);
+  return headers.substr(start, end == std::string::npos ? end : end - start);
+}
+
+} // namespace
+
+curl_result curl_create_certificate(const temp_dir& dir, std::uint16_t port,
+                                    const std::string& root_pem,
+                                    const std::string& csr_pem,
+                                    const std::string& token,
+                                    int64_t validity_seconds) {
+  // IstioCertificateRequest {csr = 1, validity_duration = 3}, framed.
+  std::string msg;
+  msg += '\x0a';
+  put_varint(msg, csr_pem.size());
+  msg += csr_pem;
+  msg += '\x18';
+  put_varint(msg, static_cast<uint64_t>(validity_seconds));
+  std::string body(1, '\0');
+  auto n = static_cast<uint32_t>(msg.size());
+  for (int shift = 24; shift >= 0; shift -= 8)
+    body += static_cast<char>((n >> shift) & 0xff);
+  body += msg;
+  static std::atomic<int> calls{0};
+  auto id = std::to_string(++calls);
+  auto req_file = dir.write("request-" + id + ".bin", body);
+  auto resp_file = dir.file("response-" + id + ".bin");
+  auto headers_file = dir.file("headers-" + id + ".txt");
+  auto root_file = dir.write("root-" + id + ".pem", root_pem);
+  auto target = serving_dns + ":" + std::to_string(port);
+  auto started = std::chrono::steady_clock::now();
+  auto res = run({"/usr/bin/curl",
+                  "-sS",
+                  "--http2",
+                  "--tlsv1.3",
+                  "--tls-max",
+                  "1.3",
+                  "--tls13-ciphers",
+                  "TLS_AES_128_GCM_SHA256",
+                  "--cacert",
+                  root_file,
+                  "--resolve",
+                  target + ":127.0.0.1",
+                  "-X",
+                  "POST",
+                  "-H",
+                  "content-type: application/grpc",
+                  "-H",
+                  "te: trailers",
+                  "-H",
+                  "authorization: Bearer " + token,
+                  "-H",
+                  "clusterid: Kubernetes",
+                  "--data-binary",
+                  "@" + req_file,
+                  "-D",
+                  headers_file,
+                  "-o",
+                  resp_file,
+                  "-w",
+                  "%{http_version} %{http_code}",
+                  "https://" + target
+                    + "/istio.v1.auth.IstioCertificateService/"
+                      "CreateCertificate"},
+                 60s);
+  curl_result out;
+  out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+    std::chrono::steady_clock::now() - started);
+  out.exit_code = res.exit_code;
+  out.http = res.out;
+  auto headers = read_file(headers_file);
+  out.grpc_status = header_value(headers, "grpc-status");
+  out.grpc_message = header_value(headers, "grpc-message");
+  out.diagnostics = res.out + res.err + headers;
+  // IstioCertificateResponse: repeated string cert_chain = 1.
+  auto framed = read_file(resp_file);
+  if (framed.size() <= 5)
+    return out;
+  auto resp = framed.substr(5);
+  size_t pos = 0;
+  while (pos < resp.size() && resp[pos] == '\x0a') {
+    ++pos;
+    uint64_t len = 0;
+    int shift = 0;
+    while (pos < resp.size()) {
+      auto byte = static_cast<unsigned char>(resp[pos++]);
+      len |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      shift += 7;
+      if ((byte & 0x80) == 0)
+        break;
+    }
+    out.chain.push_back(resp.substr(pos, len));
+    pos += len;
+  }
   return out;
 }
 

@@ -86,6 +86,17 @@ std::optional<json> find_request(const test_cluster& cluster,
 /// `spec.request`, `status.certificate` and `status.ca` decoded.
 std::string decoded(const json& object, const std::vector<std::string>& path);
 
+/// Creates (or updates) a CA Issuer `name` on the Secret `secret` in the
+/// certificate namespace; empty on success, else the error.
+std::string create_ca_issuer(const test_cluster& cluster,
+                             const std::string& name,
+                             const std::string& secret);
+
+/// Sets devcluster's test behaviour (`behaviour_annotation`) of the Issuer
+/// `name` in the certificate namespace; fails the test on error.
+void set_issuer_behaviour(const test_cluster& cluster, const std::string& name,
+                          const std::string& behaviour);
+
 /// The root a CA Issuer signs with (`ca.crt`, else `tls.crt`, of its
 /// Secret): the root the agent distributes and returns last. Empty with
 /// `err` set on failure.
@@ -145,6 +156,32 @@ call_result create_certificate(const std::string& address,
                                const std::string& root_pem,
                                const std::string& csr_pem,
                                const call_options& opts);
+
+/// What `curl_create_certificate` saw.
+struct curl_result {
+  int exit_code = -1;
+  /// curl's "%{http_version} %{http_code}", e.g. "2 200".
+  std::string http;
+  /// The `grpc-status` and `grpc-message` values ("" when absent).
+  std::string grpc_status;
+  std::string grpc_message;
+  std::vector<std::string> chain;
+  std::chrono::milliseconds elapsed{0};
+  /// curl's output and the response headers, for failure messages.
+  std::string diagnostics;
+};
+
+/// Calls the agent at 127.0.0.1:`port` as ztunnel does, with curl
+/// (nghttp2) speaking gRPC by hand: TLS 1.3, AES-128-GCM, ALPN h2, the
+/// headers `authorization: Bearer <token>` (raw bytes, as given) and
+/// `clusterid: Kubernetes`, an IstioCertificateRequest {csr,
+/// validity_duration}. An independent client of our TLS front and HTTP/2
+/// server.
+curl_result curl_create_certificate(const temp_dir& dir, std::uint16_t port,
+                                    const std::string& root_pem,
+                                    const std::string& csr_pem,
+                                    const std::string& token,
+                                    int64_t validity_seconds = 3600);
 
 /// The certificates of a response: the first PEM block of each element
 /// before the last, and every block of the last (the root bundle).

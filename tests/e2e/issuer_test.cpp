@@ -25,21 +25,6 @@ const std::string sign_failure = "failed to sign certificate request";
 const std::string verify_failure
   = "failed to parse and verify signed certificate from issuer";
 
-/// Creates a CA Issuer `name` on the Secret `secret` in the certificate
-/// namespace; empty on success, else the error.
-std::string create_issuer(const test_cluster& cluster, const std::string& name,
-                          const std::string& secret) {
-  json issuer{
-    {"apiVersion", "cert-manager.io/v1"},
-    {"kind", "Issuer"},
-    {"metadata", {{"name", name}, {"namespace", certificate_namespace}}},
-    {"spec", {{"ca", {{"secretName", secret}}}}}};
-  auto res = cluster.kubectl({"apply", "-f", "-"}, issuer.dump());
-  if (res.exit_code != 0)
-    return "kubectl apply issuer: " + res.err;
-  return {};
-}
-
 struct fixture {
   std::unique_ptr<environment> env;
   std::string issuer;
@@ -52,7 +37,7 @@ struct fixture {
     env = environment::start(settings, [&](environment& e) {
       if (!e.cluster->is_devcluster())
         return std::string{"skip"};
-      return create_issuer(*e.cluster, issuer, "istio-ca");
+      return create_ca_issuer(*e.cluster, issuer, "istio-ca");
     });
     if (env->error == "skip") {
       CAF_MESSAGE("skipped: issuer behaviours need devcluster");
@@ -63,10 +48,7 @@ struct fixture {
   }
 
   void set_behaviour(const std::string& behaviour) {
-    auto res = env->cluster->kubectl(
-      {"annotate", "issuer", issuer, "-n", certificate_namespace,
-       behaviour_annotation + "=" + behaviour, "--overwrite"});
-    CAF_REQUIRE_EQUAL(res.exit_code, 0);
+    set_issuer_behaviour(*env->cluster, issuer, behaviour);
   }
 
   /// Calls with a fresh CSR, expects `code`/`message` and no CR left.
@@ -141,6 +123,32 @@ CAF_TEST(a slow issuer within the request timeout succeeds) {
     CAF_MESSAGE(answer.describe());
 }
 
+CAF_TEST(a certificate for another key is refused and its request deleted) {
+  // The issuer signs something else than the CSR the agent checked (here: a
+  // fresh key). Even with --preserve-certificate-requests the request goes.
+  agent_settings settings;
+  settings.preserve = true;
+  if (!start(settings))
+    return;
+  set_behaviour("wrong-key");
+  expect_failure(internal, verify_failure);
+  CAF_CHECK_NOT_EQUAL(
+    env->csr_agent->log_tail(1 << 20).find("its public key is not the CSR's"),
+    std::string::npos);
+}
+
+CAF_TEST(a certificate for another identity is refused and its request deleted) {
+  agent_settings settings;
+  settings.preserve = true;
+  if (!start(settings))
+    return;
+  set_behaviour("wrong-identity");
+  expect_failure(internal, verify_failure);
+  CAF_CHECK_NOT_EQUAL(
+    env->csr_agent->log_tail(1 << 20).find("are not the approved identities"),
+    std::string::npos);
+}
+
 CAF_TEST(an issued chain that does not verify to the roots is refused) {
   // The agent trusts only a foreign root (--root-ca-file); the issuer signs
   // with devcluster's istio-ca.
@@ -207,7 +215,7 @@ CAF_TEST(an intermediate CA issuer gives a three element chain) {
     auto res = e.cluster->kubectl({"apply", "-f", "-"}, obj.dump());
     if (res.exit_code != 0)
       return "kubectl apply secret: " + res.err;
-    if (auto failed = create_issuer(*e.cluster, issuer, issuer);
+    if (auto failed = create_ca_issuer(*e.cluster, issuer, issuer);
         !failed.empty())
       return failed;
     e.root_pem = root_pem;

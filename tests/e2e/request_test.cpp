@@ -338,94 +338,12 @@ CAF_TEST(a ztunnel - like HTTP2 client over TLS 1.3 gets an ECDSA certificate) {
   // ztunnel's headers and an ECDSA P-256 CSR. An independent client of our
   // TLS front and HTTP/2 server.
   auto csr = make_csr(env.identity, false);
-  std::string body;
-  {
-    // IstioCertificateRequest {csr = 1, validity_duration = 3}, framed.
-    std::string msg;
-    auto varint = [](std::string& out, uint64_t v) {
-      while (v >= 0x80) {
-        out += static_cast<char>((v & 0x7f) | 0x80);
-        v >>= 7;
-      }
-      out += static_cast<char>(v);
-    };
-    msg += '\x0a';
-    varint(msg, csr.pem.size());
-    msg += csr.pem;
-    msg += '\x18';
-    varint(msg, 3600);
-    body += '\0';
-    auto n = static_cast<uint32_t>(msg.size());
-    body += static_cast<char>((n >> 24) & 0xff);
-    body += static_cast<char>((n >> 16) & 0xff);
-    body += static_cast<char>((n >> 8) & 0xff);
-    body += static_cast<char>(n & 0xff);
-    body += msg;
-  }
-  auto req_file = dir.write("request.bin", body);
-  auto resp_file = dir.file("response.bin");
-  auto headers_file = dir.file("headers.txt");
-  auto root_file = dir.write("root.pem", env.root_pem);
-  auto res = run(
-    {"/usr/bin/curl",
-     "-sS",
-     "--http2",
-     "--tlsv1.3",
-     "--tls-max",
-     "1.3",
-     "--tls13-ciphers",
-     "TLS_AES_128_GCM_SHA256",
-     "--cacert",
-     root_file,
-     "--resolve",
-     serving_dns + ":" + std::to_string(env.csr_agent->port()) + ":127.0.0.1",
-     "-X",
-     "POST",
-     "-H",
-     "content-type: application/grpc",
-     "-H",
-     "te: trailers",
-     "-H",
-     "authorization: Bearer " + env.token,
-     "-H",
-     "clusterid: Kubernetes",
-     "--data-binary",
-     "@" + req_file,
-     "-D",
-     headers_file,
-     "-o",
-     resp_file,
-     "-w",
-     "%{http_version} %{http_code}",
-     "https://" + serving_dns + ":" + std::to_string(env.csr_agent->port())
-       + "/istio.v1.auth.IstioCertificateService/"
-         "CreateCertificate"},
-    60s);
+  auto res = curl_create_certificate(dir, env.csr_agent->port(), env.root_pem,
+                                     csr.pem, env.token);
   CAF_CHECK_EQUAL(res.exit_code, 0);
-  CAF_CHECK_EQUAL(res.out, "2 200");
-  auto headers = read_file(headers_file);
-  CAF_CHECK(headers.find("grpc-status: 0") != std::string::npos);
-  // IstioCertificateResponse: repeated string cert_chain = 1.
-  auto framed = read_file(resp_file);
-  CAF_REQUIRE(framed.size() > 5);
-  std::string msg = framed.substr(5);
-  std::vector<std::string> chain;
-  size_t pos = 0;
-  while (pos < msg.size() && msg[pos] == '\x0a') {
-    ++pos;
-    uint64_t len = 0;
-    int shift = 0;
-    while (pos < msg.size()) {
-      auto byte = static_cast<unsigned char>(msg[pos++]);
-      len |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      shift += 7;
-      if ((byte & 0x80) == 0)
-        break;
-    }
-    chain.push_back(msg.substr(pos, len));
-    pos += len;
-  }
-  CAF_CHECK_EQUAL(pos, msg.size());
+  CAF_CHECK_EQUAL(res.http, "2 200");
+  CAF_CHECK_EQUAL(res.grpc_status, "0");
+  const auto& chain = res.chain;
   CAF_REQUIRE(chain.size() > 1);
   auto parsed = parse_response(chain);
   CAF_CHECK(parsed.leaf.matches(csr.key));
@@ -433,8 +351,8 @@ CAF_TEST(a ztunnel - like HTTP2 client over TLS 1.3 gets an ECDSA certificate) {
   auto leaf_sans = parsed.leaf.sans();
   CAF_CHECK_EQUAL(leaf_sans.uris, std::vector<std::string>{env.identity});
   CAF_CHECK_EQUAL(chain.back(), env.root_pem);
-  if (res.exit_code != 0 || res.out != "2 200")
-    CAF_MESSAGE("curl: " << res.out << res.err << headers);
+  if (res.exit_code != 0 || res.http != "2 200")
+    CAF_MESSAGE("curl: " << res.diagnostics);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
