@@ -34,6 +34,7 @@
 #include "actors/system/system_config.hpp"
 #include "config/go_duration.hpp"
 #include "config/parse.hpp"
+#include "errors/describe.hpp"
 #include "grpc_bridge/server.hpp"
 #include "health/server.hpp"
 #include "kube/api/errc.hpp"
@@ -97,7 +98,7 @@ grpc_bridge::tls_settings tls_settings_from(const config::options& opts,
   }
   if (auto err = grpc_bridge::validate(tls))
     throw startup_error{"invalid serving TLS settings: "
-                        + pki::error_text(err)};
+                        + errors::message(err)};
   return tls;
 }
 
@@ -188,11 +189,11 @@ int run(const config::options& opts) {
     auto content = signing::read_whole_file(opts.tls.root_ca_file);
     if (!content)
       throw startup_error{"failed to read root CA file " + opts.tls.root_ca_file
-                          + ": " + pki::error_text(content.error())};
+                          + ": " + errors::message(content.error())};
     auto bundle = signing::policy::load_root_bundle(std::move(*content));
     if (!bundle)
       throw startup_error{"failed to load root CA file " + opts.tls.root_ca_file
-                          + ": " + pki::error_text(bundle.error())};
+                          + ": " + errors::message(bundle.error())};
     logging::info(*log, "loaded root CA bundle",
                   {{"file", opts.tls.root_ca_file},
                    {"certificates", std::to_string(bundle->certs.size())}});
@@ -208,14 +209,14 @@ int run(const config::options& opts) {
   auto kube_cfg = kube::load_config(opts.kube);
   if (!kube_cfg)
     throw startup_error{"failed to build the Kubernetes client configuration: "
-                        + kube::describe(kube_cfg.error())};
+                        + errors::describe(kube_cfg.error())};
   logging::info(*log, "Kubernetes API server",
                 {{"server", kube_cfg->server}, {"source", kube_cfg->source}});
   auto make_client = [&] {
     auto c = kube::client::make(*kube_cfg);
     if (!c)
       throw startup_error{"failed to create the Kubernetes client: "
-                          + kube::describe(c.error())};
+                          + errors::describe(c.error())};
     return std::move(*c);
   };
   auto client = make_client();
@@ -224,8 +225,6 @@ int run(const config::options& opts) {
 
   // The actor system.
   actors::system_config cfg;
-  kube::add_error_category(cfg);
-  signing::add_signing_error_category(cfg);
   caf::actor_system sys{cfg};
 
   // The gRPC server (started once the tree runs).
@@ -243,7 +242,7 @@ int run(const config::options& opts) {
     if (auto err = server->set_roots(b->certs))
       logging::error(*logging::get("tls-provider"),
                      "failed to install the new roots",
-                     {{"error", pki::error_text(err)}});
+                     {{"error", errors::message(err)}});
   });
 
   // The supervision tree.
@@ -292,7 +291,8 @@ int run(const config::options& opts) {
   if (!tree)
     throw startup_error{"failed to start the actors: "
                         + sys.render(tree.error())};
-  handler->bind(tree->child(signing::names::dispatcher));
+  handler->bind(caf::actor_cast<signing::dispatcher_actor>(
+    tree->child(signing::names::dispatcher)));
   // Whatever happens from here on, the actors stop before the actor system
   // goes (its destructor waits for them) and nothing outlives it holding an
   // actor handle.
@@ -313,13 +313,13 @@ int run(const config::options& opts) {
     server->shutdown(drain_time);
     stop_tree(sys, tree->supervisor, actor_stop_time);
     health_server.stop();
-    handler->bind(caf::actor{});
+    handler->bind(signing::dispatcher_actor{});
     logging::info(*log, "stopped");
   }};
 
   if (auto err = server->start())
     throw startup_error{"failed to start the gRPC server on "
-                        + opts.serving.address + ": " + pki::error_text(err)};
+                        + opts.serving.address + ": " + errors::message(err)};
   logging::info(*logging::get("grpc-server"), "serving gRPC",
                 {{"serving-addr", opts.serving.address},
                  {"port", std::to_string(server->port())}});
@@ -355,7 +355,7 @@ int run(const config::options& opts) {
   if (auto err = health_server.start())
     throw startup_error{"failed to start the readiness server on port "
                         + std::to_string(hs.port) + ": "
-                        + pki::error_text(err)};
+                        + errors::message(err)};
   logging::info(
     *log, "serving readiness",
     {{"port", std::to_string(health_server.port())}, {"path", hs.path}});

@@ -55,3 +55,52 @@ function(icsr_caf_test name)
     endif()
   endforeach()
 endfunction()
+
+# The link closure of `target`: every library it links, directly or
+# through others (LINK_LIBRARIES and INTERFACE_LINK_LIBRARIES, generator
+# expressions stripped of `$<LINK_ONLY:...>`).
+function(icsr_link_closure target out)
+  set(seen "")
+  set(queue ${target})
+  while(queue)
+    list(POP_FRONT queue item)
+    string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" item "${item}")
+    if(item IN_LIST seen OR NOT TARGET ${item})
+      continue()
+    endif()
+    list(APPEND seen ${item})
+    get_target_property(imported ${item} IMPORTED)
+    get_target_property(iface ${item} INTERFACE_LINK_LIBRARIES)
+    if(iface)
+      list(APPEND queue ${iface})
+    endif()
+    get_target_property(type ${item} TYPE)
+    if(NOT imported AND NOT type STREQUAL "INTERFACE_LIBRARY")
+      get_target_property(direct ${item} LINK_LIBRARIES)
+      if(direct)
+        list(APPEND queue ${direct})
+      endif()
+    endif()
+  endwhile()
+  set(${out} ${seen} PARENT_SCOPE)
+endfunction()
+
+# icsr_forbid_grpc(TARGET ...): these libraries must not depend on grpc++ or
+# protobuf, neither by linking them (checked on the whole link closure when
+# the project is configured) nor by including their headers (stub headers
+# that fail with #error come first on their include path). The actors speak
+# the signing_api domain; only grpc_bridge/ speaks gRPC.
+function(icsr_forbid_grpc)
+  foreach(target ${ARGN})
+    target_include_directories(${target} BEFORE PRIVATE
+      "${PROJECT_SOURCE_DIR}/cmake/forbidden_headers")
+    icsr_link_closure(${target} closure)
+    foreach(bad gRPC::grpc++ gRPC::grpc protobuf::libprotobuf icsr_proto
+                icsr_grpc_bridge)
+      if(bad IN_LIST closure)
+        message(FATAL_ERROR "${target} must not depend on ${bad} (it would "
+                            "link grpc++ or protobuf): see DEVELOPERS.md")
+      endif()
+    endforeach()
+  endforeach()
+endfunction()

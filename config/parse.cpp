@@ -11,6 +11,7 @@
 #include "config/go_duration.hpp"
 #include "config/go_values.hpp"
 #include "config/validate.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/validation.hpp"
 
 #ifndef ICSR_VERSION
@@ -501,7 +502,7 @@ normalized normalize(const std::vector<std::string>& raw,
       if (!b) {
         out.error = "invalid argument " + quote(value) + " for "
                     + quote(flag_display(e))
-                    + " flag: " + kube::error_message(b.error());
+                    + " flag: " + errors::message(b.error());
         return false;
       }
       out.args.emplace_back(name + (*b ? "=true" : "=false"));
@@ -673,18 +674,18 @@ parse_result parse(const std::vector<std::string>& args,
         }
       return fail_result("invalid argument " + quote(bad) + " for "
                          + quote(flag_display(e))
-                         + " flag: " + kube::error_message(err));
+                         + " flag: " + errors::message(err));
     }
   }
   auto& o = st->opts;
   if (auto aud = env("TOKEN_AUDIENCES")) {
     auto list = parse_token_audiences(*aud);
     if (!list)
-      return fail_result(kube::error_message(list.error()));
+      return fail_result(errors::message(list.error()));
     o.token_audiences = std::move(*list);
   }
   if (auto err = validate(o))
-    return fail_result(kube::error_message(err));
+    return fail_result(errors::message(err));
   parse_result res;
   res.opts = std::move(o);
   return res;

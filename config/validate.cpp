@@ -7,6 +7,7 @@
 #include "caf/sec.hpp"
 
 #include "config/go_duration.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/validation.hpp"
 
 namespace istio_csr::config {
@@ -24,7 +25,7 @@ std::string format_number(double x) {
 }
 
 std::string msg_of(const caf::error& err) {
-  return kube::error_message(err);
+  return errors::message(err);
 }
 
 caf::error validate_serving_key(tls_options& tls) {

@@ -3,6 +3,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "errors/describe.hpp"
 #include "pki/error.hpp"
 #include "pki/pem.hpp"
 #include "pki/verify.hpp"
@@ -70,19 +71,19 @@ caf::expected<parsed_chain> parse_chain(const std::vector<std::string>& chain) {
                         + std::to_string(chain.size()) + " element(s)");
   auto leaf = pki::certificate::from_pem(chain.front());
   if (!leaf)
-    return pki::invalid("element 0 (leaf): " + pki::error_text(leaf.error()));
+    return pki::invalid("element 0 (leaf): " + errors::message(leaf.error()));
   parsed_chain out{std::move(*leaf), {}, {}};
   for (size_t i = 1; i + 1 < chain.size(); ++i) {
     auto cert = pki::certificate::from_pem(chain[i]);
     if (!cert)
       return pki::invalid("element " + std::to_string(i) + ": "
-                          + pki::error_text(cert.error()));
+                          + errors::message(cert.error()));
     out.intermediates.push_back(std::move(*cert));
   }
   auto roots = pki::parse_pem_bundle(chain.back(), 330000);
   if (!roots)
     return pki::invalid("element " + std::to_string(chain.size() - 1)
-                        + " (root bundle): " + pki::error_text(roots.error()));
+                        + " (root bundle): " + errors::message(roots.error()));
   out.roots = std::move(*roots);
   return out;
 }
@@ -98,7 +99,7 @@ caf::error check_chain(const parsed_chain& chain, const pki::private_key& key,
   if (auto err = pki::verify_chain(chain.leaf, chain.intermediates, chain.roots,
                                    pki::verify_purpose::client_or_server_auth))
     return pki::invalid("the chain does not verify to its root bundle: "
-                        + pki::error_text(err));
+                        + errors::message(err));
   return {};
 }
 

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "errors/describe.hpp"
 #include "kube/api/base64.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/validation.hpp"
@@ -21,7 +22,7 @@ caf::error failure(std::string text) {
 }
 
 std::string describe(const caf::error& err) {
-  return kube::error_message(err);
+  return errors::message(err);
 }
 
 } // namespace

@@ -12,6 +12,7 @@
 #include "csrctl/chain.hpp"
 #include "csrctl/kube_access.hpp"
 #include "csrctl/workload.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/validation.hpp"
 #include "pki/error.hpp"
 
@@ -103,7 +104,7 @@ int run_request(const request_options& opts, std::ostream& out,
                   "(or pass --token-file or --no-token)");
     auto k = kube_access::make(opts.kubeconfig);
     if (!k)
-      return fail(exit_local_failure, kube::error_message(k.error()));
+      return fail(exit_local_failure, errors::message(k.error()));
     kube = std::move(*k);
   }
   if (mint) {
@@ -111,7 +112,7 @@ int run_request(const request_options& opts, std::ostream& out,
       = kube->mint_token(opts.namespace_, opts.service_account, opts.audience,
                          opts.token_expiration, opts.bound_pod);
     if (!t)
-      return fail(exit_local_failure, kube::error_message(t.error()));
+      return fail(exit_local_failure, errors::message(t.error()));
     token = std::move(*t);
   }
 
@@ -125,7 +126,7 @@ int run_request(const request_options& opts, std::ostream& out,
       opts.namespace_.empty() ? "default" : opts.namespace_, opts.issuer_kind,
       opts.issuer_name, opts.issuer_namespace);
     if (!root)
-      return fail(exit_local_failure, kube::error_message(root.error()));
+      return fail(exit_local_failure, errors::message(root.error()));
     trust = std::move(*root);
   }
   err << "csrctl: trusting the root of " << trust.source << '\n';
@@ -142,7 +143,7 @@ int run_request(const request_options& opts, std::ostream& out,
   auto workload = make_workload_request(opts.key, opts.key_size, identity);
   if (!workload)
     return fail(exit_local_failure, "cannot make the key and CSR: "
-                                      + pki::error_text(workload.error()));
+                                      + errors::message(workload.error()));
   call.address = opts.address;
   call.server_name = opts.server_name;
   call.root_pem = trust.pem;
@@ -166,7 +167,7 @@ int run_request(const request_options& opts, std::ostream& out,
   auto chain = parse_chain(res.cert_chain);
   if (!chain)
     return fail(exit_call_failed,
-                "unusable response: " + pki::error_text(chain.error()));
+                "unusable response: " + errors::message(chain.error()));
   auto problem = check_chain(*chain, workload->key, identity);
   if (opts.output == output_format::pem) {
     out << concat_pem(res.cert_chain);
@@ -178,7 +179,7 @@ int run_request(const request_options& opts, std::ostream& out,
   }
   out.flush();
   if (problem)
-    return fail(exit_call_failed, pki::error_text(problem));
+    return fail(exit_call_failed, errors::message(problem));
   if (!opts.key_out.empty()
       && !write_private(opts.key_out, workload->key.to_pem()))
     return fail(exit_local_failure, "cannot write --key-out " + opts.key_out);

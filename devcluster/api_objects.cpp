@@ -9,6 +9,7 @@
 #include "devcluster/protobuf.hpp"
 #include "devcluster/util.hpp"
 #include "devcluster/watch.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/validation.hpp"
 #include "pki/csr.hpp"
 
@@ -303,14 +304,14 @@ outcome<object_filter> make_filter(const request_ctx& ctx) {
     auto parsed = kube::label_selector::parse(ls);
     if (!parsed)
       return errors::bad_request("unable to parse requirement: "
-                                 + kube::error_message(parsed.error()));
+                                 + istio_csr::errors::message(parsed.error()));
     f.labels = std::move(*parsed);
   }
   if (auto& fs = ctx.param("fieldSelector"); !fs.empty()) {
     auto parsed = kube::field_selector::parse(fs);
     if (!parsed)
       return errors::bad_request("invalid field selector: "
-                                 + kube::error_message(parsed.error()));
+                                 + istio_csr::errors::message(parsed.error()));
     for (auto& term : parsed->terms()) {
       if (!ctx.type->allows_field(term.field)) {
         if (ctx.type->custom)

@@ -6,6 +6,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
+#include "errors/describe.hpp"
 #include "pki/crypto.hpp"
 #include "pki/error.hpp"
 #include "pki/extensions.hpp"
@@ -94,7 +95,7 @@ template <class T>
 T value_or_throw(caf::expected<T> x, const char* what) {
   if (!x)
     throw std::runtime_error(std::string(what) + ": "
-                             + pki::error_text(x.error()));
+                             + istio_csr::errors::message(x.error()));
   return std::move(*x);
 }
 

@@ -32,7 +32,7 @@ struct server::impl {
   std::optional<pki::private_key> key;
   std::vector<pki::certificate> roots;
 
-  impl(server_settings s, std::shared_ptr<call_handler> handler)
+  impl(server_settings s, std::shared_ptr<signing_api::sign_handler> handler)
     : settings(std::move(s)),
       service(std::move(handler), registry, settings.max_active_calls) {}
 
@@ -48,7 +48,8 @@ struct server::impl {
   }
 };
 
-server::server(server_settings settings, std::shared_ptr<call_handler> handler)
+server::server(server_settings settings,
+               std::shared_ptr<signing_api::sign_handler> handler)
   : impl_(std::make_unique<impl>(std::move(settings), std::move(handler))) {
   auto* self = impl_.get();
   self->tls = std::make_unique<tls_server>(

@@ -7,11 +7,11 @@
 
 #include "caf/error.hpp"
 
-#include "grpc_bridge/call.hpp"
 #include "grpc_bridge/tls/tls_server.hpp"
 #include "grpc_bridge/tls/tls_settings.hpp"
 #include "pki/certificate.hpp"
 #include "pki/private_key.hpp"
+#include "signing_api/sign_request.hpp"
 
 namespace istio_csr::grpc_bridge {
 
@@ -46,14 +46,16 @@ struct server_settings {
 
 /// The gRPC server of the signing path: TLS on Asio in front of an
 /// in-process grpc++ server (no listening port of its own) that serves only
-/// `istio.v1.auth.IstioCertificateService/CreateCertificate`. Each call goes
-/// to the `call_handler`.
+/// `istio.v1.auth.IstioCertificateService/CreateCertificate`. Each call
+/// becomes a `signing_api::sign_request` for the handler, and its
+/// `sign_result` the gRPC answer (`status.hpp`).
 ///
 /// Thread-safe. Credentials can be set before or after `start`; until the
 /// first serving certificate is set every connection is closed at once.
 class server {
  public:
-  server(server_settings settings, std::shared_ptr<call_handler> handler);
+  server(server_settings settings,
+         std::shared_ptr<signing_api::sign_handler> handler);
 
   /// Shuts down without drain time if still running.
   ~server();

@@ -3,6 +3,9 @@
 #include <exception>
 #include <string_view>
 
+#include "caf/sec.hpp"
+
+#include "grpc_bridge/status.hpp"
 #include "logging/logging.hpp"
 
 namespace istio_csr::grpc_bridge {
@@ -14,22 +17,19 @@ using istio::v1::auth::IstioCertificateResponse;
 
 class reactor;
 
-/// The `call` behind a gRPC reactor.
-class grpc_call final : public call {
+/// The `sign_reply` behind a gRPC reactor: the result becomes the response
+/// or a status (`status_of`).
+class grpc_reply final : public signing_api::sign_reply {
  public:
-  grpc_call(std::unique_ptr<IstioCertificateRequest> request,
-            caller_info caller, std::chrono::steady_clock::time_point deadline,
-            reactor* owner, IstioCertificateResponse* response)
-    : call(std::move(request), std::move(caller), deadline), reactor_(owner),
-      response_(response) {}
+  grpc_reply(reactor* owner, IstioCertificateResponse* response)
+    : reactor_(owner), response_(response) {}
 
   void cancelled_by_grpc() {
     cancel();
   }
 
  private:
-  void deliver(grpc::StatusCode code, std::string message,
-               std::vector<std::string> chain) override;
+  void deliver(signing_api::sign_result result) override;
 
   // Both stay valid until the reactor's OnDone, which gRPC runs only after
   // the one Finish that `deliver` issues.
@@ -44,13 +44,13 @@ class reactor final : public grpc::ServerUnaryReactor {
     ++*active_;
   }
 
-  void attach(std::shared_ptr<grpc_call> c) {
-    call_ = std::move(c);
+  void attach(std::shared_ptr<grpc_reply> r) {
+    reply_ = std::move(r);
   }
 
   void OnCancel() override {
-    if (call_)
-      call_->cancelled_by_grpc();
+    if (reply_)
+      reply_->cancelled_by_grpc();
   }
 
   void OnDone() override {
@@ -60,18 +60,17 @@ class reactor final : public grpc::ServerUnaryReactor {
 
  private:
   std::shared_ptr<std::atomic<std::size_t>> active_;
-  // Keeps the call alive while gRPC may still report a cancellation.
-  std::shared_ptr<grpc_call> call_;
+  // Keeps the reply alive while gRPC may still report a cancellation.
+  std::shared_ptr<grpc_reply> reply_;
 };
 
-void grpc_call::deliver(grpc::StatusCode code, std::string message,
-                        std::vector<std::string> chain) {
-  if (code == grpc::StatusCode::OK) {
-    for (auto& element : chain)
+void grpc_reply::deliver(signing_api::sign_result result) {
+  if (result) {
+    for (auto& element : *result)
       response_->add_cert_chain(std::move(element));
     reactor_->Finish(grpc::Status::OK);
   } else {
-    reactor_->Finish(grpc::Status{code, std::move(message)});
+    reactor_->Finish(status_of(result.error()));
   }
 }
 
@@ -95,7 +94,7 @@ to_steady(std::chrono::system_clock::time_point deadline) {
 } // namespace
 
 certificate_service::certificate_service(
-  std::shared_ptr<call_handler> handler,
+  std::shared_ptr<signing_api::sign_handler> handler,
   std::shared_ptr<const connection_registry> registry,
   std::size_t max_active_calls)
   : handler_(std::move(handler)), registry_(std::move(registry)),
@@ -119,7 +118,8 @@ certificate_service::CreateCertificate(grpc::CallbackServerContext* ctx,
     r->Finish(grpc::Status{grpc::StatusCode::UNAVAILABLE, "connection closed"});
     return r;
   }
-  caller_info caller;
+  signing_api::sign_request req;
+  auto& caller = req.caller;
   caller.peer = conn->remote;
   caller.connection_id = conn->id;
   caller.client_cert = conn->client_cert;
@@ -135,16 +135,23 @@ certificate_service::CreateCertificate(grpc::CallbackServerContext* ctx,
       caller.cluster_ids.emplace_back(v);
     }
   }
-  auto c = std::make_shared<grpc_call>(
-    std::make_unique<IstioCertificateRequest>(*request), std::move(caller),
-    to_steady(ctx->deadline()), r, response);
-  r->attach(c);
+  req.csr_pem = request->csr();
+  req.validity_seconds = request->validity_duration();
+  const auto& fields = request->metadata().fields();
+  if (auto i = fields.find("ImpersonatedIdentity");
+      i != fields.end()
+      && i->second.kind_case() == google::protobuf::Value::kStringValue)
+    req.impersonated_identity = i->second.string_value();
+  req.deadline = to_steady(ctx->deadline());
+  auto reply = std::make_shared<grpc_reply>(r, response);
+  r->attach(reply);
+  req.reply = reply;
   try {
-    handler_->handle(c);
+    handler_->handle(std::move(req));
   } catch (const std::exception& e) {
     logging::error(*logging::get("grpc-server"), "call handler failed",
                    {{"error", e.what()}});
-    c->finish_error(grpc::StatusCode::INTERNAL, "internal error");
+    reply->finish(caf::make_error(caf::sec::runtime_error));
   }
   return r;
 }

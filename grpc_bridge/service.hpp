@@ -6,19 +6,20 @@
 
 #include "proto/ca.grpc.pb.h"
 
-#include "grpc_bridge/call.hpp"
 #include "grpc_bridge/connection_registry.hpp"
+#include "signing_api/sign_request.hpp"
 
 namespace istio_csr::grpc_bridge {
 
-/// The one gRPC service: every CreateCertificate becomes a `call` handed to
-/// the `call_handler`. Internal to `server` (and its tests).
+/// The one gRPC service: every CreateCertificate becomes a
+/// `signing_api::sign_request` handed to the `sign_handler`; its reply
+/// answers the call. Internal to `server` (and its tests).
 class certificate_service final
   : public istio::v1::auth::IstioCertificateService::CallbackService {
  public:
   /// Beyond `max_active_calls` calls in progress, a call is answered
   /// RESOURCE_EXHAUSTED without reaching `handler`.
-  certificate_service(std::shared_ptr<call_handler> handler,
+  certificate_service(std::shared_ptr<signing_api::sign_handler> handler,
                       std::shared_ptr<const connection_registry> registry,
                       std::size_t max_active_calls
                       = std::numeric_limits<std::size_t>::max());
@@ -34,7 +35,7 @@ class certificate_service final
   }
 
  private:
-  std::shared_ptr<call_handler> handler_;
+  std::shared_ptr<signing_api::sign_handler> handler_;
   std::shared_ptr<const connection_registry> registry_;
   std::shared_ptr<std::atomic<std::size_t>> active_;
   std::size_t max_active_calls_;

@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "errors/describe.hpp"
 #include "pki/der.hpp"
 #include "pki/detail.hpp"
 #include "pki/error.hpp"
@@ -144,14 +145,15 @@ read_extension_list(std::string_view value, bool strict) {
 caf::expected<csr> csr::from_pem(std::string_view pem) {
   auto block = first_pem_block(pem);
   if (!block)
-    return invalid("failed to decode CSR PEM: " + error_text(block.error()));
+    return invalid("failed to decode CSR PEM: "
+                   + errors::message(block.error()));
   return from_der(block->der);
 }
 
 caf::expected<csr> csr::from_pem_exact(std::string_view pem) {
   auto der = pem_decode_exact(pem, "CERTIFICATE REQUEST");
   if (!der)
-    return invalid("failed to decode CSR PEM: " + error_text(der.error()));
+    return invalid("failed to decode CSR PEM: " + errors::message(der.error()));
   return from_der(*der);
 }
 

@@ -25,13 +25,4 @@ caf::error openssl_failure(std::string text) {
   return caf::make_error(caf::sec::runtime_error, std::move(text));
 }
 
-std::string error_text(const caf::error& err) {
-  if (!err)
-    return {};
-  const auto& ctx = err.context();
-  if (ctx.size() >= 1 && ctx.match_element<std::string>(0))
-    return ctx.get_as<std::string>(0);
-  return caf::to_string(err);
-}
-
 } // namespace istio_csr::pki

@@ -12,10 +12,9 @@ namespace istio_csr::pki {
 ///   signature that does not verify, an unsupported key size, ...);
 /// - `caf::sec::runtime_error`: OpenSSL failed on valid input (out of memory,
 ///   a missing algorithm).
-/// The context is always exactly one human-readable `std::string`. No custom
-/// error category: callers only log the text or map every failure to one
-/// fixed gRPC status, so a category would add registration work and nothing
-/// else.
+/// The context is always exactly one human-readable `std::string`. No
+/// category of its own: callers only log the text (`errors::message`) or map
+/// every failure to one domain error.
 
 /// Makes an `invalid_argument` error carrying `text`.
 caf::error invalid(std::string text);
@@ -23,10 +22,5 @@ caf::error invalid(std::string text);
 /// Makes a `runtime_error` carrying `text` plus OpenSSL's pending error
 /// queue (which is cleared).
 caf::error openssl_failure(std::string text);
-
-/// The message of an error made by this module (or any `caf::error` whose
-/// context starts with a string); `to_string(err)` otherwise, empty for no
-/// error.
-std::string error_text(const caf::error& err);
 
 } // namespace istio_csr::pki

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "errors/describe.hpp"
 #include "pki/certificate.hpp"
 #include "pki/crypto.hpp"
 #include "pki/error.hpp"
@@ -321,7 +322,8 @@ parse_pem_bundle(std::string_view text, std::size_t max_bytes) {
                      + "\" in certificate bundle");
     auto cert = certificate::from_der(block.der);
     if (!cert)
-      return invalid("error parsing certificate: " + error_text(cert.error()));
+      return invalid("error parsing certificate: "
+                     + errors::message(cert.error()));
     out.push_back(std::move(*cert));
   }
   if (out.empty())

@@ -19,9 +19,9 @@ struct impersonation_request {
 
 /// `(authorize_atom, impersonation_request) -> void`: answered once the pod
 /// cache has synced (requests wait until then). Allowed: `void`. Denied:
-/// `caf::sec::invalid_argument` whose context is the reason (upstream's
-/// text, see `node_authorizer`). Still unsynced after the wait limit:
-/// `caf::sec::request_timeout` ("pod cache not synced").
+/// `ambient_errc::denied` whose context is the reason (upstream's text, see
+/// `node_authorizer`). Still unsynced after the wait limit:
+/// `ambient_errc::not_synced`.
 using authorize_atom = caf::atom_constant<caf::atom("amb_authz")>;
 
 /// `(pod_event_atom, kube::informer_event)`: an event of the pod informer

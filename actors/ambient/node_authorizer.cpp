@@ -3,8 +3,9 @@
 #include <algorithm>
 
 #include "actors/ambient/pod_index.hpp"
-#include "actors/signing/policy/spiffe.hpp"
+#include "errors/describe.hpp"
 #include "pki/error.hpp"
+#include "signing_api/spiffe.hpp"
 
 namespace istio_csr::actors::ambient {
 
@@ -27,9 +28,9 @@ node_authorizer::check(const pod_index& pods, const caller_info& caller,
   if (!trusted_.contains(caller.pod_namespace, caller.pod_service_account))
     return "caller (" + to_string(caller) + ") is not allowed to impersonate";
   // 2. The requested identity is an istio SPIFFE identity...
-  auto id = signing::policy::parse_spiffe_identity(identity);
+  auto id = signing_api::parse_spiffe_identity(identity);
   if (!id)
-    return pki::error_text(id.error());
+    return errors::message(id.error());
   // 3. ... of our mesh.
   if (id->trust_domain != trust_domain_)
     return "identity " + go_quote(identity) + " is not in the trust domain "

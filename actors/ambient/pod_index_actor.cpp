@@ -10,7 +10,9 @@
 #include "caf/response_promise.hpp"
 #include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
 
+#include "actors/ambient/errors.hpp"
 #include "actors/ambient/messages.hpp"
 #include "actors/ambient/node_authorizer.hpp"
 #include "actors/ambient/pod_index.hpp"
@@ -29,7 +31,7 @@ using clock = caf::actor_clock::clock_type;
 /// A request that arrived before the first sync.
 struct waiting_request {
   impersonation_request req;
-  caf::response_promise rp;
+  caf::typed_response_promise<void> rp;
   clock::time_point since;
 };
 
@@ -55,11 +57,16 @@ struct pod_index_state {
   static inline const char* name = "pod-index";
 };
 
-using pod_index_actor = caf::stateful_actor<pod_index_state>;
+/// The pod index with its internal message: expiry of waiting requests.
+using pod_index_impl_actor
+  = pod_index_actor::extend<caf::reacts_to<pod_expire_atom>>;
+
+using pod_index_pointer
+  = pod_index_impl_actor::stateful_pointer<pod_index_state>;
 
 /// Runs the checks and answers `rp`.
-void answer(pod_index_actor* self, const impersonation_request& req,
-            caf::response_promise& rp) {
+void answer(pod_index_pointer self, const impersonation_request& req,
+            caf::typed_response_promise<void>& rp) {
   auto& st = self->state;
   auto denial = st.authorizer->check(st.index, req.caller, req.identity);
   if (!denial) {
@@ -67,14 +74,14 @@ void answer(pod_index_actor* self, const impersonation_request& req,
     logging::debug(
       *st.log, "node caller impersonated",
       {{"caller", to_string(req.caller)}, {"identity", req.identity}});
-    rp.deliver(caf::unit);
+    static_cast<caf::response_promise&>(rp).deliver(caf::unit);
     return;
   }
   ++st.stats.denied;
-  rp.deliver(caf::make_error(caf::sec::invalid_argument, std::move(*denial)));
+  rp.deliver(make_error(ambient_errc::denied, std::move(*denial)));
 }
 
-void schedule_expiry(pod_index_actor* self) {
+void schedule_expiry(pod_index_pointer self) {
   auto& st = self->state;
   if (st.expiry_scheduled || st.waiting.empty())
     return;
@@ -84,7 +91,7 @@ void schedule_expiry(pod_index_actor* self) {
   self->delayed_send(self, delay, pod_expire_atom::value);
 }
 
-void on_event(pod_index_actor* self, const kube::informer_event& ev) {
+void on_event(pod_index_pointer self, const kube::informer_event& ev) {
   auto& st = self->state;
   ++st.stats.events;
   switch (ev.type) {
@@ -115,9 +122,10 @@ void on_event(pod_index_actor* self, const kube::informer_event& ev) {
   }
 }
 
-caf::behavior pod_index_impl(pod_index_actor* self, pod_index_options opts,
-                             std::shared_ptr<kube::client> cli,
-                             std::shared_ptr<pod_index_status> status) {
+pod_index_impl_actor::behavior_type
+pod_index_impl(pod_index_pointer self, pod_index_options opts,
+               std::shared_ptr<kube::client> cli,
+               std::shared_ptr<pod_index_status> status) {
   auto& st = self->state;
   auto min_watch_timeout = opts.min_watch_timeout;
   auto page_size = opts.page_size;
@@ -140,7 +148,7 @@ caf::behavior pod_index_impl(pod_index_actor* self, pod_index_options opts,
     st.inf = kube::informer::make(
       std::move(cli), std::move(io),
       [addr = self->address()](const kube::informer_event& ev) {
-        if (auto hdl = caf::actor_cast<caf::actor>(addr))
+        if (auto hdl = caf::actor_cast<pod_index_impl_actor>(addr))
           caf::anon_send(hdl, pod_event_atom::value, ev);
       });
     st.inf->start();
@@ -152,7 +160,7 @@ caf::behavior pod_index_impl(pod_index_actor* self, pod_index_options opts,
   return {
     [self](authorize_atom, impersonation_request& req) -> caf::result<void> {
       auto& st = self->state;
-      auto rp = self->make_response_promise();
+      auto rp = self->make_response_promise<void>();
       if (st.synced) {
         answer(self, req, rp);
         return rp;
@@ -172,12 +180,12 @@ caf::behavior pod_index_impl(pod_index_actor* self, pod_index_options opts,
              && now - st.waiting.front().since >= st.sync_wait) {
         ++st.stats.expired;
         st.waiting.front().rp.deliver(
-          caf::make_error(caf::sec::request_timeout, "pod cache not synced"));
+          make_error(ambient_errc::not_synced, "pod cache not synced"));
         st.waiting.pop_front();
       }
       schedule_expiry(self);
     },
-    [self](pod_stats_atom) {
+    [self](pod_stats_atom) -> pod_index_stats {
       auto& st = self->state;
       auto result = st.stats;
       result.synced = st.synced;
@@ -193,9 +201,9 @@ caf::behavior pod_index_impl(pod_index_actor* self, pod_index_options opts,
 
 } // namespace
 
-caf::actor spawn_pod_index(caf::actor_system& sys, pod_index_options opts,
-                           std::shared_ptr<kube::client> client,
-                           std::shared_ptr<pod_index_status> status) {
+pod_index_actor spawn_pod_index(caf::actor_system& sys, pod_index_options opts,
+                                std::shared_ptr<kube::client> client,
+                                std::shared_ptr<pod_index_status> status) {
   return sys.spawn(pod_index_impl, std::move(opts), std::move(client),
                    std::move(status));
 }

@@ -10,6 +10,7 @@
 #include "actors/controllers/root_cert.hpp"
 #include "actors/signing/messages.hpp"
 #include "actors/supervisor/errors.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/client/informer.hpp"
 #include "logging/logging.hpp"
@@ -72,7 +73,7 @@ void fail(configmap_actor* self, const char* step, const caf::error& err) {
   logging::warn(*st.log, "failed to reconcile ConfigMap, retrying",
                 {{"namespace", st.ns},
                  {"step", step},
-                 {"error", kube::describe(err)},
+                 {"error", errors::describe(err)},
                  {"retry-in", std::to_string(delay.count()) + "ms"}});
   st.busy = false;
   st.again = false;

@@ -10,6 +10,7 @@
 #include "actors/signing/active_issuer.hpp"
 #include "actors/signing/messages.hpp"
 #include "actors/signing/signing_tree.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/object.hpp"
 #include "kube/client/client_actor.hpp"
@@ -80,7 +81,7 @@ void failed(istiod_cert_actor* self, const std::string& what,
   ++st.status.errors;
   ++st.failure_streak;
   st.conflict_streak = 0;
-  st.status.last_error = what + ": " + kube::describe(err);
+  st.status.last_error = what + ": " + errors::describe(err);
   auto exp = std::min<uint64_t>(st.failure_streak - 1, 20);
   std::chrono::milliseconds delay = std::min(
     st.opts.initial_backoff * (int64_t{1} << exp), st.opts.max_backoff);
@@ -126,7 +127,7 @@ void conflicted(istiod_cert_actor* self, const std::string& what,
                  "fresh state",
                  {{"namespace", st.opts.cert.namespace_},
                   {"name", st.opts.cert.name},
-                  {"error", kube::describe(err)}});
+                  {"error", errors::describe(err)}});
   refetch(self);
 }
 

@@ -17,6 +17,7 @@
 
 #include "actors/controllers/messages.hpp"
 #include "actors/supervisor/supervisor.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/lease.hpp"
 #include "kube/client/client_actor.hpp"
@@ -111,7 +112,7 @@ void become_leader(leader_actor* self) {
   auto sup = spawn_supervisor(self->system(), std::move(opts), st.children);
   if (!sup) {
     logging::error(*st.log, "cannot start the leader-only actors",
-                   {{"error", self->system().render(sup.error())}});
+                   {{"error", errors::describe(sup.error())}});
     self->quit(sup.error());
     return;
   }
@@ -181,14 +182,14 @@ void failed(leader_actor* self, const char* step, const caf::error& err) {
     logging::warn(*st.log, "failed to renew lease",
                   {{"lease", lease_key(st)},
                    {"step", step},
-                   {"error", kube::describe(err)}});
+                   {"error", errors::describe(err)}});
   else
     // Not only at debug: a replica without permission on Leases (401, 403)
     // would otherwise never lead, silently.
     logging::warn(*st.log, "failed to acquire lease",
                   {{"lease", lease_key(st)},
                    {"step", step},
-                   {"error", kube::describe(err)}});
+                   {"error", errors::describe(err)}});
   schedule_next(self);
 }
 
@@ -309,7 +310,7 @@ void release_from(leader_actor* self, nlohmann::json lease) {
         auto& st = self->state;
         logging::warn(
           *st.log, "failed to release lease",
-          {{"lease", lease_key(st)}, {"error", kube::describe(err)}});
+          {{"lease", lease_key(st)}, {"error", errors::describe(err)}});
         self->quit(st.stop_reason);
       });
 }
@@ -356,7 +357,7 @@ void leader_sup_gone(leader_actor* self, const caf::error& reason) {
   // The leader-only tree gave up: fail, so that our supervisor restarts us
   // (and counts it).
   logging::error(*st.log, "the leader-only actors failed",
-                 {{"reason", self->system().render(reason)}});
+                 {{"reason", errors::describe(reason)}});
   self->quit(reason);
 }
 
@@ -382,7 +383,7 @@ caf::behavior leader_impl(leader_actor* self, leader_election_options opts,
     if (st.opts.client && st.kube && msg.source == st.kube.address()) {
       // Our own façade failed: so do we (our supervisor restarts us).
       logging::error(*st.log, "the leader election client failed",
-                     {{"reason", self->system().render(msg.reason)}});
+                     {{"reason", errors::describe(msg.reason)}});
       if (st.leader_sup)
         self->send_exit(st.leader_sup, caf::exit_reason::kill);
       self->quit(msg.reason);

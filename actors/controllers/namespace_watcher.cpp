@@ -11,6 +11,7 @@
 #include "actors/controllers/messages.hpp"
 #include "actors/controllers/root_cert.hpp"
 #include "actors/supervisor/supervisor.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/object.hpp"
 #include "kube/client/informer.hpp"
 #include "kube/client/messages.hpp"
@@ -108,7 +109,7 @@ void converge(watcher_actor* self, const std::string& ns) {
           if (!st.stopping)
             logging::error(
               *st.log, "cannot start the configmap actor",
-              {{"namespace", ns}, {"error", self->system().render(err)}});
+              {{"namespace", ns}, {"error", errors::describe(err)}});
           st.children.erase(ns);
         });
     return;
@@ -191,7 +192,7 @@ caf::behavior watcher_impl(watcher_actor* self, namespace_watcher_options opts,
   auto sup = spawn_supervisor(self->system(), std::move(sup_opts), {});
   if (!sup)
     throw std::runtime_error("cannot start the configmap supervisor: "
-                             + self->system().render(sup.error()));
+                             + errors::describe(sup.error()));
   st.supervisor = sup->supervisor;
   self->link_to(st.supervisor);
   // Also monitored: CAF drops the link when we send it an exit message

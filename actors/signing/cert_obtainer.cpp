@@ -15,6 +15,7 @@
 #include "actors/signing/messages.hpp"
 #include "actors/signing/root_store.hpp"
 #include "actors/supervisor/errors.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/certificate_request.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/object.hpp"
@@ -79,7 +80,7 @@ void delete_object(obtainer_actor* self, const std::string& name) {
           [log, name](caf::error& err) {
             if (!kube::is(err, kube::errc::not_found))
               logging::warn(*log, "failed to delete CertificateRequest",
-                            {{"name", name}, {"error", kube::describe(err)}});
+                            {{"name", name}, {"error", errors::describe(err)}});
           });
 }
 
@@ -133,21 +134,20 @@ void attempt_failed(obtainer_actor* self, const std::string& reason) {
   schedule(self, delay, renewal);
 }
 
-void on_final(obtainer_actor* self, const nlohmann::json& cr) {
+void on_final(obtainer_actor* self, const finished_request& cr) {
   auto& st = self->state;
   if (!st.current)
     return;
   st.current->waiting = false;
-  auto outcome = outcome_of(cr);
+  auto outcome = cr.outcome;
   if (outcome == cr_outcome::denied || outcome == cr_outcome::failed) {
     attempt_failed(self,
                    std::string{"serving CertificateRequest "}
                      + (outcome == cr_outcome::denied ? "denied: " : "failed: ")
-                     + kube::to_string(kube::conditions_of(cr)));
+                     + cr.conditions);
     return;
   }
-  kube::certificate_request_view view{cr};
-  auto pem = view.certificate();
+  const auto& pem = cr.certificate;
   if (!pem) {
     attempt_failed(self, "status.certificate is not valid base64");
     return;
@@ -155,7 +155,7 @@ void on_final(obtainer_actor* self, const nlohmann::json& cr) {
   auto chain = pki::parse_pem_bundle(*pem, policy::max_chain_pem_bytes);
   if (!chain) {
     attempt_failed(self, "failed to parse the serving certificate: "
-                           + pki::error_text(chain.error()));
+                           + errors::message(chain.error()));
     return;
   }
   const auto& key = *st.current->key;
@@ -164,7 +164,7 @@ void on_final(obtainer_actor* self, const nlohmann::json& cr) {
     return;
   }
   if (!st.opts.roots_from_file) {
-    auto ca = view.ca();
+    auto ca = cr.ca;
     if (!ca || ca->empty()) {
       attempt_failed(self, "root CA certificate is not defined");
       return;
@@ -172,7 +172,7 @@ void on_final(obtainer_actor* self, const nlohmann::json& cr) {
     auto roots = policy::load_root_bundle(std::move(*ca));
     if (!roots) {
       attempt_failed(self, "failed to decode status.ca: "
-                             + pki::error_text(roots.error()));
+                             + errors::message(roots.error()));
       return;
     }
     if (st.deps.roots->set(std::move(*roots)))
@@ -189,7 +189,7 @@ void on_final(obtainer_actor* self, const nlohmann::json& cr) {
   });
   if (sink_err) {
     attempt_failed(self, "failed to install the serving certificate: "
-                           + pki::error_text(sink_err));
+                           + errors::message(sink_err));
     return;
   }
   auto name = st.current->cr_name;
@@ -224,7 +224,7 @@ void wait_for(obtainer_actor* self) {
     ->request(st.deps.watcher, caf::infinite, cr_wait_atom::value, name,
               caf::actor_cast<caf::actor>(self))
     .then(
-      [self, token](nlohmann::json& cr) {
+      [self, token](finished_request& cr) {
         auto& st = self->state;
         if (st.current && st.current->token == token)
           on_final(self, cr);
@@ -240,7 +240,7 @@ void wait_for(obtainer_actor* self) {
         st.current->waiting = false;
         attempt_failed(self, "waiting for the serving CertificateRequest "
                              "failed: "
-                               + self->system().render(err));
+                               + errors::describe(err));
       });
 }
 
@@ -274,7 +274,7 @@ void start_attempt(obtainer_actor* self, bool renewal) {
   auto key = generate_key(st.opts);
   if (!key) {
     st.current = std::move(at);
-    attempt_failed(self, pki::error_text(key.error()));
+    attempt_failed(self, errors::message(key.error()));
     return;
   }
   pki::csr_template tmpl;
@@ -283,7 +283,7 @@ void start_attempt(obtainer_actor* self, bool renewal) {
   at.key = std::move(*key);
   st.current = std::move(at);
   if (!csr) {
-    attempt_failed(self, pki::error_text(csr.error()));
+    attempt_failed(self, errors::message(csr.error()));
     return;
   }
   cr_request req;
@@ -324,7 +324,7 @@ void start_attempt(obtainer_actor* self, bool renewal) {
         if (st.current && st.current->token == token)
           attempt_failed(self, "failed to create the serving "
                                "CertificateRequest: "
-                                 + kube::describe(err));
+                                 + errors::describe(err));
       });
 }
 

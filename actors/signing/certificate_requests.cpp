@@ -1,6 +1,7 @@
 #include "actors/signing/certificate_requests.hpp"
 
 #include "kube/api/certificate_request.hpp"
+#include "kube/api/object.hpp"
 #include "kube/client/resource.hpp"
 
 namespace istio_csr::actors::signing {
@@ -39,6 +40,17 @@ cr_outcome outcome_of(const nlohmann::json& cr) {
   if (!kube::string_at(cr, {"status", "certificate"}).empty())
     return cr_outcome::issued;
   return cr_outcome::pending;
+}
+
+finished_request finished_from(const nlohmann::json& cr) {
+  kube::certificate_request_view view{cr};
+  finished_request out;
+  out.name = kube::object_ref{cr}.name();
+  out.outcome = outcome_of(cr);
+  out.certificate = view.certificate();
+  out.ca = view.ca();
+  out.conditions = kube::to_string(kube::conditions_of(cr));
+  return out;
 }
 
 kube::request delete_cr(const std::string& namespace_,

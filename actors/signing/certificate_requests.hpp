@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,6 +62,23 @@ cr_outcome outcome_of(const nlohmann::json& cr);
 inline bool is_final(const nlohmann::json& cr) {
   return outcome_of(cr) != cr_outcome::pending;
 }
+
+/// A CertificateRequest in a final state, as its waiters need it (what the
+/// cr-watcher answers).
+struct finished_request {
+  std::string name;
+  cr_outcome outcome = cr_outcome::pending;
+  /// Issued: `status.certificate` decoded; nullopt when it is not valid
+  /// base64.
+  std::optional<std::string> certificate;
+  /// Issued: `status.ca` decoded; nullopt when absent or not valid base64.
+  std::optional<std::string> ca;
+  /// The conditions as text, for logs (`kube::to_string` of them).
+  std::string conditions;
+};
+
+/// `cr`, which must be final, as a `finished_request`.
+finished_request finished_from(const nlohmann::json& cr);
 
 /// The delete request of a CertificateRequest (no preconditions).
 kube::request delete_cr(const std::string& namespace_, const std::string& name);

@@ -11,9 +11,11 @@
 #include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
 #include "caf/system_messages.hpp"
+#include "caf/typed_event_based_actor.hpp"
 
 #include "actors/signing/errors.hpp"
 #include "actors/signing/messages.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/object.hpp"
 #include "kube/api/time.hpp"
@@ -35,7 +37,7 @@ namespace {
 
 struct pending_wait {
   caf::actor waiter;
-  caf::response_promise rp;
+  caf::typed_response_promise<finished_request> rp;
 };
 
 struct watcher_state {
@@ -58,7 +60,11 @@ struct watcher_state {
   static inline const char* name = "cr-watcher";
 };
 
-using watcher_actor = caf::stateful_actor<watcher_state>;
+/// The cr-watcher with its internal message: informer events.
+using watcher_impl_actor = cr_watcher_actor::extend<
+  caf::reacts_to<cr_event_atom, kube::informer_event>>;
+
+using watcher_actor = watcher_impl_actor::stateful_pointer<watcher_state>;
 
 /// Drops what the watcher never needs, to keep the cache small.
 nlohmann::json strip(nlohmann::json obj) {
@@ -70,7 +76,7 @@ nlohmann::json strip(nlohmann::json obj) {
 }
 
 /// Deletes `name` in the background; failures are only logged.
-void delete_object(watcher_actor* self, const std::string& name,
+void delete_object(watcher_actor self, const std::string& name,
                    const char* why) {
   auto& st = self->state;
   if (st.opts.cr.preserve)
@@ -87,13 +93,13 @@ void delete_object(watcher_actor* self, const std::string& name,
                                     {{"namespace", ns},
                                      {"name", name},
                                      {"reason", why},
-                                     {"error", kube::describe(res.error())}});
+                                     {"error", errors::describe(res.error())}});
                     }
                   });
 }
 
 /// Forgets the wait for `name` (if any) and returns it.
-std::optional<pending_wait> take_wait(watcher_actor* self,
+std::optional<pending_wait> take_wait(watcher_actor self,
                                       const std::string& name) {
   auto& st = self->state;
   auto i = st.waits.find(name);
@@ -113,7 +119,7 @@ std::optional<pending_wait> take_wait(watcher_actor* self,
   return result;
 }
 
-void on_event(watcher_actor* self, const kube::informer_event& ev) {
+void on_event(watcher_actor self, const kube::informer_event& ev) {
   auto& st = self->state;
   if (ev.type == kube::informer_event_type::synced) {
     st.stats.synced = true;
@@ -141,11 +147,11 @@ void on_event(watcher_actor* self, const kube::informer_event& ev) {
     return;
   if (auto w = take_wait(self, name)) {
     ++st.stats.answered;
-    w->rp.deliver(*ev.object);
+    w->rp.deliver(finished_from(*ev.object));
   }
 }
 
-void sweep(watcher_actor* self) {
+void sweep(watcher_actor self) {
   auto& st = self->state;
   if (!st.inf->synced() || st.opts.cr.preserve)
     return;
@@ -168,8 +174,9 @@ void sweep(watcher_actor* self) {
   }
 }
 
-caf::behavior watcher_impl(watcher_actor* self, watcher_options opts,
-                           std::shared_ptr<kube::client> cli) {
+watcher_impl_actor::behavior_type
+watcher_impl(watcher_actor self, watcher_options opts,
+             std::shared_ptr<kube::client> cli) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.cli = std::move(cli);
@@ -184,7 +191,7 @@ caf::behavior watcher_impl(watcher_actor* self, watcher_options opts,
   st.inf = kube::informer::make(
     st.cli, std::move(io),
     [addr = self->address()](const kube::informer_event& ev) {
-      if (auto hdl = caf::actor_cast<caf::actor>(addr))
+      if (auto hdl = caf::actor_cast<watcher_impl_actor>(addr))
         caf::anon_send(hdl, cr_event_atom::value, ev);
     });
   st.inf->start();
@@ -215,18 +222,18 @@ caf::behavior watcher_impl(watcher_actor* self, watcher_options opts,
                   {"selector", managed_by_selector()}});
   return {
     [self](cr_wait_atom, const std::string& name,
-           const caf::actor& waiter) -> caf::result<nlohmann::json> {
+           const caf::actor& waiter) -> caf::result<finished_request> {
       auto& st = self->state;
       // Events that arrived before this registration are in the cache.
       if (auto obj = st.inf->get(st.opts.cr.namespace_, name);
           obj && is_final(*obj)) {
         ++st.stats.answered;
-        return *obj;
+        return finished_from(*obj);
       }
       if (auto old = take_wait(self, name))
         old->rp.deliver(
           make_error(signing_errc::wait_cancelled, "replaced by a new wait"));
-      auto rp = self->make_response_promise();
+      auto rp = self->make_response_promise<finished_request>();
       if (waiter) {
         auto& names = st.by_waiter[waiter.address()];
         if (names.empty())
@@ -250,7 +257,7 @@ caf::behavior watcher_impl(watcher_actor* self, watcher_options opts,
         self->delayed_send(self, self->state.opts.sweep_interval,
                            cr_sweep_atom::value);
     },
-    [self](stats_atom) {
+    [self](stats_atom) -> watcher_stats {
       auto result = self->state.stats;
       result.cached = self->state.inf->size();
       result.synced = self->state.inf->synced();
@@ -265,8 +272,8 @@ caf::behavior watcher_impl(watcher_actor* self, watcher_options opts,
 
 } // namespace
 
-caf::actor spawn_cr_watcher(caf::actor_system& sys, watcher_options opts,
-                            std::shared_ptr<kube::client> client) {
+cr_watcher_actor spawn_cr_watcher(caf::actor_system& sys, watcher_options opts,
+                                  std::shared_ptr<kube::client> client) {
   return sys.spawn(watcher_impl, std::move(opts), std::move(client));
 }
 

@@ -7,8 +7,12 @@
 #include "caf/actor.hpp"
 #include "caf/allowed_unsafe_message_type.hpp"
 #include "caf/fwd.hpp"
+#include "caf/replies_to.hpp"
+#include "caf/typed_actor.hpp"
 
 #include "actors/signing/certificate_requests.hpp"
+#include "actors/signing/messages.hpp"
+#include "kube/client/informer_cache.hpp"
 
 namespace istio_csr::kube {
 class client;
@@ -58,25 +62,37 @@ struct watcher_stats {
   caf::actor self;
 };
 
-/// Spawns the cr-watcher: one informer (list + watch, resumed after drops,
+/// The cr-watcher: one informer (list + watch, resumed after drops,
 /// re-listed after 410) on the CertificateRequests of `opts.cr.namespace_`
 /// that carry `managed_by_label`, shared by every signer and the
 /// cert-obtainer instead of a watch per request.
 ///
-/// Messages:
-/// - `(cr_wait_atom, std::string name, caf::actor waiter) -> json`: answers
-///   the object once it is final (at once if the cache already has it so,
-///   which covers events that arrived before the registration), or
-///   `signing_errc::cr_deleted`. The watcher monitors `waiter`: when it
-///   terminates, the objects it still waits on are deleted (unless
-///   preserve) and their waits answered `signing_errc::waiter_down`.
+/// - `(cr_wait_atom, std::string name, caf::actor waiter) ->
+///   finished_request`: answers once the object is final (at once if the
+///   cache already has it so, which covers events that arrived before the
+///   registration), or `signing_errc::cr_deleted`. The watcher monitors
+///   `waiter`: when it terminates, the objects it still waits on are
+///   deleted (unless preserve) and their waits answered
+///   `signing_errc::waiter_down`.
 /// - `(cr_unwait_atom, std::string name)`: withdraws a wait (answered
 ///   `signing_errc::wait_cancelled`).
 /// - `(cr_sweep_atom)`: runs the orphan sweep now.
 /// - `(stats_atom) -> watcher_stats`.
-caf::actor spawn_cr_watcher(caf::actor_system& sys, watcher_options opts,
-                            std::shared_ptr<kube::client> client);
+///
+/// A message of another shape does not compile, e.g.
+/// `self->request(watcher, infinite, cr_wait_atom::value, name)` (no
+/// waiter) or a handler taking `nlohmann::json&` for the answer.
+using cr_watcher_actor
+  = caf::typed_actor<caf::replies_to<cr_wait_atom, std::string,
+                                     caf::actor>::with<finished_request>,
+                     caf::reacts_to<cr_unwait_atom, std::string>,
+                     caf::reacts_to<cr_sweep_atom>,
+                     caf::replies_to<stats_atom>::with<watcher_stats>>;
+
+cr_watcher_actor spawn_cr_watcher(caf::actor_system& sys, watcher_options opts,
+                                  std::shared_ptr<kube::client> client);
 
 } // namespace istio_csr::actors::signing
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(istio_csr::actors::signing::watcher_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(istio_csr::actors::signing::finished_request)

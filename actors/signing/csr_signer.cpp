@@ -6,42 +6,36 @@
 #include <variant>
 
 #include "caf/actor_system.hpp"
-#include "caf/event_based_actor.hpp"
-#include "caf/response_promise.hpp"
 #include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
 
+#include "actors/ambient/errors.hpp"
 #include "actors/ambient/messages.hpp"
 #include "actors/signing/active_issuer.hpp"
 #include "actors/signing/errors.hpp"
 #include "actors/signing/messages.hpp"
 #include "actors/signing/policy/csr_policy.hpp"
 #include "actors/signing/policy/duration.hpp"
-#include "actors/signing/policy/spiffe.hpp"
 #include "actors/signing/root_store.hpp"
 #include "actors/supervisor/errors.hpp"
-#include "kube/api/certificate_request.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/object.hpp"
 #include "kube/api/token_review.hpp"
-#include "kube/api/validation.hpp"
 #include "kube/client/resource.hpp"
 #include "logging/logging.hpp"
 #include "pki/certificate.hpp"
 #include "pki/error.hpp"
-#include "proto/ca.pb.h"
+#include "signing_api/sign_errc.hpp"
+#include "signing_api/spiffe.hpp"
 
 namespace istio_csr::actors::signing {
 
 namespace {
 
-using grpc::StatusCode;
+using signing_api::sign_errc;
 
-constexpr std::string_view authenticate_failure
-  = "request authenticate failure";
-constexpr std::string_view sign_failure = "failed to sign certificate request";
-constexpr std::string_view parse_failure
-  = "failed to parse and verify signed certificate from issuer";
 constexpr std::string_view timeout_failure
   = "timed out waiting for the certificate request to be signed";
 
@@ -56,14 +50,14 @@ struct caller_identity {
   std::string pod_uid;
 };
 
-/// One call in progress.
-struct pending_call {
-  call_ref call;
-  caf::response_promise rp;
+/// One signing request in progress.
+struct pending_request {
+  request_ref req;
+  caf::typed_response_promise<void> rp;
   std::vector<std::string> identities;
   /// The CSR as checked, once the policy approved it.
   std::optional<policy::approved_csr> approved;
-  /// Held from just before the create until the call ends.
+  /// Held from just before the create until the request ends.
   slot cr_slot;
   /// The CertificateRequest, once created.
   std::string cr_name;
@@ -76,7 +70,7 @@ struct signer_state {
   signer_deps deps;
   std::shared_ptr<spdlog::logger> log;
   uint64_t next_id = 1;
-  std::unordered_map<uint64_t, pending_call> calls;
+  std::unordered_map<uint64_t, pending_request> requests;
   uint64_t finished = 0;
   /// Overload refusals since the last warning, and when that was.
   uint64_t overloaded = 0;
@@ -85,7 +79,13 @@ struct signer_state {
   static inline const char* name = "csr-signer";
 };
 
-using signer_actor = caf::stateful_actor<signer_state>;
+/// The signer with its internal messages: a request's deadline passed, its
+/// caller cancelled.
+using signer_impl_actor
+  = signer_actor::extend<caf::reacts_to<sign_timeout_atom, uint64_t>,
+                         caf::reacts_to<sign_cancel_atom, uint64_t>>;
+
+using signer_pointer = signer_impl_actor::stateful_pointer<signer_state>;
 
 std::string join(const std::vector<std::string>& xs) {
   std::string result;
@@ -97,14 +97,14 @@ std::string join(const std::vector<std::string>& xs) {
   return result;
 }
 
-pending_call* find(signer_actor* self, uint64_t id) {
-  auto i = self->state.calls.find(id);
-  return i != self->state.calls.end() ? &i->second : nullptr;
+pending_request* find(signer_pointer self, uint64_t id) {
+  auto i = self->state.requests.find(id);
+  return i != self->state.requests.end() ? &i->second : nullptr;
 }
 
 /// Deletes the CertificateRequest `name` in the background (not bound to
-/// the call), unless preserve (`force` deletes anyway).
-void delete_object(signer_actor* self, const std::string& name,
+/// the request), unless preserve (`force` deletes anyway).
+void delete_object(signer_pointer self, const std::string& name,
                    bool force = false) {
   auto& st = self->state;
   if ((st.opts->cr.preserve && !force) || name.empty())
@@ -120,160 +120,152 @@ void delete_object(signer_actor* self, const std::string& name,
       [log, ns, name](caf::error& err) {
         if (kube::is(err, kube::errc::not_found))
           return;
-        logging::error(
-          *log, "failed to delete CertificateRequest",
-          {{"namespace", ns}, {"name", name}, {"error", kube::describe(err)}});
+        logging::error(*log, "failed to delete CertificateRequest",
+                       {{"namespace", ns},
+                        {"name", name},
+                        {"error", errors::describe(err)}});
       });
 }
 
-/// Ends call `id`: answers it (`chain` when `code` is OK), withdraws its
-/// wait, deletes its CertificateRequest (even with preserve when
-/// `force_delete`) and answers the dispatcher.
-void end_call(signer_actor* self, uint64_t id, StatusCode code,
-              std::string_view message, std::vector<std::string> chain = {},
-              bool force_delete = false) {
+/// Ends request `id` with `result`, withdraws its wait, deletes its
+/// CertificateRequest (even with preserve when `force_delete`) and answers
+/// the dispatcher.
+void end_request(signer_pointer self, uint64_t id,
+                 signing_api::sign_result result, bool force_delete = false) {
   auto& st = self->state;
-  auto i = st.calls.find(id);
-  if (i == st.calls.end())
+  auto i = st.requests.find(id);
+  if (i == st.requests.end())
     return;
-  auto pc = std::move(i->second);
-  st.calls.erase(i);
+  auto pr = std::move(i->second);
+  st.requests.erase(i);
   ++st.finished;
-  if (code == StatusCode::OK)
-    pc.call->get()->finish_ok(std::move(chain));
-  else
-    pc.call->get()->finish_error(code, std::string{message});
-  if (!pc.cr_name.empty()) {
-    if (pc.waiting)
-      self->send(st.deps.watcher, cr_unwait_atom::value, pc.cr_name);
-    delete_object(self, pc.cr_name, force_delete);
+  pr.req->reply().finish(std::move(result));
+  if (!pr.cr_name.empty()) {
+    if (pr.waiting)
+      self->send(st.deps.watcher, cr_unwait_atom::value, pr.cr_name);
+    delete_object(self, pr.cr_name, force_delete);
   }
-  pc.rp.deliver(caf::unit);
+  static_cast<caf::response_promise&>(pr.rp).deliver(caf::unit);
+}
+
+/// Ends request `id` with the domain error `code`.
+void fail(signer_pointer self, uint64_t id, sign_errc code,
+          bool force_delete = false) {
+  end_request(self, id, signing_api::make_error(code), force_delete);
 }
 
 /// Authentication or authorization failed: details go to the log only.
-void refuse(signer_actor* self, uint64_t id, std::string_view reason,
+void refuse(signer_pointer self, uint64_t id, std::string_view reason,
             const std::vector<std::string>& identities = {}) {
   auto& st = self->state;
-  auto* pc = find(self, id);
-  if (pc == nullptr)
+  auto* pr = find(self, id);
+  if (pr == nullptr)
     return;
   logging::error(*st.log, "failed to authenticate request",
                  {{"reason", std::string{reason}},
                   {"identities", join(identities)},
-                  {"peer", (*pc->call)->caller().peer}});
-  end_call(self, id, StatusCode::UNAUTHENTICATED, authenticate_failure);
+                  {"peer", pr->req->request().caller.peer}});
+  fail(self, id, sign_errc::unauthenticated);
 }
 
-void fail_signing(signer_actor* self, uint64_t id, std::string_view reason) {
+void fail_signing(signer_pointer self, uint64_t id, std::string_view reason) {
   auto& st = self->state;
-  auto* pc = find(self, id);
-  if (pc == nullptr)
+  auto* pr = find(self, id);
+  if (pr == nullptr)
     return;
   logging::error(*st.log, "failed to sign certificate request",
                  {{"reason", std::string{reason}},
-                  {"identities", join(pc->identities)},
-                  {"certificaterequest", pc->cr_name}});
-  end_call(self, id, StatusCode::INTERNAL, sign_failure);
+                  {"identities", join(pr->identities)},
+                  {"certificaterequest", pr->cr_name}});
+  fail(self, id, sign_errc::signing_failed);
 }
 
-/// The `ImpersonatedIdentity` metadata value, empty when absent.
-std::string impersonated_identity(const grpc_bridge::call& c) {
-  const auto& fields = c.request().metadata().fields();
-  auto i = fields.find("ImpersonatedIdentity");
-  if (i == fields.end()
-      || i->second.kind_case() != google::protobuf::Value::kStringValue)
-    return {};
-  return i->second.string_value();
-}
-
-void wait_for(signer_actor* self, uint64_t id);
+void wait_for(signer_pointer self, uint64_t id);
 
 /// The CertificateRequest reached a final state.
-void on_final(signer_actor* self, uint64_t id, const nlohmann::json& cr) {
+void on_final(signer_pointer self, uint64_t id, const finished_request& cr) {
   auto& st = self->state;
-  auto* pc = find(self, id);
-  if (pc == nullptr)
+  auto* pr = find(self, id);
+  if (pr == nullptr)
     return;
-  pc->waiting = false;
-  switch (outcome_of(cr)) {
+  pr->waiting = false;
+  switch (cr.outcome) {
     case cr_outcome::denied:
       fail_signing(self, id,
                    "created CertificateRequest has been denied: "
-                     + kube::to_string(kube::conditions_of(cr)));
+                     + cr.conditions);
       return;
     case cr_outcome::failed:
       fail_signing(self, id,
-                   "created CertificateRequest has failed: "
-                     + kube::to_string(kube::conditions_of(cr)));
+                   "created CertificateRequest has failed: " + cr.conditions);
       return;
     case cr_outcome::pending:
       fail_signing(self, id, "CertificateRequest is not final");
       return;
     case cr_outcome::issued: break;
   }
-  auto issued = kube::certificate_request_view{cr}.certificate();
   auto roots = st.deps.roots->current();
   std::string reason;
-  if (!issued) {
+  if (!cr.certificate) {
     reason = "status.certificate is not valid base64";
   } else if (!roots) {
     reason = "root CAs are not available";
   } else {
-    auto chain = policy::build_response_chain(*issued, *roots);
+    auto chain = policy::build_response_chain(*cr.certificate, *roots);
     if (chain) {
       // The issuer must have signed what we checked (docs/security.md).
       auto leaf = pki::certificate::from_pem(chain->front());
       auto mismatch
-        = !leaf ? std::optional<std::string>{pki::error_text(leaf.error())}
-                : policy::check_issued_leaf(*leaf, *pc->approved);
+        = !leaf ? std::optional<std::string>{errors::message(leaf.error())}
+                : policy::check_issued_leaf(*leaf, *pr->approved);
       if (mismatch) {
         logging::error(*st.log,
                        "refusing a certificate the issuer signed for "
                        "something else than the approved request",
                        {{"reason", *mismatch},
-                        {"identities", join(pc->identities)},
-                        {"certificaterequest", pc->cr_name}});
-        end_call(self, id, StatusCode::INTERNAL, parse_failure, {}, true);
+                        {"identities", join(pr->identities)},
+                        {"certificaterequest", pr->cr_name}});
+        fail(self, id, sign_errc::verification_failed, true);
         return;
       }
       logging::debug(*st.log, "signed CertificateRequest",
-                     {{"identities", join(pc->identities)},
-                      {"certificaterequest", pc->cr_name}});
-      end_call(self, id, StatusCode::OK, {}, std::move(*chain));
+                     {{"identities", join(pr->identities)},
+                      {"certificaterequest", pr->cr_name}});
+      end_request(self, id, std::move(*chain));
       return;
     }
-    reason = pki::error_text(chain.error());
+    reason = errors::message(chain.error());
   }
   logging::error(*st.log,
                  "failed to parse and verify signed certificate from issuer",
                  {{"reason", reason},
-                  {"identities", join(pc->identities)},
-                  {"certificaterequest", pc->cr_name}});
-  end_call(self, id, StatusCode::INTERNAL, parse_failure);
+                  {"identities", join(pr->identities)},
+                  {"certificaterequest", pr->cr_name}});
+  fail(self, id, sign_errc::verification_failed);
 }
 
-/// Registers the wait for call `id`'s CertificateRequest with the watcher.
-void wait_for(signer_actor* self, uint64_t id) {
+/// Registers the wait for request `id`'s CertificateRequest with the
+/// watcher.
+void wait_for(signer_pointer self, uint64_t id) {
   auto& st = self->state;
-  auto* pc = find(self, id);
-  if (pc == nullptr)
+  auto* pr = find(self, id);
+  if (pr == nullptr)
     return;
-  pc->waiting = true;
+  pr->waiting = true;
   logging::trace(
     *st.log, "waiting for CertificateRequest",
-    {{"namespace", st.opts->cr.namespace_}, {"name", pc->cr_name}});
-  auto name = pc->cr_name;
+    {{"namespace", st.opts->cr.namespace_}, {"name", pr->cr_name}});
+  auto name = pr->cr_name;
   self
     ->request(st.deps.watcher, caf::infinite, cr_wait_atom::value, name,
               caf::actor_cast<caf::actor>(self))
-    .then([self, id](nlohmann::json& cr) { on_final(self, id, cr); },
+    .then([self, id](finished_request& cr) { on_final(self, id, cr); },
           [self, id, name](caf::error& err) {
-            auto* pc = find(self, id);
-            if (pc == nullptr || pc->cr_name != name)
-              return; // the call ended; its wait was withdrawn
+            auto* pr = find(self, id);
+            if (pr == nullptr || pr->cr_name != name)
+              return; // the request ended; its wait was withdrawn
             if (err.category() == signing_error_category) {
-              pc->waiting = false;
+              pr->waiting = false;
               fail_signing(self, id,
                            "created CertificateRequest has been "
                            "unexpectedly deleted");
@@ -285,54 +277,57 @@ void wait_for(signer_actor* self, uint64_t id) {
               wait_for(self, id);
               return;
             }
-            logging::error(
-              *self->state.log,
-              "waiting for CertificateRequest "
-              "failed",
-              {{"name", name}, {"error", self->system().render(err)}});
-            end_call(self, id, StatusCode::UNAVAILABLE,
-                     "certificate signer unavailable");
+            logging::error(*self->state.log,
+                           "waiting for CertificateRequest failed",
+                           {{"name", name}, {"error", errors::describe(err)}});
+            fail(self, id, sign_errc::signer_unavailable);
           });
 }
 
-void create_request(signer_actor* self, uint64_t id,
+/// Takes a slot for one more waiting CertificateRequest; false (and the
+/// request answered `issuer_overloaded`) when there is none.
+bool take_cr_slot(signer_pointer self, uint64_t id, pending_request& pr) {
+  auto& st = self->state;
+  if (!st.deps.pending_crs)
+    return true;
+  auto taken = st.deps.pending_crs->try_acquire();
+  if (taken) {
+    pr.cr_slot = std::move(*taken);
+    return true;
+  }
+  // At most one warning per 10 s: an overload must not become a log storm.
+  ++st.overloaded;
+  auto now = std::chrono::steady_clock::now();
+  if (now - st.overload_warned >= std::chrono::seconds{10}) {
+    logging::warn(*st.log,
+                  "too many CertificateRequests waiting for the issuer, "
+                  "asking callers to retry",
+                  {{"limit", std::to_string(st.deps.pending_crs->limit())},
+                   {"refused", std::to_string(st.overloaded)}});
+    st.overloaded = 0;
+    st.overload_warned = now;
+  }
+  fail(self, id, sign_errc::issuer_overloaded);
+  return false;
+}
+
+void create_request(signer_pointer self, uint64_t id,
                     std::chrono::seconds duration) {
   auto& st = self->state;
-  auto* pc = find(self, id);
-  if (pc == nullptr)
+  auto* pr = find(self, id);
+  if (pr == nullptr)
     return;
   auto issuer = st.deps.issuer->get();
   if (!issuer) {
     fail_signing(self, id, "no active issuerRef is configured for istio-csr");
     return;
   }
-  if (st.deps.pending_crs) {
-    auto taken = st.deps.pending_crs->try_acquire();
-    if (!taken) {
-      // At most one warning per 10 s: an overload must not become a log
-      // storm.
-      ++st.overloaded;
-      auto now = std::chrono::steady_clock::now();
-      if (now - st.overload_warned >= std::chrono::seconds{10}) {
-        logging::warn(
-          *st.log,
-          "too many CertificateRequests waiting for the issuer, asking "
-          "callers to retry",
-          {{"limit", std::to_string(st.deps.pending_crs->limit())},
-           {"refused", std::to_string(st.overloaded)}});
-        st.overloaded = 0;
-        st.overload_warned = now;
-      }
-      end_call(self, id, StatusCode::UNAVAILABLE,
-               "too many certificate requests waiting for the issuer");
-      return;
-    }
-    pc->cr_slot = std::move(*taken);
-  }
+  if (!take_cr_slot(self, id, *pr))
+    return;
   cr_request req;
-  req.identities = join(pc->identities);
+  req.identities = join(pr->identities);
   // Never the caller's text: the PEM of exactly the DER we checked.
-  req.csr_pem = pc->approved->pem();
+  req.csr_pem = pr->approved->pem();
   req.duration = duration;
   req.usages = {"client auth", "server auth"};
   req.issuer = *issuer;
@@ -345,17 +340,17 @@ void create_request(signer_actor* self, uint64_t id,
       [self, id](nlohmann::json& created) {
         auto& st = self->state;
         auto name = kube::object_ref{created}.name();
-        auto* pc = find(self, id);
-        if (pc == nullptr) {
-          // The call ended while the create was on its way.
+        auto* pr = find(self, id);
+        if (pr == nullptr) {
+          // The request ended while the create was on its way.
           delete_object(self, name);
           return;
         }
-        pc->cr_name = name;
+        pr->cr_name = name;
         logging::debug(*st.log, "created CertificateRequest",
                        {{"namespace", st.opts->cr.namespace_},
                         {"name", name},
-                        {"identities", join(pc->identities)}});
+                        {"identities", join(pr->identities)}});
         // The create answer may already be final (an issuer faster than
         // our request): the watcher's cache covers that too.
         wait_for(self, id);
@@ -363,21 +358,21 @@ void create_request(signer_actor* self, uint64_t id,
       [self, id](caf::error& err) {
         fail_signing(self, id,
                      "failed to create CertificateRequest: "
-                       + kube::describe(err));
+                       + errors::describe(err));
       });
 }
 
 /// The caller may have `identities`: CSR policy (the URI SANs must be
 /// exactly those), the duration clamp, then the request.
-void check_csr(signer_actor* self, uint64_t id,
+void check_csr(signer_pointer self, uint64_t id,
                std::vector<std::string> identities,
                const std::vector<std::string>& callers) {
   auto& st = self->state;
-  auto* pc = find(self, id);
-  if (pc == nullptr)
+  auto* pr = find(self, id);
+  if (pr == nullptr)
     return;
-  const auto& c = **pc->call;
-  auto decision = policy::authorize_csr(c.request().csr(), identities);
+  const auto& req = pr->req->request();
+  auto decision = policy::authorize_csr(req.csr_pem, identities);
   if (auto* rejection = std::get_if<policy::csr_rejection>(&decision)) {
     refuse(self, id,
            std::string{policy::to_string(rejection->reason)} + ": "
@@ -385,17 +380,17 @@ void check_csr(signer_actor* self, uint64_t id,
            callers);
     return;
   }
-  pc->approved = std::move(std::get<policy::approved_csr>(decision));
-  pc->identities = std::move(identities);
-  auto duration = policy::certificate_duration(c.request().validity_duration(),
-                                               st.opts->max_duration);
+  pr->approved = std::move(std::get<policy::approved_csr>(decision));
+  pr->identities = std::move(identities);
+  auto duration
+    = policy::certificate_duration(req.validity_seconds, st.opts->max_duration);
   create_request(self, id, duration);
 }
 
 /// Ambient: `who` (a ztunnel) asks for `target`. The pod index decides
 /// (actors/ambient/node_authorizer.hpp); then the CSR must carry exactly
 /// `target`, and the CertificateRequest is annotated with it.
-void impersonate(signer_actor* self, uint64_t id, caller_identity who,
+void impersonate(signer_pointer self, uint64_t id, caller_identity who,
                  std::string target) {
   auto& st = self->state;
   if (find(self, id) == nullptr)
@@ -417,54 +412,53 @@ void impersonate(signer_actor* self, uint64_t id, caller_identity who,
   self
     ->request(st.deps.pod_index, caf::infinite, ambient::authorize_atom::value,
               std::move(req))
-    .then(
-      [self, id, who, target]() {
-        check_csr(self, id, {target}, who.identities);
-      },
-      [self, id, who, target](caf::error& err) mutable {
-        if (find(self, id) == nullptr)
-          return; // the call ended meanwhile
-        if (err == make_error(supervisor_errc::child_restarted)) {
-          // The pod index restarted with our request: ask the new one.
-          impersonate(self, id, std::move(who), std::move(target));
-          return;
-        }
-        if (err == caf::sec::request_timeout) {
-          logging::warn(*self->state.log,
-                        "impersonation not checked: the pod cache has not "
-                        "synced",
-                        {{"impersonated", target}});
-          end_call(self, id, StatusCode::UNAVAILABLE, "pod cache not synced");
-          return;
-        }
-        if (err != caf::sec::invalid_argument) {
-          // Not a denial: the pod index is stopping or gone (shutdown).
-          // Retriable for ztunnel, never a refusal.
-          logging::warn(
-            *self->state.log,
-            "impersonation not checked: the pod index is "
-            "unavailable",
-            {{"impersonated", target}, {"error", pki::error_text(err)}});
-          end_call(self, id, StatusCode::UNAVAILABLE, "pod cache unavailable");
-          return;
-        }
-        refuse(self, id,
-               "impersonation failed for identity " + target + ": "
-                 + pki::error_text(err),
-               who.identities);
-      });
+    .then([self, id, who,
+           target]() { check_csr(self, id, {target}, who.identities); },
+          [self, id, who, target](caf::error& err) mutable {
+            if (find(self, id) == nullptr)
+              return; // the request ended meanwhile
+            if (err == make_error(supervisor_errc::child_restarted)) {
+              // The pod index restarted with our request: ask the new one.
+              impersonate(self, id, std::move(who), std::move(target));
+              return;
+            }
+            auto code = ambient::ambient_errc_of(err);
+            if (code == ambient::ambient_errc::denied) {
+              refuse(self, id,
+                     "impersonation failed for identity " + target + ": "
+                       + errors::message(err),
+                     who.identities);
+              return;
+            }
+            if (code == ambient::ambient_errc::not_synced) {
+              logging::warn(*self->state.log,
+                            "impersonation not checked: the pod cache has not "
+                            "synced",
+                            {{"impersonated", target}});
+              fail(self, id, sign_errc::pod_cache_not_synced);
+              return;
+            }
+            // The pod index is stopping or gone (shutdown): retriable for
+            // ztunnel, never a refusal.
+            logging::warn(
+              *self->state.log,
+              "impersonation not checked: the pod index is "
+              "unavailable",
+              {{"impersonated", target}, {"error", errors::describe(err)}});
+            fail(self, id, sign_errc::pod_cache_unavailable);
+          });
 }
 
 /// Authentication succeeded: authorization, CSR policy, then the request.
-void authorized(signer_actor* self, uint64_t id, caller_identity who) {
-  auto* pc = find(self, id);
-  if (pc == nullptr)
+void authorized(signer_pointer self, uint64_t id, caller_identity who) {
+  auto* pr = find(self, id);
+  if (pr == nullptr)
     return;
   if (who.identities.empty()) {
     refuse(self, id, "caller has no identities");
     return;
   }
-  if (auto target = impersonated_identity(**pc->call); !target.empty()) {
+  if (auto target = pr->req->request().impersonated_identity; !target.empty()) {
     impersonate(self, id, std::move(who), std::move(target));
     return;
   }
@@ -503,10 +497,10 @@ caf::expected<caller_identity> check_review(const signer_options& opts,
   caller_identity who;
   who.ns = parts[2];
   who.service_account = parts[3];
-  auto id = policy::format_spiffe_identity(opts.trust_domain, who.ns,
-                                           who.service_account);
+  auto id = signing_api::format_spiffe_identity(opts.trust_domain, who.ns,
+                                                who.service_account);
   if (!id)
-    return fail(pki::error_text(id.error()));
+    return fail(errors::message(id.error()));
   who.identities.push_back(std::move(*id));
   who.pod_name = view.extra_value("authentication.kubernetes.io/pod-name");
   who.pod_uid = view.extra_value("authentication.kubernetes.io/pod-uid");
@@ -514,12 +508,12 @@ caf::expected<caller_identity> check_review(const signer_options& opts,
 }
 
 /// Step 1: cluster id and authentication.
-void authenticate(signer_actor* self, uint64_t id) {
+void authenticate(signer_pointer self, uint64_t id) {
   auto& st = self->state;
-  auto* pc = find(self, id);
-  if (pc == nullptr)
+  auto* pr = find(self, id);
+  if (pr == nullptr)
     return;
-  const auto& caller = (*pc->call)->caller();
+  const auto& caller = pr->req->request().caller;
   // The client-certificate authenticator comes first when enabled.
   if (st.opts->client_cert_authenticator && caller.client_cert) {
     auto ids = caller.client_cert->identities();
@@ -564,7 +558,7 @@ void authenticate(signer_actor* self, uint64_t id) {
       [self, id](nlohmann::json& answer) {
         auto who = check_review(*self->state.opts, answer);
         if (!who) {
-          refuse(self, id, pki::error_text(who.error()));
+          refuse(self, id, errors::message(who.error()));
           return;
         }
         authorized(self, id, std::move(*who));
@@ -572,32 +566,32 @@ void authenticate(signer_actor* self, uint64_t id) {
       [self, id](caf::error& err) {
         refuse(self, id,
                "failed to validate the JWT from cluster: "
-                 + kube::describe(err));
+                 + errors::describe(err));
       });
 }
 
-caf::behavior signer_impl(signer_actor* self,
-                          std::shared_ptr<const signer_options> opts,
-                          signer_deps deps) {
+signer_impl_actor::behavior_type
+signer_impl(signer_pointer self, std::shared_ptr<const signer_options> opts,
+            signer_deps deps) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.deps = std::move(deps);
   st.log = logging::get("grpc-server");
   return {
-    [self](sign_atom, call_ref& c) -> caf::result<void> {
+    [self](sign_atom, request_ref& req) -> caf::result<void> {
       auto& st = self->state;
-      auto rp = self->make_response_promise();
-      if (!c || (*c)->finished()) {
-        rp.deliver(caf::unit);
+      auto rp = self->make_response_promise<void>();
+      if (!req || req->reply().finished()) {
+        static_cast<caf::response_promise&>(rp).deliver(caf::unit);
         return rp;
       }
       auto id = st.next_id++;
-      auto call = c->get();
-      st.calls.emplace(id,
-                       pending_call{std::move(c), rp, {}, {}, {}, {}, false});
+      const auto& request = req->request();
+      auto reply = request.reply;
+      st.requests.emplace(id, pending_request{req, rp, {}, {}, {}, {}, false});
       // The deadline: ours, never beyond the caller's.
       using clock = std::chrono::steady_clock;
-      auto deadline = call->deadline();
+      auto deadline = request.deadline;
       if (st.opts->request_timeout > std::chrono::nanoseconds::zero()) {
         auto ours = clock::now()
                     + std::chrono::duration_cast<clock::duration>(
@@ -608,17 +602,16 @@ caf::behavior signer_impl(signer_actor* self,
         auto delay = std::max(deadline - clock::now(), clock::duration::zero());
         self->delayed_send(self, delay, sign_timeout_atom::value, id);
       }
-      // Runs on a gRPC thread (or here, if already cancelled).
-      call->on_cancel([addr = self->address(), id] {
-        if (auto hdl = caf::actor_cast<caf::actor>(addr))
+      // Runs on a transport thread (or here, if already cancelled).
+      reply->on_cancel([addr = self->address(), id] {
+        if (auto hdl = caf::actor_cast<signer_impl_actor>(addr))
           caf::anon_send(hdl, sign_cancel_atom::value, id);
       });
       // An oversized CSR is refused before it costs a TokenReview.
-      if (call->request().csr().size() > policy::max_csr_pem_bytes) {
+      if (request.csr_pem.size() > policy::max_csr_pem_bytes) {
         refuse(self, id,
                "malformed: the CSR PEM has "
-                 + std::to_string(call->request().csr().size())
-                 + " bytes, more than "
+                 + std::to_string(request.csr_pem.size()) + " bytes, more than "
                  + std::to_string(policy::max_csr_pem_bytes));
         return rp;
       }
@@ -626,25 +619,25 @@ caf::behavior signer_impl(signer_actor* self,
       return rp;
     },
     [self](sign_timeout_atom, uint64_t id) {
-      auto* pc = find(self, id);
-      if (pc == nullptr)
+      auto* pr = find(self, id);
+      if (pr == nullptr)
         return;
       logging::warn(*self->state.log, timeout_failure,
-                    {{"identities", join(pc->identities)},
-                     {"certificaterequest", pc->cr_name}});
-      end_call(self, id, StatusCode::UNAVAILABLE, timeout_failure);
+                    {{"identities", join(pr->identities)},
+                     {"certificaterequest", pr->cr_name}});
+      fail(self, id, sign_errc::timed_out);
     },
     [self](sign_cancel_atom, uint64_t id) {
-      auto* pc = find(self, id);
-      if (pc == nullptr)
+      auto* pr = find(self, id);
+      if (pr == nullptr)
         return;
       logging::debug(*self->state.log, "call cancelled by the client",
-                     {{"identities", join(pc->identities)},
-                      {"certificaterequest", pc->cr_name}});
-      end_call(self, id, StatusCode::CANCELLED, "call cancelled");
+                     {{"identities", join(pr->identities)},
+                      {"certificaterequest", pr->cr_name}});
+      fail(self, id, sign_errc::cancelled);
     },
-    [self](stats_atom) {
-      return signer_stats{self->state.calls.size(), self->state.finished,
+    [self](stats_atom) -> signer_stats {
+      return signer_stats{self->state.requests.size(), self->state.finished,
                           caf::actor_cast<caf::actor>(self)};
     },
   };
@@ -652,9 +645,9 @@ caf::behavior signer_impl(signer_actor* self,
 
 } // namespace
 
-caf::actor spawn_csr_signer(caf::actor_system& sys,
-                            std::shared_ptr<const signer_options> opts,
-                            signer_deps deps) {
+signer_actor spawn_csr_signer(caf::actor_system& sys,
+                              std::shared_ptr<const signer_options> opts,
+                              signer_deps deps) {
   return sys.spawn(signer_impl, std::move(opts), std::move(deps));
 }
 

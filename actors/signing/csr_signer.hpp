@@ -9,8 +9,13 @@
 #include "caf/actor.hpp"
 #include "caf/allowed_unsafe_message_type.hpp"
 #include "caf/fwd.hpp"
+#include "caf/replies_to.hpp"
+#include "caf/typed_actor.hpp"
 
+#include "actors/ambient/pod_index_actor.hpp"
 #include "actors/signing/certificate_requests.hpp"
+#include "actors/signing/cr_watcher.hpp"
+#include "actors/signing/messages.hpp"
 #include "actors/signing/slot_pool.hpp"
 
 namespace istio_csr::actors::signing {
@@ -46,13 +51,13 @@ struct signer_deps {
   /// The kube client façade (`kube::spawn_client_actor`), a stable handle.
   caf::actor kube;
   /// The cr-watcher, a stable handle.
-  caf::actor watcher;
+  cr_watcher_actor watcher;
   std::shared_ptr<active_issuer> issuer;
   std::shared_ptr<root_store> roots;
   /// The pod index (actors/ambient), a stable handle; invalid when no
   /// trusted node accounts are configured (every impersonation is then
   /// refused).
-  caf::actor pod_index;
+  ambient::pod_index_actor pod_index;
   /// CertificateRequests waiting for the issuer, shared by all signers; a
   /// call that finds none free is answered `UNAVAILABLE` before it creates
   /// one. Null: unbounded.
@@ -61,47 +66,54 @@ struct signer_deps {
 
 /// Counters of one signer incarnation, for tests and diagnostics.
 struct signer_stats {
-  /// Calls in progress.
+  /// Requests in progress.
   std::size_t active = 0;
-  /// Calls finished by this incarnation.
+  /// Requests finished by this incarnation.
   uint64_t finished = 0;
   /// This incarnation (not the stable handle), e.g. to kill it in tests.
   caf::actor self;
 };
 
-/// Spawns one csr-signer. It handles many calls at once, each a small
+/// One csr-signer. It handles many signing requests at once, each a small
 /// state machine in a map, without ever blocking:
 ///
-/// `(sign_atom, call_ref) -> void` (answered once the call is finished):
-/// 1. `clusterid` (spec §2.3) and authentication: the client certificate
-///    (if enabled and presented; identities = all its SANs), else the bearer
-///    token through a TokenReview;
-/// 2. with `ImpersonatedIdentity` (ztunnel): node authorization by the pod
-///    index (spec §2.4, `ambient::node_authorizer`), then the CSR must
-///    carry exactly that identity, which the CertificateRequest is
-///    annotated with;
-/// 3. CSR policy (spec §2.5) and the duration clamp (spec §2.6); every
-///    failure so far is `UNAUTHENTICATED "request authenticate failure"`
-///    (details in the log only);
-/// 4. a CertificateRequest (spec §3.1 plus our label) for the active issuer,
-///    then a wait on the cr-watcher; Denied, Failed or deleted:
-///    `INTERNAL "failed to sign certificate request"`;
-/// 5. the response chain built against the current roots (spec §2.7), or
-///    `INTERNAL "failed to parse and verify signed certificate from
-///    issuer"`;
+/// `(sign_atom, request_ref) -> void` (answered once the request is
+/// finished):
+/// 1. `clusterid` (docs/upstream.md §2.3) and authentication: the client
+///    certificate (if enabled and presented; identities = all its SANs),
+///    else the bearer token (printable ASCII) through a TokenReview;
+/// 2. with an impersonated identity (ztunnel): node authorization by the
+///    pod index (docs/upstream.md §2.4, `ambient::node_authorizer`), then
+///    the CSR must carry exactly that identity, which the CertificateRequest
+///    is annotated with;
+/// 3. CSR policy (`policy::authorize_csr`) and the duration clamp; every
+///    failure so far is `sign_errc::unauthenticated` (details in the log
+///    only);
+/// 4. a CertificateRequest (docs/upstream.md §3.1 plus our label) carrying
+///    our PEM of the checked CSR, for the active issuer, then a wait on the
+///    cr-watcher; no issuer, Denied, Failed or deleted:
+///    `sign_errc::signing_failed`;
+/// 5. the response chain built against the current roots (docs/upstream.md
+///    §2.7), whose leaf must match the approved CSR, else
+///    `sign_errc::verification_failed`;
 /// 6. the CertificateRequest is deleted on every path after a successful
 ///    create (unless preserve).
-/// The call's deadline (min of the caller's and `request_timeout`) answers
-/// `UNAVAILABLE "timed out waiting for the certificate request to be
-/// signed"`, which istio-agent and ztunnel retry (`UNAVAILABLE` rather than
-/// `DEADLINE_EXCEEDED`: the server gave up on a slow issuer, the caller's
-/// own deadline may not have passed). A cancelled call stops waiting. Both
+/// The request's deadline (min of the caller's and `request_timeout`)
+/// answers `sign_errc::timed_out`. A cancelled request stops waiting. Both
 /// clean up.
 ///
 /// `(stats_atom) -> signer_stats`.
-caf::actor spawn_csr_signer(caf::actor_system& sys,
-                            std::shared_ptr<const signer_options> opts,
-                            signer_deps deps);
+///
+/// A message of another shape does not compile, e.g.
+/// `self->request(signer, infinite, sign_atom::value, std::string{"csr"})`
+/// (`no matching function`: the interface takes a `request_ref`).
+using signer_actor
+  = caf::typed_actor<caf::replies_to<sign_atom, request_ref>::with<void>,
+                     caf::replies_to<stats_atom>::with<signer_stats>>;
+
+signer_actor spawn_csr_signer(caf::actor_system& sys,
+                              std::shared_ptr<const signer_options> opts,
+                              signer_deps deps);
 
 } // namespace istio_csr::actors::signing
 

@@ -3,45 +3,52 @@
 #include <memory>
 #include <vector>
 
-#include "caf/actor.hpp"
 #include "caf/fwd.hpp"
+#include "caf/replies_to.hpp"
+#include "caf/typed_actor.hpp"
 
-#include "grpc_bridge/call.hpp"
+#include "actors/signing/csr_signer.hpp"
+#include "actors/signing/messages.hpp"
+#include "signing_api/sign_request.hpp"
 
 namespace istio_csr::actors::signing {
 
-/// Spawns the csr-dispatcher: `(sign_atom, call_ref)` picks a signer round
-/// robin (stable handles) and sends it the call as a request. When the
-/// answer says the signer died with the call (`child_restarted`,
-/// `child_stopped`, `request_receiver_down`) and the call is neither
+/// The csr-dispatcher: `(sign_atom, request_ref)` picks a signer round robin
+/// (stable handles) and sends it the request as a request. When the answer
+/// says the signer died with the request (`child_restarted`,
+/// `child_stopped`, `request_receiver_down`) and the request is neither
 /// finished nor cancelled, it tries once more on the next signer; after
-/// that the call is answered `UNAVAILABLE` (retried by istio-agent).
-caf::actor spawn_dispatcher(caf::actor_system& sys,
-                            std::vector<caf::actor> signers);
+/// that the request is answered `sign_errc::signer_unavailable` (retried by
+/// istio-agent).
+using dispatcher_actor
+  = caf::typed_actor<caf::reacts_to<sign_atom, request_ref>>;
 
-/// The gRPC bridge's `call_handler` of the agent: each call becomes one
-/// asynchronous message to the dispatcher (never blocks). Calls that
+dispatcher_actor spawn_dispatcher(caf::actor_system& sys,
+                                  std::vector<signer_actor> signers);
+
+/// The transport's `sign_handler` of the agent: each request becomes one
+/// asynchronous message to the dispatcher (never blocks). Requests that
 /// arrive before `bind` or after the dispatcher is gone are answered
-/// `UNAVAILABLE`.
-class dispatch_handler final : public grpc_bridge::call_handler {
+/// `sign_errc::signer_unavailable`.
+class dispatch_handler final : public signing_api::sign_handler {
  public:
   dispatch_handler() = default;
 
-  explicit dispatch_handler(caf::actor dispatcher)
+  explicit dispatch_handler(dispatcher_actor dispatcher)
     : dispatcher_(std::move(dispatcher)) {
     // nop
   }
 
   /// Sets the dispatcher. Not thread-safe: call it before the server
   /// starts (which orders it before every `handle`).
-  void bind(caf::actor dispatcher) {
+  void bind(dispatcher_actor dispatcher) {
     dispatcher_ = std::move(dispatcher);
   }
 
-  void handle(std::shared_ptr<grpc_bridge::call> c) override;
+  void handle(signing_api::sign_request request) override;
 
  private:
-  caf::actor dispatcher_;
+  dispatcher_actor dispatcher_;
 };
 
 } // namespace istio_csr::actors::signing

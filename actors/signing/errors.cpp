@@ -1,8 +1,9 @@
 #include "actors/signing/errors.hpp"
 
-#include "caf/actor_system_config.hpp"
 #include "caf/make_message.hpp"
 #include "caf/message.hpp"
+
+#include "errors/describe.hpp"
 
 namespace istio_csr::actors::signing {
 
@@ -15,24 +16,29 @@ std::string to_string(signing_errc x) {
   return "signing_errc(" + std::to_string(static_cast<int>(x)) + ")";
 }
 
+namespace {
+
+std::string code_name(uint8_t code) {
+  return to_string(static_cast<signing_errc>(code));
+}
+
+bool registered() {
+  static const bool done
+    = errors::register_category(signing_error_category, "signing", code_name);
+  return done;
+}
+
+} // namespace
+
 caf::error make_error(signing_errc x) {
+  static_cast<void>(registered());
   return caf::error{static_cast<uint8_t>(x), signing_error_category};
 }
 
 caf::error make_error(signing_errc x, std::string context) {
+  static_cast<void>(registered());
   return caf::error{static_cast<uint8_t>(x), signing_error_category,
                     caf::make_message(std::move(context))};
-}
-
-void add_signing_error_category(caf::actor_system_config& cfg) {
-  cfg.add_error_category(
-    signing_error_category,
-    [](uint8_t code, caf::atom_value, const caf::message& ctx) {
-      auto result = "signing." + to_string(static_cast<signing_errc>(code));
-      if (ctx.match_elements<std::string>())
-        result += ": " + ctx.get_as<std::string>(0);
-      return result;
-    });
 }
 
 } // namespace istio_csr::actors::signing

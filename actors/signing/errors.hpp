@@ -28,7 +28,4 @@ caf::error make_error(signing_errc x);
 
 caf::error make_error(signing_errc x, std::string context);
 
-/// Registers the renderer of `signing_errc` with `cfg`.
-void add_signing_error_category(caf::actor_system_config& cfg);
-
 } // namespace istio_csr::actors::signing

@@ -9,8 +9,8 @@
 #include "caf/allowed_unsafe_message_type.hpp"
 #include "caf/atom.hpp"
 
-#include "actors/signing/call_guard.hpp"
 #include "actors/signing/policy/chain.hpp"
+#include "actors/signing/request_guard.hpp"
 #include "kube/api/condition.hpp"
 #include "kube/client/messages.hpp"
 
@@ -26,9 +26,9 @@ struct issuer_update {
 
 // -- signing a call ----------------------------------------------------------
 
-/// `(sign_atom, call_ref) -> void`: to the dispatcher (asynchronous, from
-/// the gRPC bridge) and from the dispatcher to a signer (a request, answered
-/// once the signer has finished the call).
+/// `(sign_atom, request_ref) -> void`: to the dispatcher (asynchronous, from
+/// the transport) and from the dispatcher to a signer (a request, answered
+/// once the signer has finished the signing request).
 using sign_atom = caf::atom_constant<caf::atom("sg_sign")>;
 
 /// Internal to a signer: the call `id` was cancelled by its client.
@@ -97,6 +97,6 @@ using obtain_waiting_atom = caf::atom_constant<caf::atom("srv_wait")>;
 
 } // namespace istio_csr::actors::signing
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(istio_csr::actors::signing::call_ref)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(istio_csr::actors::signing::request_ref)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(istio_csr::actors::signing::roots_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(istio_csr::actors::signing::issuer_update)

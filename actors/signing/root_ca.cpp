@@ -1,15 +1,15 @@
 #include "actors/signing/root_ca.hpp"
 
-#include <stdexcept>
-
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
 
 #include "actors/signing/file_watcher.hpp"
 #include "actors/signing/messages.hpp"
 #include "actors/signing/root_store.hpp"
+#include "errors/describe.hpp"
 #include "logging/logging.hpp"
 #include "pki/error.hpp"
 
@@ -26,10 +26,14 @@ struct root_ca_state {
   static inline const char* name = "root-ca";
 };
 
-using root_ca_actor = caf::stateful_actor<root_ca_state>;
+/// root-ca with its internal messages: the file watcher's reads.
+using root_ca_impl_actor
+  = root_ca_actor::extend<caf::reacts_to<roots_file_atom, std::string>,
+                          caf::reacts_to<roots_file_atom, caf::error>>;
 
-caf::behavior root_ca_impl(root_ca_actor* self, root_ca_options opts,
-                           std::shared_ptr<root_store> store) {
+root_ca_impl_actor::behavior_type
+root_ca_impl(root_ca_impl_actor::stateful_pointer<root_ca_state> self,
+             root_ca_options opts, std::shared_ptr<root_store> store) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.store = std::move(store);
@@ -38,7 +42,7 @@ caf::behavior root_ca_impl(root_ca_actor* self, root_ca_options opts,
     auto w = file_watcher::start(
       st.opts.file,
       [addr = self->address()](caf::expected<std::string> content) {
-        auto hdl = caf::actor_cast<caf::actor>(addr);
+        auto hdl = caf::actor_cast<root_ca_impl_actor>(addr);
         if (!hdl)
           return;
         if (content)
@@ -47,11 +51,16 @@ caf::behavior root_ca_impl(root_ca_actor* self, root_ca_options opts,
           caf::anon_send(hdl, roots_file_atom::value, content.error());
       },
       st.opts.settle);
-    if (!w)
-      throw std::runtime_error("cannot watch the root CA file " + st.opts.file
-                               + ": " + pki::error_text(w.error()));
-    st.watcher = std::move(*w);
-    logging::debug(*st.log, "watching root CA file", {{"file", st.opts.file}});
+    if (w) {
+      st.watcher = std::move(*w);
+      logging::debug(*st.log, "watching root CA file",
+                     {{"file", st.opts.file}});
+    } else {
+      logging::error(
+        *st.log, "cannot watch the root CA file",
+        {{"file", st.opts.file}, {"error", errors::message(w.error())}});
+      self->quit(std::move(w.error()));
+    }
   }
   return {
     [self](roots_file_atom, std::string& content) {
@@ -68,7 +77,7 @@ caf::behavior root_ca_impl(root_ca_actor* self, root_ca_options opts,
           *st.log,
           "failed to load the root CA file, keeping the "
           "current roots",
-          {{"file", st.opts.file}, {"error", pki::error_text(bundle.error())}});
+          {{"file", st.opts.file}, {"error", errors::message(bundle.error())}});
         return;
       }
       auto count = bundle->certs.size();
@@ -82,19 +91,21 @@ caf::behavior root_ca_impl(root_ca_actor* self, root_ca_options opts,
       logging::error(*st.log,
                      "failed to read the root CA file, keeping the current "
                      "roots",
-                     {{"file", st.opts.file}, {"error", pki::error_text(err)}});
+                     {{"file", st.opts.file}, {"error", errors::message(err)}});
     },
     [self](roots_subscribe_atom, const caf::actor& subscriber) {
       self->state.store->subscribe(subscriber);
     },
-    [self](roots_get_atom) { return self->state.store->current(); },
+    [self](roots_get_atom) -> roots_ptr {
+      return self->state.store->current();
+    },
   };
 }
 
 } // namespace
 
-caf::actor spawn_root_ca(caf::actor_system& sys, root_ca_options opts,
-                         std::shared_ptr<root_store> store) {
+root_ca_actor spawn_root_ca(caf::actor_system& sys, root_ca_options opts,
+                            std::shared_ptr<root_store> store) {
   return sys.spawn(root_ca_impl, std::move(opts), std::move(store));
 }
 

@@ -84,17 +84,20 @@ std::vector<child_spec> signing_children(const signing_setup& setup) {
   });
   add(names::root_ca,
       [opts = setup.root_ca, roots = setup.roots](child_context& ctx) {
-        return spawn_root_ca(ctx.system(), opts, roots);
+        return caf::actor_cast<caf::actor>(
+          spawn_root_ca(ctx.system(), opts, roots));
       });
   add(names::cr_watcher,
       [opts = setup.watcher, client = setup.client](child_context& ctx) {
-        return spawn_cr_watcher(ctx.system(), opts, client);
+        return caf::actor_cast<caf::actor>(
+          spawn_cr_watcher(ctx.system(), opts, client));
       });
   if (setup.pod_index)
     add(names::pod_index,
         [opts = *setup.pod_index, client = setup.client,
          status = setup.pod_index_status](child_context& ctx) {
-          return ambient::spawn_pod_index(ctx.system(), opts, client, status);
+          return caf::actor_cast<caf::actor>(
+            ambient::spawn_pod_index(ctx.system(), opts, client, status));
         });
   auto signer_opts = std::make_shared<const signer_options>(setup.signer);
   bool with_pod_index = setup.pod_index.has_value();
@@ -102,27 +105,32 @@ std::vector<child_spec> signing_children(const signing_setup& setup) {
     add(names::signer(i),
         [signer_opts, issuer = setup.issuer, roots = setup.roots,
          with_pod_index, pending = setup.pending_crs](child_context& ctx) {
-          signer_deps deps{ctx.sibling(names::kube_client),
-                           ctx.sibling(names::cr_watcher),
-                           issuer,
-                           roots,
-                           with_pod_index ? ctx.sibling(names::pod_index)
-                                          : caf::actor{},
-                           pending};
-          return spawn_csr_signer(ctx.system(), signer_opts, std::move(deps));
+          signer_deps deps{
+            ctx.sibling(names::kube_client),
+            ctx.sibling_as<cr_watcher_actor>(names::cr_watcher),
+            issuer,
+            roots,
+            with_pod_index
+              ? ctx.sibling_as<ambient::pod_index_actor>(names::pod_index)
+              : ambient::pod_index_actor{},
+            pending};
+          return caf::actor_cast<caf::actor>(
+            spawn_csr_signer(ctx.system(), signer_opts, std::move(deps)));
         });
   add(names::dispatcher, [n = setup.signers](child_context& ctx) {
-    std::vector<caf::actor> signers;
+    std::vector<signer_actor> signers;
     for (std::size_t i = 0; i < n; ++i)
-      signers.push_back(ctx.sibling(names::signer(i)));
-    return spawn_dispatcher(ctx.system(), std::move(signers));
+      signers.push_back(ctx.sibling_as<signer_actor>(names::signer(i)));
+    return caf::actor_cast<caf::actor>(
+      spawn_dispatcher(ctx.system(), std::move(signers)));
   });
   if (setup.with_cert_obtainer)
     add(names::cert_obtainer, [opts = setup.obtainer, issuer = setup.issuer,
                                roots = setup.roots,
                                sink = setup.sink](child_context& ctx) {
       obtainer_deps deps{ctx.sibling(names::kube_client),
-                         ctx.sibling(names::cr_watcher), issuer, roots, sink};
+                         ctx.sibling_as<cr_watcher_actor>(names::cr_watcher),
+                         issuer, roots, sink};
       return spawn_cert_obtainer(ctx.system(), opts, std::move(deps));
     });
   return result;

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "caf/actor.hpp"
+#include "caf/actor_cast.hpp"
 #include "caf/allowed_unsafe_message_type.hpp"
 #include "caf/fwd.hpp"
 #include "caf/timespan.hpp"
@@ -79,6 +80,13 @@ class child_context {
   /// an invalid handle if the supervisor has no such child. Stable handles
   /// stay valid across restarts: hold them, never an incarnation's handle.
   caf::actor sibling(const std::string& name) const;
+
+  /// `sibling(name)` as the typed handle of the sibling's protocol (the
+  /// stable handle forwards whatever it is sent).
+  template <class Handle>
+  Handle sibling_as(const std::string& name) const {
+    return caf::actor_cast<Handle>(sibling(name));
+  }
 
  private:
   caf::actor_system* sys_;

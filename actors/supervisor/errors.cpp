@@ -1,8 +1,9 @@
 #include "actors/supervisor/errors.hpp"
 
-#include "caf/actor_system_config.hpp"
 #include "caf/make_message.hpp"
 #include "caf/message.hpp"
+
+#include "errors/describe.hpp"
 
 namespace istio_csr::actors {
 
@@ -20,29 +21,29 @@ std::string to_string(supervisor_errc x) {
   return "supervisor_errc(" + std::to_string(static_cast<int>(x)) + ")";
 }
 
+namespace {
+
+std::string code_name(uint8_t code) {
+  return to_string(static_cast<supervisor_errc>(code));
+}
+
+bool registered() {
+  static const bool done = errors::register_category(supervisor_error_category,
+                                                     "supervisor", code_name);
+  return done;
+}
+
+} // namespace
+
 caf::error make_error(supervisor_errc x) {
+  static_cast<void>(registered());
   return {static_cast<uint8_t>(x), supervisor_error_category};
 }
 
 caf::error make_error(supervisor_errc x, std::string context) {
+  static_cast<void>(registered());
   return {static_cast<uint8_t>(x), supervisor_error_category,
           caf::make_message(std::move(context))};
-}
-
-void add_supervisor_error_category(caf::actor_system_config& cfg) {
-  cfg.add_error_category(
-    supervisor_error_category,
-    [](uint8_t code, caf::atom_value, const caf::message& context) {
-      std::string result = "supervisor_error(";
-      result += to_string(static_cast<supervisor_errc>(code));
-      if (context.match_elements<std::string>()) {
-        result += ", \"";
-        result += context.get_as<std::string>(0);
-        result += '"';
-      }
-      result += ')';
-      return result;
-    });
 }
 
 } // namespace istio_csr::actors

@@ -9,9 +9,8 @@
 
 namespace istio_csr::actors {
 
-/// Errors produced by the supervision machinery. Their category is
-/// `supervisor_error_category`; `add_supervisor_error_category` (called by
-/// `actors::system_config`) makes `actor_system::render` print them by name.
+/// Errors produced by the supervision machinery (category
+/// `supervisor_error_category`, rendered by `errors::describe`).
 enum class supervisor_errc : uint8_t {
   /// The incarnation of a child that was handling a request terminated
   /// before answering it. The request may or may not have taken effect:
@@ -46,8 +45,5 @@ caf::error make_error(supervisor_errc x);
 
 /// Makes a `caf::error` with a human-readable context string.
 caf::error make_error(supervisor_errc x, std::string context);
-
-/// Registers the renderer of `supervisor_errc` with `cfg`.
-void add_supervisor_error_category(caf::actor_system_config& cfg);
 
 } // namespace istio_csr::actors

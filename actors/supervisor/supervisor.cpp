@@ -18,6 +18,7 @@
 #include "caf/system_messages.hpp"
 
 #include "actors/supervisor/proxy.hpp"
+#include "errors/describe.hpp"
 #include "logging/logging.hpp"
 
 namespace istio_csr::actors {
@@ -502,7 +503,7 @@ child_spec supervisor_child(std::string name, supervisor_options options,
                 children = std::move(children)](child_context& ctx) {
     auto handle = spawn_supervisor(ctx.system(), options, children);
     if (!handle) // logged as the reason of the failed start
-      throw std::runtime_error(ctx.system().render(handle.error()));
+      throw std::runtime_error(errors::describe(handle.error()));
     return handle->supervisor;
   };
   // A nested supervisor stops its own children one by one, each within its

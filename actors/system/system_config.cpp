@@ -4,7 +4,12 @@
 
 #include "caf/atom.hpp"
 
+#include "actors/ambient/errors.hpp"
+#include "actors/signing/errors.hpp"
 #include "actors/supervisor/errors.hpp"
+#include "errors/describe.hpp"
+#include "kube/api/errc.hpp"
+#include "signing_api/sign_errc.hpp"
 
 namespace istio_csr::actors {
 
@@ -14,7 +19,11 @@ system_config::system_config() {
   set("logger.file-verbosity", caf::atom("quiet"));
   set("logger.console-verbosity", caf::atom("quiet"));
   set("logger.console", caf::atom("none"));
-  add_supervisor_error_category(*this);
+  // Every error category of the project, in one place.
+  errors::add_categories(
+    *this, {ambient::ambient_error_category, kube::error_category,
+            signing::signing_error_category, signing_api::sign_error_category,
+            supervisor_error_category});
 }
 
 } // namespace istio_csr::actors

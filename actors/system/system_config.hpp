@@ -9,7 +9,8 @@ namespace istio_csr::actors {
 /// - as many scheduler threads as the hardware has;
 /// - CAF's own logger silent (no log file, no console output): we log
 ///   through `logging/`;
-/// - our error categories registered, so `actor_system::render` names them.
+/// - every error category of the project registered, so
+///   `actor_system::render` renders as `errors::describe` does.
 /// Command-line arguments and `caf-application.ini` are not read: the
 /// agent's flags are parsed by `config/`.
 class system_config : public caf::actor_system_config {

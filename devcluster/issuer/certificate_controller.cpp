@@ -13,6 +13,7 @@
 #include "devcluster/issuer/key_worker.hpp"
 #include "devcluster/issuer/signer.hpp"
 #include "devcluster/issuer/status.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/base64.hpp"
 #include "kube/api/certificate_request.hpp"
 #include "kube/api/errc.hpp"
@@ -361,14 +362,15 @@ secret_view inspect(const cert_context& ctx) {
                               "a certificate or private key");
   auto cert = pki::certificate::from_pem(*crt);
   if (!cert)
-    return set("InvalidCertificate", "Issuing certificate as Secret contains "
-                                     "an invalid certificate: "
-                                       + pki::error_text(cert.error()));
+    return set("InvalidCertificate",
+               "Issuing certificate as Secret contains "
+               "an invalid certificate: "
+                 + istio_csr::errors::message(cert.error()));
   auto pkey = pki::private_key::from_pem(*key);
   if (!pkey)
     return set("InvalidKeyPair", "Issuing certificate as Secret contains an "
                                  "invalid private key: "
-                                   + pki::error_text(pkey.error()));
+                                   + istio_csr::errors::message(pkey.error()));
   out.cert = *cert;
   out.key = *pkey;
   if (!cert->matches(*pkey))
@@ -621,9 +623,9 @@ void engine::cert_new_key(cert_ptr ctx, finish_fn done) {
         return;
       if (!key) {
         self->generating_.erase(ctx->uid);
-        logging::error(
-          *self->log_, "cannot generate a private key",
-          {{"certificate", ctx->key}, {"error", pki::error_text(key.error())}});
+        logging::error(*self->log_, "cannot generate a private key",
+                       {{"certificate", ctx->key},
+                        {"error", istio_csr::errors::message(key.error())}});
         self->enqueue_after(kind::certificate, ctx->key,
                             std::chrono::seconds{5});
         return;
@@ -658,10 +660,10 @@ void engine::cert_store_key(const cert_context& ctx,
                    return;
                  if (!res) {
                    self->generating_.erase(uid);
-                   logging::warn(*self->log_,
-                                 "cannot create the next private key Secret",
-                                 {{"certificate", key_name},
-                                  {"error", kube::describe(res.error())}});
+                   logging::warn(
+                     *self->log_, "cannot create the next private key Secret",
+                     {{"certificate", key_name},
+                      {"error", istio_csr::errors::describe(res.error())}});
                    self->enqueue_after(kind::certificate, key_name,
                                        std::chrono::seconds{1});
                  }
@@ -687,7 +689,8 @@ void engine::cert_create_request(cert_ptr ctx, const pki::private_key& key,
   auto csr = pki::make_csr(key, tmpl);
   if (!csr) {
     cert_failed(ctx, nullptr,
-                "cannot create a CSR: " + pki::error_text(csr.error()),
+                "cannot create a CSR: "
+                  + istio_csr::errors::message(csr.error()),
                 std::move(done));
     return;
   }
@@ -920,7 +923,8 @@ void engine::remove_object(const kube::resource& res, const std::string& ns,
           || kube::is(res.error(), kube::errc::conflict))
         return;
       logging::warn(*self->log_, "cannot delete",
-                    {{"object", what}, {"error", kube::describe(res.error())}});
+                    {{"object", what},
+                     {"error", istio_csr::errors::describe(res.error())}});
     });
 }
 

@@ -8,6 +8,7 @@
 #include "config/kube_client_flags.hpp"
 #include "devcluster/issuer/engine.hpp"
 #include "devcluster/issuer/key_worker.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/client/client.hpp"
 #include "kube/client/config.hpp"
@@ -53,7 +54,7 @@ std::unique_ptr<controllers> start(const kube::client_config& cfg) {
   auto cli = kube::client::make(cfg, opts);
   if (!cli)
     throw std::runtime_error("devcluster issuer: "
-                             + kube::describe(cli.error()));
+                             + istio_csr::errors::describe(cli.error()));
   auto state = std::make_unique<controllers::impl>();
   state->cli = std::move(*cli);
   state->eng = std::make_shared<engine>(state->cli, state->worker);
@@ -65,7 +66,7 @@ std::unique_ptr<controllers> start(const std::string& kubeconfig_yaml) {
   auto kc = kube::parse_kubeconfig(kubeconfig_yaml, "<devcluster>");
   if (!kc)
     throw std::runtime_error("devcluster issuer: "
-                             + kube::describe(kc.error()));
+                             + istio_csr::errors::describe(kc.error()));
   auto fail = [](const std::string& what) {
     return std::runtime_error("devcluster issuer: kubeconfig: " + what);
   };
@@ -103,7 +104,7 @@ int run(const std::string& kubeconfig_path) {
   auto cfg = kube::load_config(flags);
   if (!cfg) {
     std::fprintf(stderr, "devcluster issuer: %s\n",
-                 kube::describe(cfg.error()).c_str());
+                 istio_csr::errors::describe(cfg.error()).c_str());
     return 1;
   }
   std::unique_ptr<controllers> running;

@@ -4,6 +4,7 @@
 
 #include "devcluster/issuer/key_worker.hpp"
 #include "devcluster/issuer/status.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/object.hpp"
 #include "kube/client/client.hpp"
@@ -466,7 +467,7 @@ engine::outcome engine::outcome_of(const caf::error& err, std::string_view what,
   logging::warn(*log_, "API call failed, retrying",
                 {{"call", std::string{what}},
                  {"key", key},
-                 {"error", kube::describe(err)}});
+                 {"error", istio_csr::errors::describe(err)}});
   return outcome::retry;
 }
 

@@ -2,6 +2,7 @@
 
 #include "config/go_duration.hpp"
 #include "devcluster/issuer/status.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/object.hpp"
 #include "pki/error.hpp"
 #include "pki/pem.hpp"
@@ -93,14 +94,14 @@ evaluated_issuer evaluate_issuer(const nlohmann::json& issuer,
     if (!certs) {
       not_ready(out, "ErrGetKeyPair",
                 std::string{get_key_pair} + "error decoding x509 certificate: "
-                  + pki::error_text(certs.error()));
+                  + istio_csr::errors::message(certs.error()));
       return out;
     }
     auto pkey = pki::private_key::from_pem(*key);
     if (!pkey) {
       not_ready(out, "ErrGetKeyPair",
                 std::string{get_key_pair} + "error decoding private key: "
-                  + pki::error_text(pkey.error()));
+                  + istio_csr::errors::message(pkey.error()));
       return out;
     }
     if (!certs->front().matches(*pkey)) {
@@ -120,7 +121,7 @@ evaluated_issuer evaluate_issuer(const nlohmann::json& issuer,
         if (!parsed) {
           not_ready(out, "ErrGetKeyPair",
                     std::string{get_key_pair} + "error decoding ca.crt: "
-                      + pki::error_text(parsed.error()));
+                      + istio_csr::errors::message(parsed.error()));
           return out;
         }
         certs->push_back(std::move(*parsed));

@@ -5,6 +5,7 @@
 
 #include "config/go_duration.hpp"
 #include "devcluster/issuer/status.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/base64.hpp"
 #include "kube/api/certificate_request.hpp"
 #include "pki/csr.hpp"
@@ -150,20 +151,20 @@ sign_outcome sign_request(const nlohmann::json& cr, const evaluated_issuer& iss,
   auto request = pki::csr::from_pem(*pem);
   if (!request)
     return failed(std::string{template_error} + "failed to decode csr: "
-                  + pki::error_text(request.error()));
+                  + istio_csr::errors::message(request.error()));
   if (!request->verify_signature())
     return failed(std::string{template_error}
                   + "CSR signature does not verify");
   auto usages = map_key_usages(view.usages(), view.is_ca());
   if (!usages)
     return failed(std::string{template_error}
-                  + pki::error_text(usages.error()));
+                  + istio_csr::errors::message(usages.error()));
   std::chrono::nanoseconds duration = default_duration;
   if (!view.duration().empty()) {
     auto parsed = config::parse_go_duration(view.duration());
     if (!parsed)
       return failed(std::string{template_error}
-                    + pki::error_text(parsed.error()));
+                    + istio_csr::errors::message(parsed.error()));
     duration = *parsed;
   }
   pki::cert_template tmpl;
@@ -192,19 +193,19 @@ sign_outcome sign_request(const nlohmann::json& cr, const evaluated_issuer& iss,
       return pending("Failed to get key \"" + *name
                      + "\" referenced in annotation \""
                      + std::string{private_key_secret_annotation}
-                     + "\": " + pki::error_text(key.error()));
+                     + "\": " + istio_csr::errors::message(key.error()));
     if (!(key->public_key() == request->public_key()))
       return failed("CSR not signed by referenced private key");
     auto sans = request->sans();
     if (!sans)
       return failed(std::string{template_error}
-                    + pki::error_text(sans.error()));
+                    + istio_csr::errors::message(sans.error()));
     tmpl.subject = request->subject();
     tmpl.sans = std::move(*sans);
     auto cert = pki::self_sign(tmpl, *key);
     if (!cert)
       return failed("Error signing certificate: "
-                    + pki::error_text(cert.error()));
+                    + istio_csr::errors::message(cert.error()));
     auto text = cert->to_pem();
     return sign_outcome{sign_outcome::state::issued, text, text, {}};
   }
@@ -216,11 +217,11 @@ sign_outcome sign_request(const nlohmann::json& cr, const evaluated_issuer& iss,
   auto cert = misissue(*request, iss, tmpl, signer);
   if (!cert)
     return failed("Error signing certificate: "
-                  + pki::error_text(cert.error()));
+                  + istio_csr::errors::message(cert.error()));
   auto chain = single_chain(*cert, iss.ca_certs);
   if (!chain)
     return failed("Error signing certificate: "
-                  + pki::error_text(chain.error()));
+                  + istio_csr::errors::message(chain.error()));
   return sign_outcome{sign_outcome::state::issued,
                       std::move(chain->chain_pem),
                       std::move(chain->ca_pem),

@@ -23,7 +23,7 @@ struct connection_info {
   std::string remote;
   /// Present when the client sent a certificate (which then passed
   /// verification: a bad one fails the handshake).
-  std::optional<client_cert_identity> client_cert;
+  std::optional<signing_api::client_cert_identity> client_cert;
 };
 
 /// The knobs of the TLS front.

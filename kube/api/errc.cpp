@@ -1,8 +1,9 @@
 #include "kube/api/errc.hpp"
 
-#include "caf/actor_system_config.hpp"
+#include "caf/make_message.hpp"
 #include "caf/message.hpp"
-#include "caf/sec.hpp"
+
+#include "errors/describe.hpp"
 
 namespace istio_csr::kube {
 
@@ -28,11 +29,27 @@ std::string to_string(errc code) {
   return "errc(" + std::to_string(static_cast<int>(code)) + ")";
 }
 
+namespace {
+
+std::string code_name(uint8_t code) {
+  return to_string(static_cast<errc>(code));
+}
+
+void register_category() {
+  static const bool done
+    = errors::register_category(error_category, "kube", code_name);
+  static_cast<void>(done);
+}
+
+} // namespace
+
 caf::error make_error(errc code) {
+  register_category();
   return caf::error{static_cast<uint8_t>(code), error_category};
 }
 
 caf::error make_error(errc code, std::string message) {
+  register_category();
   return caf::error{static_cast<uint8_t>(code), error_category,
                     caf::make_message(std::move(message))};
 }
@@ -41,52 +58,6 @@ std::optional<errc> errc_of(const caf::error& err) noexcept {
   if (!err || err.category() != error_category)
     return std::nullopt;
   return static_cast<errc>(err.code());
-}
-
-namespace {
-
-const std::string* context_string(const caf::error& err) {
-  if (!err)
-    return nullptr;
-  auto& ctx = err.context();
-  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
-    return &ctx.get_as<std::string>(0);
-  return nullptr;
-}
-
-} // namespace
-
-std::string describe(const caf::error& err) {
-  if (!err)
-    return "none";
-  std::string result;
-  if (auto code = errc_of(err)) {
-    result = "kube.";
-    result += to_string(*code);
-  } else if (err.category() == caf::atom("system")) {
-    result = "system.";
-    result += caf::to_string(static_cast<caf::sec>(err.code()));
-  } else {
-    return caf::to_string(err);
-  }
-  if (auto str = context_string(err); str && !str->empty()) {
-    result += ": ";
-    result += *str;
-  }
-  return result;
-}
-
-void add_error_category(caf::actor_system_config& cfg) {
-  cfg.add_error_category(
-    error_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) {
-      std::string result = "kube.";
-      result += to_string(static_cast<errc>(code));
-      if (ctx.size() == 1 && ctx.match_element<std::string>(0)) {
-        result += ": ";
-        result += ctx.get_as<std::string>(0);
-      }
-      return result;
-    });
 }
 
 } // namespace istio_csr::kube

@@ -70,15 +70,7 @@ inline bool is(const caf::error& err, errc code) noexcept {
   return errc_of(err) == code;
 }
 
-// The message text of an error (its context strings) is
-// `kube::error_message(err)`, declared in kube/api/validation.hpp.
-
-/// A rendering of `err` for logs, e.g. `kube.not_found: configmaps "x" not
-/// found`. Works without an actor system.
-std::string describe(const caf::error& err);
-
-/// Registers the `kube` category with an actor system configuration, so that
-/// `actor_system::render(err)` prints kube errors readably.
-void add_error_category(caf::actor_system_config& cfg);
+// Rendering: `errors::describe(err)` (`kube.not_found: ...`) and
+// `errors::message(err)` (the text only), errors/describe.hpp.
 
 } // namespace istio_csr::kube

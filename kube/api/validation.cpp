@@ -252,21 +252,4 @@ validate_annotations(const std::map<std::string, std::string>& annotations,
   return caf::make_error(caf::sec::invalid_argument, join_errors(errs));
 }
 
-std::string error_message(const caf::error& err) {
-  if (!err)
-    return {};
-  auto& ctx = err.context();
-  std::string out;
-  for (size_t i = 0; i < ctx.size(); ++i) {
-    if (ctx.match_element<std::string>(i)) {
-      if (!out.empty())
-        out += ": ";
-      out += ctx.get_as<std::string>(i);
-    }
-  }
-  if (out.empty())
-    out = caf::to_string(err);
-  return out;
-}
-
 } // namespace istio_csr::kube

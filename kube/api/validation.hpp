@@ -78,8 +78,4 @@ caf::error
 validate_annotations(const std::map<std::string, std::string>& annotations,
                      std::string_view field_path = "metadata.annotations");
 
-/// Returns the message text of an error made by this module (or any
-/// `make_error(code, std::string)`), falling back to `caf::to_string`.
-std::string error_message(const caf::error& err);
-
 } // namespace istio_csr::kube

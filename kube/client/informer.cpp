@@ -5,6 +5,7 @@
 #include <random>
 #include <shared_mutex>
 
+#include "errors/describe.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/object.hpp"
 #include "kube/client/client.hpp"
@@ -121,7 +122,7 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
       auto delay = next_backoff();
       logging::warn(*log, "informer list failed, retrying",
                     {{"informer", opts.name},
-                     {"error", describe(result.error())},
+                     {"error", errors::describe(result.error())},
                      {"delay_ms", std::to_string(delay.count())}});
       schedule(delay, [](impl& self) { self.list(); });
       return;
@@ -272,15 +273,16 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
         ++counters.relists_after_gone;
     }
     if (is(err, errc::gone)) {
-      logging::debug(*log, "informer watch expired, listing again",
-                     {{"informer", opts.name}, {"error", describe(err)}});
+      logging::debug(
+        *log, "informer watch expired, listing again",
+        {{"informer", opts.name}, {"error", errors::describe(err)}});
       list();
       return;
     }
     auto delay = next_backoff();
     logging::warn(*log, "informer watch failed, resuming",
                   {{"informer", opts.name},
-                   {"error", describe(err)},
+                   {"error", errors::describe(err)},
                    {"delay_ms", std::to_string(delay.count())}});
     schedule(delay, [](impl& self) { self.start_watch(); });
   }

@@ -1,5 +1,6 @@
 #define CAF_SUITE config.go_syntax
 #include "caf/test/unit_test.hpp"
+#include "errors/describe.hpp"
 
 #include <cmath>
 #include <limits>
@@ -11,7 +12,6 @@
 
 using namespace istio_csr::config;
 using namespace std::chrono;
-using istio_csr::kube::error_message;
 
 namespace {
 
@@ -122,8 +122,8 @@ CAF_TEST(go duration errors carry Go messages) {
     auto d = parse_go_duration(r.in);
     ICSR_CHECK_CASE(!d, r.in);
     if (!d)
-      ICSR_CHECK_CASE(error_message(d.error()) == r.msg,
-                      r.in << " -> " << error_message(d.error()));
+      ICSR_CHECK_CASE(istio_csr::errors::message(d.error()) == r.msg,
+                      r.in << " -> " << istio_csr::errors::message(d.error()));
   }
 }
 
@@ -166,7 +166,7 @@ CAF_TEST(go bools) {
     ICSR_CHECK_CASE(parse_go_bool(f) == caf::expected<bool>{false}, f);
   for (auto bad : {"", "yes", "no", "on", "tRUE", "2", " true"})
     ICSR_CHECK_CASE(!parse_go_bool(bad), bad);
-  CAF_CHECK_EQUAL(error_message(parse_go_bool("yes").error()),
+  CAF_CHECK_EQUAL(istio_csr::errors::message(parse_go_bool("yes").error()),
                   "strconv.ParseBool: parsing \"yes\": invalid syntax");
 }
 
@@ -201,12 +201,12 @@ CAF_TEST(go ints) {
     ICSR_CHECK_CASE(!parse_go_int(bad, 32), bad);
   auto big = parse_go_int("2147483648", 32);
   CAF_REQUIRE(!big);
-  CAF_CHECK_EQUAL(error_message(big.error()),
+  CAF_CHECK_EQUAL(istio_csr::errors::message(big.error()),
                   "strconv.ParseInt: parsing \"2147483648\": value out of "
                   "range");
   CAF_CHECK(parse_go_int("2147483648", 64));
   CAF_CHECK(!parse_go_int("99999999999999999999", 64));
-  CAF_CHECK_EQUAL(error_message(parse_go_int("x", 64).error()),
+  CAF_CHECK_EQUAL(istio_csr::errors::message(parse_go_int("x", 64).error()),
                   "strconv.ParseInt: parsing \"x\": invalid syntax");
 }
 
@@ -245,7 +245,7 @@ CAF_TEST(csv lists as pflag string slices) {
   }
   auto bare = parse_csv_list("a\"b");
   CAF_REQUIRE(!bare);
-  CAF_CHECK_EQUAL(error_message(bare.error()),
+  CAF_CHECK_EQUAL(istio_csr::errors::message(bare.error()),
                   "parse error on line 1, column 2: bare \" in "
                   "non-quoted-field");
   CAF_CHECK(!parse_csv_list("\"open"));
@@ -276,15 +276,15 @@ CAF_TEST(string maps as pflag stringToString) {
   }
   auto none = parse_string_map("foo");
   CAF_REQUIRE(!none);
-  CAF_CHECK_EQUAL(error_message(none.error()),
+  CAF_CHECK_EQUAL(istio_csr::errors::message(none.error()),
                   "foo must be formatted as key=value");
   auto empty = parse_string_map("");
   CAF_REQUIRE(!empty);
-  CAF_CHECK_EQUAL(error_message(empty.error()),
+  CAF_CHECK_EQUAL(istio_csr::errors::message(empty.error()),
                   " must be formatted as key=value");
   auto pair = parse_string_map("a=b,c,d=e");
   CAF_REQUIRE(!pair);
-  CAF_CHECK_EQUAL(error_message(pair.error()),
+  CAF_CHECK_EQUAL(istio_csr::errors::message(pair.error()),
                   "c must be formatted as key=value");
 }
 
@@ -297,7 +297,7 @@ CAF_TEST(kube request timeouts) {
     auto v = parse_kube_timeout(bad);
     ICSR_CHECK_CASE(!v, bad);
     if (!v)
-      ICSR_CHECK_CASE(error_message(v.error()).starts_with(
+      ICSR_CHECK_CASE(istio_csr::errors::message(v.error()).starts_with(
                         "Invalid timeout value. Timeout must be a single "
                         "integer in seconds"),
                       bad);

@@ -1,5 +1,6 @@
 #define CAF_SUITE kube_api.label_selector
 #include "caf/test/unit_test.hpp"
+#include "errors/describe.hpp"
 
 #include "caf/sec.hpp"
 
@@ -14,8 +15,8 @@ namespace {
 label_selector parse_ok(std::string_view text) {
   auto res = label_selector::parse(text);
   if (!res) {
-    CAF_FAIL("unexpected error for '" << text
-                                      << "': " << error_message(res.error()));
+    CAF_FAIL("unexpected error for '"
+             << text << "': " << istio_csr::errors::message(res.error()));
   }
   return std::move(*res);
 }
@@ -28,7 +29,7 @@ std::string parse_err(std::string_view text) {
   }
   CAF_CHECK_EQUAL(res.error().code(),
                   static_cast<uint8_t>(caf::sec::invalid_argument));
-  return error_message(res.error());
+  return istio_csr::errors::message(res.error());
 }
 
 bool contains(const std::string& haystack, std::string_view needle) {
@@ -214,6 +215,7 @@ CAF_TEST(field selectors) {
     auto res = field_selector::parse(bad);
     CAF_CHECK(!res);
     if (!res)
-      CAF_CHECK(contains(error_message(res.error()), "invalid field selector"));
+      CAF_CHECK(contains(istio_csr::errors::message(res.error()),
+                         "invalid field selector"));
   }
 }

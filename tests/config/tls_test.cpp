@@ -1,5 +1,6 @@
 #define CAF_SUITE config.tls
 #include "caf/test/unit_test.hpp"
+#include "errors/describe.hpp"
 
 #include <set>
 
@@ -8,7 +9,6 @@
 #include "kube/api/validation.hpp"
 
 using namespace istio_csr::config;
-using istio_csr::kube::error_message;
 
 // Upstream pkg/tls/tls_test.go TestNewProvider: the option checks.
 CAF_TEST(new provider option checks) {
@@ -32,7 +32,7 @@ CAF_TEST(new provider option checks) {
   // VersionTLS11 -> exact error
   auto v11 = parse_serving_tls_min_version("VersionTLS11");
   CAF_REQUIRE(!v11);
-  CAF_CHECK_EQUAL(error_message(v11.error()),
+  CAF_CHECK_EQUAL(istio_csr::errors::message(v11.error()),
                   "serving tls min version must be VersionTLS12 or higher");
   // bad curve -> error
   CAF_CHECK(!parse_tls_curves({"bad-curve"}));
@@ -59,7 +59,7 @@ CAF_TEST(curve preferences) {
   CAF_CHECK(!parse_tls_curves({"not-a-curve"}));
   auto empty_entry = parse_tls_curves({"X25519", ""});
   CAF_REQUIRE(!empty_entry);
-  CAF_CHECK_EQUAL(error_message(empty_entry.error()),
+  CAF_CHECK_EQUAL(istio_csr::errors::message(empty_entry.error()),
                   "empty entry in serving tls curve preferences");
   CAF_CHECK(!parse_tls_curves({"  "}));
   // Every spelling of the spec's list, and decimal IDs.
@@ -149,6 +149,6 @@ CAF_TEST(cipher suite table) {
   }
   auto err = parse_cipher_suites({"TLS_AES_128_GCM_SHA256", "nope"});
   CAF_REQUIRE(!err);
-  CAF_CHECK_EQUAL(error_message(err.error()),
+  CAF_CHECK_EQUAL(istio_csr::errors::message(err.error()),
                   "Cipher suite nope not supported or doesn't exist");
 }

@@ -1,5 +1,6 @@
 #define CAF_SUITE kube_api.validation
 #include "caf/test/unit_test.hpp"
+#include "errors/describe.hpp"
 
 #include "config/check_case.hpp"
 #include "kube/api/validation.hpp"
@@ -46,8 +47,9 @@ CAF_TEST(dns1123 labels) {
   CAF_CHECK_EQUAL(errs[0], "must be no more than 63 characters");
   auto err = validate_dns1123_label("Bad", "namespace");
   CAF_REQUIRE(err);
-  CAF_CHECK(contains(error_message(err), "namespace \"Bad\" is invalid: a "
-                                         "lowercase RFC 1123 label"));
+  CAF_CHECK(contains(istio_csr::errors::message(err),
+                     "namespace \"Bad\" is invalid: a "
+                     "lowercase RFC 1123 label"));
   CAF_CHECK(!validate_dns1123_label("good"));
   CAF_CHECK(!validate_dns1123_subdomain("good.name"));
 }
@@ -89,7 +91,7 @@ CAF_TEST(annotations) {
                               "most 262144 bytes");
   auto err = validate_annotations({{"/x", "v"}, {"y/", "v"}});
   CAF_REQUIRE(err);
-  auto msg = error_message(err);
+  auto msg = istio_csr::errors::message(err);
   CAF_CHECK(contains(msg, "prefix part must be non-empty"));
   CAF_CHECK(contains(msg, "; "));
   CAF_CHECK(contains(msg, "name part must be non-empty"));

@@ -11,6 +11,7 @@
 #include "actors/signing/policy/chain.hpp"
 #include "actors/signing/root_ca.hpp"
 #include "e2e/fixture.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/object.hpp"
 #include "kube/client/client_actor.hpp"
@@ -35,10 +36,10 @@ cluster_fixture::cluster_fixture() {
   flags.kubeconfig = cluster_->kubeconfig();
   auto cfg = kube::load_config(flags);
   if (!cfg)
-    CAF_FAIL("kubeconfig: " << kube::describe(cfg.error()));
+    CAF_FAIL("kubeconfig: " << errors::describe(cfg.error()));
   auto c = kube::client::make(std::move(*cfg));
   if (!c)
-    CAF_FAIL("client: " << kube::describe(c.error()));
+    CAF_FAIL("client: " << errors::describe(c.error()));
   admin_ = std::move(*c);
 }
 
@@ -75,7 +76,7 @@ json cluster_fixture::call_ok(kube::request req) {
   auto what = to_string(req.method) + " " + req.target();
   auto res = call(std::move(req));
   if (!res)
-    CAF_FAIL(what << " failed: " << kube::describe(res.error()));
+    CAF_FAIL(what << " failed: " << errors::describe(res.error()));
   return std::move(*res);
 }
 
@@ -104,7 +105,7 @@ std::optional<json> cluster_fixture::root_cert(const std::string& ns) {
   if (!res) {
     if (!kube::is(res.error(), kube::errc::not_found))
       CAF_FAIL("get configmap in " << ns << ": "
-                                   << kube::describe(res.error()));
+                                   << errors::describe(res.error()));
     return std::nullopt;
   }
   return std::move(*res);
@@ -157,13 +158,11 @@ void cluster_fixture::set_faults(const json& faults) {
 
 distributor_fixture::distributor_fixture() {
   cfg_ = std::make_unique<actors::system_config>();
-  kube::add_error_category(*cfg_);
-  sg::add_signing_error_category(*cfg_);
   sys_ = std::make_unique<caf::actor_system>(*cfg_);
   root_pem = make_root_pem("root-ca");
   auto bundle = sg::policy::load_root_bundle(root_pem);
   if (!bundle)
-    CAF_FAIL("roots: " << pki::error_text(bundle.error()));
+    CAF_FAIL("roots: " << errors::message(bundle.error()));
   roots = std::make_shared<sg::root_store>(std::move(*bundle));
 }
 
@@ -186,7 +185,7 @@ void distributor_fixture::start(const std::string& selector,
                           return kube::spawn_client_actor(ctx.system(), c);
                         });
   children.emplace_back("root-ca", [r = roots](actors::child_context& ctx) {
-    return sg::spawn_root_ca(ctx.system(), {}, r);
+    return caf::actor_cast<caf::actor>(sg::spawn_root_ca(ctx.system(), {}, r));
   });
   children.emplace_back(
     "namespace-watcher", [opts, c = admin()](actors::child_context& ctx) {
@@ -273,7 +272,7 @@ std::string distributor_fixture::rotate_roots(const std::string& common_name) {
   auto pem = make_root_pem(common_name);
   auto bundle = sg::policy::load_root_bundle(pem);
   if (!bundle)
-    CAF_FAIL("roots: " << pki::error_text(bundle.error()));
+    CAF_FAIL("roots: " << errors::message(bundle.error()));
   roots->set(std::move(*bundle));
   root_pem = pem;
   return pem;

@@ -68,7 +68,6 @@ bool micro_time(const std::string& text) {
 struct fixture : cluster_fixture {
   fixture() {
     cfg = std::make_unique<actors::system_config>();
-    kube::add_error_category(*cfg);
     sys = std::make_unique<caf::actor_system>(*cfg);
     kube_actor = kube::spawn_client_actor(*sys, admin());
     lease_name = test_cluster::unique_name("lease");
@@ -382,9 +381,10 @@ CAF_TEST(a leader that cannot renew stops within the renew deadline) {
   auto broke = steady::now();
   CAF_REQUIRE(wait_until([&] { return !leading(a); }, 3s));
   auto took = steady::now() - broke;
-  CAF_MESSAGE("stopped leading after "
-              << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
-              << " ms");
+  CAF_MESSAGE(
+    "stopped leading after "
+    << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+    << " ms");
   // The renew deadline (1 s) after the last renewal, which was before
   // `broke`: in any case before the lease ran out for the others (2 s).
   CAF_CHECK_LESS(took, 1800ms);

@@ -7,6 +7,7 @@
 
 #include "actors/signing/errors.hpp"
 #include "e2e/fixture.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/base64.hpp"
 #include "kube/api/errc.hpp"
 #include "pki/issue.hpp"
@@ -80,7 +81,7 @@ std::string make_intermediate_issuer(const test_cluster& cluster,
   auto inter = pki::issue(tmpl, key->public_key(), *root_cert, *root_key);
   if (!inter)
     CAF_FAIL(
-      "cannot issue the intermediate: " << pki::error_text(inter.error()));
+      "cannot issue the intermediate: " << errors::message(inter.error()));
   auto root_pem = root_cert->to_pem();
   put_object(cluster, "secret",
              {{"apiVersion", "v1"},
@@ -138,8 +139,6 @@ nlohmann::json get_certificate(const test_cluster& cluster,
 
 runtime_fixture::runtime_fixture() {
   cfg_ = std::make_unique<actors::system_config>();
-  kube::add_error_category(*cfg_);
-  actors::signing::add_signing_error_category(*cfg_);
   sys_ = std::make_unique<caf::actor_system>(*cfg_);
   issuer = std::make_shared<actors::signing::active_issuer>(std::nullopt);
 }

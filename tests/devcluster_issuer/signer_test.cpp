@@ -4,6 +4,7 @@
 
 #include "devcluster/issuer/signer.hpp"
 #include "devcluster_issuer/fixture.hpp"
+#include "errors/describe.hpp"
 #include "pki/error.hpp"
 #include "pki/extensions.hpp"
 
@@ -26,7 +27,7 @@ CAF_TEST(key usages follow cert - manager) {
   CAF_CHECK_EQUAL(mixed->extended, ekus);
   auto bad = map_key_usages({"server auth", "flying", "x"}, false);
   CAF_REQUIRE(!bad);
-  auto text = pki::error_text(bad.error());
+  auto text = errors::message(bad.error());
   CAF_CHECK_EQUAL(text, "unknown key usages: [flying x]");
 }
 

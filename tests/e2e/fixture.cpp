@@ -1,4 +1,5 @@
 #include "e2e/fixture.hpp"
+#include "errors/describe.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -18,6 +18,7 @@
 
 #include "caf/test/unit_test.hpp"
 
+#include "errors/describe.hpp"
 #include "pki/certificate.hpp"
 #include "pki/csr.hpp"
 #include "pki/error.hpp"
@@ -52,7 +53,7 @@ std::string code_name(int grpc_code);
 template <class T>
 T unwrap(caf::expected<T> x) {
   if (!x)
-    CAF_FAIL("unexpected error: " << pki::error_text(x.error()));
+    CAF_FAIL("unexpected error: " << errors::message(x.error()));
   return std::move(*x);
 }
 

@@ -10,6 +10,7 @@
 
 #include "e2e/fixture.hpp"
 
+#include "errors/describe.hpp"
 #include "kube/api/base64.hpp"
 #include "pki/issue.hpp"
 #include "pki/verify.hpp"
@@ -201,7 +202,7 @@ CAF_TEST(an intermediate CA issuer gives a three element chain) {
     tmpl.not_after = tmpl.not_before + 48h;
     auto inter = pki::issue(tmpl, key->public_key(), *root_cert, *root_key);
     if (!inter)
-      return pki::error_text(inter.error());
+      return errors::message(inter.error());
     root_pem = root_cert->to_pem();
     json obj{
       {"apiVersion", "v1"},
@@ -238,7 +239,7 @@ CAF_TEST(an intermediate CA issuer gives a three element chain) {
   CAF_CHECK_EQUAL(res.chain.back(), root_pem);
   auto err = pki::verify_chain(chain.leaf, chain.intermediates, chain.roots,
                                pki::verify_purpose::client_auth);
-  auto err_text = pki::error_text(err);
+  auto err_text = errors::message(err);
   CAF_CHECK_EQUAL(err_text, "");
   auto verified
     = openssl_verify(*env->dir, root_pem, {res.chain[1]}, res.chain[0]);

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "errors/describe.hpp"
 #include "pki/verify.hpp"
 
 using namespace istio_csr;
@@ -118,7 +119,7 @@ CAF_TEST(a rewritten root file reaches the next response) {
     CAF_CHECK_EQUAL(chain.roots.size(), 2u);
     auto err = pki::verify_chain(chain.leaf, chain.intermediates, chain.roots,
                                  pki::verify_purpose::client_auth);
-    auto err_text = pki::error_text(err);
+    auto err_text = errors::message(err);
     CAF_CHECK_EQUAL(err_text, "");
   }
   // Replaced by rename, as a ConfigMap volume does (inotify Remove): the

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "errors/describe.hpp"
 #include "pki/issue.hpp"
 #include "pki/verify.hpp"
 
@@ -93,7 +94,7 @@ struct fixture {
     // Verifies with our pki and with the openssl CLI.
     auto err = pki::verify_chain(chain.leaf, chain.intermediates, chain.roots,
                                  pki::verify_purpose::client_auth);
-    auto err_text = pki::error_text(err);
+    auto err_text = errors::message(err);
     CAF_CHECK_EQUAL(err_text, "");
     std::vector<std::string> inter_pems(res.chain.begin() + 1,
                                         res.chain.end() - 1);

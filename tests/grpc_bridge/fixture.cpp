@@ -4,13 +4,14 @@
 
 namespace istio_csr::test {
 
-void recording_handler::handle(std::shared_ptr<grpc_bridge::call> c) {
+void recording_handler::handle(signing_api::sign_request request) {
+  auto c = std::make_shared<recorded_call>(recorded_call{std::move(request)});
   {
     std::lock_guard<std::mutex> guard{mtx_};
     calls_.push_back(c);
   }
   if (auto_answer)
-    c->finish_ok({"leaf:" + c->request().csr(), "root"});
+    c->finish_ok({"leaf:" + c->request.csr_pem, "root"});
 }
 
 bridge_fixture::bridge_fixture() = default;

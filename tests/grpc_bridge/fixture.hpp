@@ -16,13 +16,16 @@
 
 #include "caf/test/unit_test.hpp"
 
-#include "grpc_bridge/call.hpp"
+#include "errors/describe.hpp"
 #include "grpc_bridge/server.hpp"
 #include "pki/certificate.hpp"
 #include "pki/error.hpp"
 #include "pki/issue.hpp"
 #include "pki/private_key.hpp"
 #include "proto/ca.grpc.pb.h"
+#include "signing_api/sign_errc.hpp"
+#include "signing_api/sign_request.hpp"
+#include "signing_api/spiffe.hpp"
 #include "support/process.hpp"
 
 namespace istio_csr::test {
@@ -39,7 +42,7 @@ inline const std::string serving_dns
 template <class T>
 T unwrap(caf::expected<T> x) {
   if (!x)
-    CAF_FAIL("unexpected error: " << pki::error_text(x.error()));
+    CAF_FAIL("unexpected error: " << errors::message(x.error()));
   return std::move(*x);
 }
 
@@ -94,25 +97,58 @@ inline key_and_cert make_workload(const key_and_cert& ca,
   return make_leaf(ca, sans);
 }
 
+/// One call as the handler received it: the request the bridge made of it.
+struct recorded_call {
+  signing_api::sign_request request;
+
+  const signing_api::caller_info& caller() const {
+    return request.caller;
+  }
+
+  std::chrono::steady_clock::time_point deadline() const {
+    return request.deadline;
+  }
+
+  bool cancelled() const {
+    return request.reply->cancelled();
+  }
+
+  bool finished() const {
+    return request.reply->finished();
+  }
+
+  void on_cancel(std::function<void()> f) {
+    request.reply->on_cancel(std::move(f));
+  }
+
+  bool finish_ok(std::vector<std::string> chain) {
+    return request.reply->finish(std::move(chain));
+  }
+
+  bool finish_error(signing_api::sign_errc code) {
+    return request.reply->finish(signing_api::make_error(code));
+  }
+};
+
 /// Records every call; answers at once with ["leaf:<csr>", "root"] while
 /// `auto_answer` is set, else leaves the call to the test.
-class recording_handler : public grpc_bridge::call_handler {
+class recording_handler : public signing_api::sign_handler {
  public:
   std::atomic<bool> auto_answer{true};
 
-  void handle(std::shared_ptr<grpc_bridge::call> c) override;
+  void handle(signing_api::sign_request request) override;
 
   std::size_t count() const {
     std::lock_guard<std::mutex> guard{mtx_};
     return calls_.size();
   }
 
-  std::shared_ptr<grpc_bridge::call> at(std::size_t i) const {
+  std::shared_ptr<recorded_call> at(std::size_t i) const {
     std::lock_guard<std::mutex> guard{mtx_};
     return calls_.at(i);
   }
 
-  std::vector<std::shared_ptr<grpc_bridge::call>> all() const {
+  std::vector<std::shared_ptr<recorded_call>> all() const {
     std::lock_guard<std::mutex> guard{mtx_};
     return calls_;
   }
@@ -123,7 +159,7 @@ class recording_handler : public grpc_bridge::call_handler {
 
  private:
   mutable std::mutex mtx_;
-  std::vector<std::shared_ptr<grpc_bridge::call>> calls_;
+  std::vector<std::shared_ptr<recorded_call>> calls_;
 };
 
 /// Options of a test gRPC client channel.

@@ -1,5 +1,6 @@
 #define CAF_SUITE grpc_bridge.lifecycle
 
+#include "errors/describe.hpp"
 #include "grpc_bridge/fixture.hpp"
 
 #include <future>
@@ -47,7 +48,7 @@ bool closed_by_peer(int fd, std::chrono::milliseconds timeout) {
 } // namespace
 
 CAF_TEST(spiffe ids parse like istio) {
-  auto id = grpc_bridge::parse_spiffe_id("spiffe://td.example/ns/a/sa/b");
+  auto id = signing_api::parse_spiffe_identity("spiffe://td.example/ns/a/sa/b");
   CAF_REQUIRE(id);
   CAF_CHECK_EQUAL(id->trust_domain, "td.example");
   CAF_CHECK_EQUAL(id->ns, "a");
@@ -55,7 +56,7 @@ CAF_TEST(spiffe ids parse like istio) {
   for (auto bad : {"spiffe://td/ns/a/sa", "spiffe://td/ns/a/sa/b/c",
                    "spiffe://td/xx/a/sa/b", "http://td/ns/a/sa/b",
                    "spiffe://td/ns/a/xx/b", ""})
-    CAF_CHECK(!grpc_bridge::parse_spiffe_id(bad));
+    CAF_CHECK(!signing_api::parse_spiffe_identity(bad));
 }
 
 CAF_TEST(the registry only removes the entry of the same connection) {
@@ -163,8 +164,8 @@ CAF_TEST(a connection without traffic is closed after the idle timeout) {
     wait_until([&] { return srv->registered_connections() == 0; }, 10s));
   // The client notices the close (its channel leaves READY), then
   // reconnects on its next call.
-  CAF_CHECK(wait_until(
-    [&] { return ch->GetState(false) != GRPC_CHANNEL_READY; }, 10s));
+  CAF_CHECK(
+    wait_until([&] { return ch->GetState(false) != GRPC_CHANNEL_READY; }, 10s));
   auto again = create_certificate(*ch, "y");
   if (!again.status.ok())
     CAF_MESSAGE("second call: " << again.status.error_message());

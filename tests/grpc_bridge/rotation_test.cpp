@@ -48,7 +48,7 @@ CAF_TEST(serving certificate rotation keeps calls in
   CAF_REQUIRE(!srv->set_serving_certificate({next.cert}, next.key));
   CAF_CHECK_EQUAL(srv->serving_leaf()->serial_hex(), next.cert.serial_hex());
   for (auto& c : handler->all())
-    CAF_CHECK(c->finish_ok({"leaf:" + c->request().csr(), "root"}));
+    CAF_CHECK(c->finish_ok({"leaf:" + c->request.csr_pem, "root"}));
   CAF_CHECK(wait_until(
     [&] {
       for (auto& p : calls)

@@ -1,5 +1,6 @@
 #define CAF_SUITE grpc_bridge.service
 
+#include "errors/describe.hpp"
 #include "grpc_bridge/fixture.hpp"
 
 #include <condition_variable>
@@ -34,8 +35,8 @@ CAF_TEST(a call reaches the handler with token cluster id and deadline) {
   CAF_CHECK_EQUAL(res.response.cert_chain(1), "root");
   CAF_REQUIRE_EQUAL(handler->count(), 1u);
   auto c = handler->at(0);
-  CAF_CHECK_EQUAL(c->request().csr(), "CSR-1");
-  CAF_CHECK_EQUAL(c->request().validity_duration(), 3600);
+  CAF_CHECK_EQUAL(c->request.csr_pem, "CSR-1");
+  CAF_CHECK_EQUAL(c->request.validity_seconds, 3600);
   CAF_REQUIRE(c->caller().bearer_token.has_value());
   CAF_CHECK_EQUAL(*c->caller().bearer_token, "tok-123");
   CAF_CHECK(c->caller().has_authorization);
@@ -76,9 +77,7 @@ CAF_TEST(metadata keeps every cluster id and the first bearer token) {
   CAF_CHECK_EQUAL(*c->caller().bearer_token, "first");
   CAF_CHECK_EQUAL(c->caller().cluster_ids,
                   (std::vector<std::string>{"c1", "c2"}));
-  CAF_CHECK_EQUAL(
-    c->request().metadata().fields().at("ImpersonatedIdentity").string_value(),
-    spiffe("ns", "sa"));
+  CAF_CHECK_EQUAL(c->request.impersonated_identity, spiffe("ns", "sa"));
   // No deadline set by the client.
   CAF_CHECK(c->deadline() == std::chrono::steady_clock::time_point::max());
 }
@@ -98,8 +97,7 @@ CAF_TEST(a handler error reaches the client with code and message) {
   auto ch = channel();
   std::thread answer([&] {
     if (handler->wait_for(1))
-      handler->at(0)->finish_error(grpc::StatusCode::UNAUTHENTICATED,
-                                   "request authenticate failure");
+      handler->at(0)->finish_error(signing_api::sign_errc::unauthenticated);
   });
   auto res = create_certificate(*ch, "csr");
   answer.join();
@@ -217,7 +215,7 @@ CAF_TEST(many concurrent calls are answered later from another thread) {
     for (auto i = all.rbegin(); i != all.rend(); ++i) {
       auto& c = *i;
       c->finish_ok(
-        {"leaf-for:" + c->request().csr() + ":" + *c->caller().bearer_token,
+        {"leaf-for:" + c->request.csr_pem + ":" + *c->caller().bearer_token,
          "root"});
     }
   });

@@ -5,6 +5,7 @@
 #include "caf/actor_system_config.hpp"
 #include "caf/scoped_actor.hpp"
 
+#include "errors/describe.hpp"
 #include "helpers.hpp"
 #include "kube/api/config_map.hpp"
 #include "kube/api/validation.hpp"
@@ -22,7 +23,7 @@ struct fixture {
   }
 
   static caf::actor_system_config& init(caf::actor_system_config& cfg) {
-    add_error_category(cfg);
+    istio_csr::errors::add_categories(cfg, {error_category});
     return cfg;
   }
 
@@ -67,7 +68,7 @@ CAF_TEST(the client actor answers requests with objects or typed errors) {
                               make_config_map(ns, "cm", {}, {{"a", "1"}})))
     .receive(
       [&](nlohmann::json& obj) { created_name = object_ref{obj}.name(); },
-      [&](caf::error& err) { CAF_FAIL("create: " << describe(err)); });
+      [&](caf::error& err) { CAF_FAIL("create: " << errors::describe(err)); });
   CAF_CHECK_EQUAL(created_name, "cm");
   caf::error error;
   self
@@ -76,7 +77,7 @@ CAF_TEST(the client actor answers requests with objects or typed errors) {
     .receive([&](nlohmann::json&) { CAF_FAIL("expected an error"); },
              [&](caf::error& err) { error = std::move(err); });
   CAF_CHECK(is(error, errc::not_found));
-  CAF_CHECK_EQUAL(error_message(error), "configmaps \"missing\" not found");
+  CAF_CHECK_EQUAL(errors::message(error), "configmaps \"missing\" not found");
   CAF_CHECK_EQUAL(sys.render(error),
                   "kube.not_found: configmaps \"missing\" not found");
   // Many requests in flight at once, each answered once.
@@ -92,7 +93,7 @@ CAF_TEST(the client actor answers requests with objects or typed errors) {
         if (object_ref{obj}.name() == "cm")
           ++answered;
       },
-      [&](caf::error& err) { CAF_FAIL(describe(err)); });
+      [&](caf::error& err) { CAF_FAIL(errors::describe(err)); });
   CAF_CHECK_EQUAL(answered, 20);
   self->send_exit(kube, caf::exit_reason::user_shutdown);
 }
@@ -128,7 +129,7 @@ CAF_TEST(informer actor subscribers see every change exactly once) {
       [&](nlohmann::json& obj) {
         CAF_CHECK_EQUAL(object_ref{obj}.name(), "b");
       },
-      [&](caf::error& err) { CAF_FAIL(describe(err)); });
+      [&](caf::error& err) { CAF_FAIL(errors::describe(err)); });
   early->request(inf, caf::infinite, caf::get_atom::value, ns, std::string{"a"})
     .receive([&](nlohmann::json&) { CAF_FAIL("a was deleted"); },
              [&](caf::error& err) { CAF_CHECK(is(err, errc::not_found)); });

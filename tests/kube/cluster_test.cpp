@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "errors/describe.hpp"
 #include "helpers.hpp"
 #include "kube/api/certificate_request.hpp"
 #include "kube/api/config_map.hpp"
@@ -73,7 +74,7 @@ CAF_TEST(config map lifecycle with optimistic concurrency) {
   auto stale = call(*c, request::update(resources::configmaps, v1));
   CAF_REQUIRE(!stale);
   CAF_CHECK(is(stale.error(), errc::conflict));
-  CAF_CHECK(!error_message(stale.error()).empty());
+  CAF_CHECK(!errors::message(stale.error()).empty());
   // Merge patch: add one key, remove another.
   auto patched = call_ok(
     *c, request::merge_patch(resources::configmaps, ns, "cm",
@@ -95,7 +96,7 @@ CAF_TEST(config map lifecycle with optimistic concurrency) {
   auto gone = call(*c, request::get(resources::configmaps, ns, "cm"));
   CAF_REQUIRE(!gone);
   CAF_CHECK(is(gone.error(), errc::not_found));
-  CAF_CHECK_EQUAL(error_message(gone.error()), "configmaps \"cm\" not found");
+  CAF_CHECK_EQUAL(errors::message(gone.error()), "configmaps \"cm\" not found");
 }
 
 CAF_TEST(certificate requests with generateName and the status subresource) {
@@ -145,7 +146,8 @@ CAF_TEST(an invalid object is a typed error) {
                                     {"metadata", {{"name", "Not_Valid"}}}}));
   CAF_REQUIRE(!res);
   CAF_CHECK(is(res.error(), errc::invalid));
-  CAF_CHECK(error_message(res.error()).find("Not_Valid") != std::string::npos);
+  CAF_CHECK(errors::message(res.error()).find("Not_Valid")
+            != std::string::npos);
 }
 
 CAF_TEST(label and field selectors) {
@@ -243,7 +245,7 @@ CAF_TEST(a body that cannot be encoded completes with an error) {
                                       make_token_review("\xff\xfe", {"x"})));
   CAF_REQUIRE(!res);
   CAF_CHECK(is(res.error(), errc::bad_request));
-  CAF_CHECK_NOT_EQUAL(error_message(res.error()).find("cannot encode"),
+  CAF_CHECK_NOT_EQUAL(errors::message(res.error()).find("cannot encode"),
                       std::string::npos);
   CAF_CHECK_LESS(std::chrono::steady_clock::now() - started,
                  std::chrono::seconds{5});

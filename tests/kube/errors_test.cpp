@@ -5,6 +5,7 @@
 #include "caf/actor_system_config.hpp"
 #include "caf/sec.hpp"
 
+#include "errors/describe.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/status.hpp"
 #include "kube/api/validation.hpp"
@@ -49,7 +50,7 @@ CAF_TEST(every Status reason maps to its errc and keeps the message) {
     auto err = error_from_status(r.code, status(r.code, r.reason, msg));
     CAF_CHECK_EQUAL(err.category(), error_category);
     CAF_CHECK(is(err, r.expected));
-    CAF_CHECK_EQUAL(error_message(err), msg);
+    CAF_CHECK_EQUAL(istio_csr::errors::message(err), msg);
   }
 }
 
@@ -67,19 +68,20 @@ CAF_TEST(without a known reason the HTTP code decides) {
 CAF_TEST(a body that is not a Status still gives a typed error) {
   auto err = error_from_status(503, json{}, "upstream connect error");
   CAF_CHECK(is(err, errc::server_error));
-  CAF_CHECK_EQUAL(error_message(err),
+  CAF_CHECK_EQUAL(istio_csr::errors::message(err),
                   "the server responded with HTTP 503: upstream connect error");
   auto long_body = std::string(1000, 'x');
   auto err2 = error_from_status(404, json{}, long_body);
   CAF_CHECK(is(err2, errc::not_found));
-  CAF_CHECK_LESS(error_message(err2).size(), 400u);
+  CAF_CHECK_LESS(istio_csr::errors::message(err2).size(), 400u);
 }
 
 CAF_TEST(an ERROR watch event Status maps through its own code) {
   auto ev = status(410, "Expired", "too old resource version: 1 (42)");
   auto err = error_from_status(ev);
   CAF_CHECK(is(err, errc::gone));
-  CAF_CHECK_EQUAL(error_message(err), "too old resource version: 1 (42)");
+  CAF_CHECK_EQUAL(istio_csr::errors::message(err),
+                  "too old resource version: 1 (42)");
   // Without `kind` (some proxies) but with code and reason.
   ev.erase("kind");
   CAF_CHECK(is(error_from_status(ev), errc::gone));
@@ -114,12 +116,14 @@ CAF_TEST(errc helpers and rendering) {
   CAF_CHECK(errc_of(err) == errc::conflict);
   CAF_CHECK(!errc_of(caf::error{}));
   CAF_CHECK(!errc_of(caf::make_error(caf::sec::runtime_error)));
-  CAF_CHECK_EQUAL(describe(err), "kube.conflict: the object has been modified");
-  CAF_CHECK_EQUAL(describe(make_error(errc::gone)), "kube.gone");
+  CAF_CHECK_EQUAL(istio_csr::errors::describe(err),
+                  "kube.conflict: the object has been modified");
+  CAF_CHECK_EQUAL(istio_csr::errors::describe(make_error(errc::gone)),
+                  "kube.gone");
   CAF_CHECK_EQUAL(to_string(errc::too_many_requests), "too_many_requests");
   // The category renders through an actor system once registered.
   caf::actor_system_config cfg;
-  add_error_category(cfg);
+  istio_csr::errors::add_categories(cfg, {error_category});
   caf::actor_system sys{cfg};
   CAF_CHECK_EQUAL(sys.render(err),
                   "kube.conflict: the object has been modified");

@@ -13,6 +13,7 @@
 
 #include "caf/test/unit_test.hpp"
 
+#include "errors/describe.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/client/client.hpp"
 #include "kube/client/config.hpp"
@@ -42,7 +43,7 @@ inline json call_ok(client& c, request req) {
   auto what = to_string(req.method) + " " + req.target();
   auto res = call(c, std::move(req));
   if (!res)
-    CAF_FAIL(what << " failed: " << describe(res.error()));
+    CAF_FAIL(what << " failed: " << errors::describe(res.error()));
   return std::move(*res);
 }
 
@@ -115,13 +116,13 @@ cluster_client(const std::function<void(client_config&)>& tweak = {},
   flags.kubeconfig = cluster().kubeconfig();
   auto cfg = load_config(flags);
   if (!cfg)
-    CAF_FAIL("kubeconfig: " << describe(cfg.error()));
+    CAF_FAIL("kubeconfig: " << errors::describe(cfg.error()));
   if (tweak)
     tweak(*cfg);
   opts.retry.initial_backoff = 20ms;
   auto c = client::make(std::move(*cfg), std::move(opts));
   if (!c)
-    CAF_FAIL("client::make: " << describe(c.error()));
+    CAF_FAIL("client::make: " << errors::describe(c.error()));
   return std::move(*c);
 }
 

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "errors/describe.hpp"
 #include "kube/api/base64.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/validation.hpp"
@@ -41,7 +42,7 @@ std::string expect_error(const caf::expected<client_config>& res) {
     CAF_FAIL("expected an error, got a config for " << res->server);
   }
   CAF_CHECK(is(res.error(), errc::config_error));
-  return error_message(res.error());
+  return errors::message(res.error());
 }
 
 bool contains(const std::string& haystack, const std::string& needle) {

@@ -5,6 +5,7 @@
 #include <future>
 #include <mutex>
 
+#include "errors/describe.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/validation.hpp"
 #include "kube/client/client.hpp"
@@ -58,7 +59,7 @@ std::shared_ptr<client> make_client(client_config cfg,
   opts.retry.initial_backoff = 10ms;
   auto c = client::make(std::move(cfg), std::move(opts));
   if (!c)
-    CAF_FAIL("client::make failed: " << describe(c.error()));
+    CAF_FAIL("client::make failed: " << errors::describe(c.error()));
   return std::move(*c);
 }
 
@@ -234,7 +235,7 @@ CAF_TEST(status bodies become typed errors) {
   auto res = call(*cli, request::get(resources::configmaps, "ns", "missing"));
   CAF_REQUIRE(!res);
   CAF_CHECK(is(res.error(), errc::not_found));
-  CAF_CHECK_EQUAL(error_message(res.error()),
+  CAF_CHECK_EQUAL(errors::message(res.error()),
                   "configmaps \"missing\" not found");
   res
     = call(*cli, request::update(resources::configmaps, config_map("a", "1")));
@@ -291,7 +292,7 @@ CAF_TEST(5xx is retried for reads but not for generateName creates) {
   res = call(*cli, request::create(resources::certificaterequests, "ns", cr));
   CAF_REQUIRE(!res);
   CAF_CHECK(is(res.error(), errc::server_error));
-  CAF_CHECK_EQUAL(error_message(res.error()), "etcd hiccup");
+  CAF_CHECK_EQUAL(errors::message(res.error()), "etcd hiccup");
   CAF_CHECK_EQUAL(srv.count("POST"), 1u);
   // TokenReview creates store nothing and are retried.
   res = call(*cli, request::create(resources::tokenreviews, "", json{}));
@@ -341,7 +342,7 @@ CAF_TEST(tls verification) {
   auto res = get(cfg);
   CAF_REQUIRE(!res);
   CAF_CHECK(is(res.error(), errc::tls_error));
-  CAF_CHECK(error_message(res.error()).find("certificate verification failed")
+  CAF_CHECK(errors::message(res.error()).find("certificate verification failed")
             != std::string::npos);
   // A name the certificate does not cover.
   cfg = config_for(srv);
@@ -592,10 +593,10 @@ CAF_TEST(watch ERROR 410 and HTTP 410 end the watch with gone) {
                log.on_done());
     CAF_REQUIRE(wait_until([&] { return log.ended(); }, 10s));
     CAF_CHECK_EQUAL(log.count(), 0u);
-    CAF_CHECK_EQUAL(describe(*log.end), rv == std::string{"5"}
-                                          ? "kube.gone: too old resource "
-                                            "version: 5 (90)"
-                                          : "kube.gone: gone");
+    CAF_CHECK_EQUAL(istio_csr::errors::describe(*log.end),
+                    rv == std::string{"5"} ? "kube.gone: too old resource "
+                                             "version: 5 (90)"
+                                           : "kube.gone: gone");
   }
   // Neither was retried.
   CAF_CHECK_EQUAL(srv.requests().size(), 2u);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "errors/describe.hpp"
 #include "pki/certificate.hpp"
 #include "pki/csr.hpp"
 #include "pki/issue.hpp"
@@ -161,7 +162,7 @@ CAF_TEST(chains verify to the right root for the right purpose) {
   // Missing intermediate.
   auto err = pki::verify_chain(leaf.cert, {}, roots, vp::any);
   CAF_CHECK(err);
-  CAF_MESSAGE("missing intermediate: " << pki::error_text(err));
+  CAF_MESSAGE("missing intermediate: " << errors::message(err));
   // Other root.
   auto other = test::make_root("root");
   CAF_CHECK(pki::verify_chain(leaf.cert, ints, {other.cert}, vp::any));

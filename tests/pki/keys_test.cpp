@@ -2,6 +2,7 @@
 
 #include "caf/test/unit_test.hpp"
 
+#include "errors/describe.hpp"
 #include "pki/crypto.hpp"
 #include "pki/private_key.hpp"
 #include "pki/test_pki.hpp"
@@ -47,7 +48,7 @@ CAF_TEST(unsupported key sizes are errors) {
   CAF_CHECK(!pki::private_key::generate_ec(255));
   CAF_CHECK(!pki::private_key::generate_rsa(512));
   auto err = pki::private_key::generate_ec(1).error();
-  CAF_CHECK(pki::error_text(err).find("supported: 256, 384")
+  CAF_CHECK(errors::message(err).find("supported: 256, 384")
             != std::string::npos);
 }
 

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "errors/describe.hpp"
 #include "pki/crypto.hpp"
 #include "pki/csr.hpp"
 #include "pki/error.hpp"
@@ -101,7 +102,7 @@ CAF_TEST(exact decoding accepts only what go reads the same way) {
       if (!der) {
         // The cross-check with Go's reading never has to step in: the
         // grammar alone excludes every ambiguous text.
-        CAF_CHECK_NOT_EQUAL(pki::error_text(der.error()),
+        CAF_CHECK_NOT_EQUAL(errors::message(der.error()),
                             "PEM text reads differently in Go");
         continue;
       }
@@ -191,7 +192,7 @@ CAF_TEST(generated texts never read differently when accepted) {
     auto go = pki::pem_blocks(text);
     auto der = pki::pem_decode_exact(text, csr_type);
     if (!der) {
-      CAF_CHECK_NOT_EQUAL(pki::error_text(der.error()),
+      CAF_CHECK_NOT_EQUAL(errors::message(der.error()),
                           "PEM text reads differently in Go");
       if (!go.empty())
         ++go_only;

@@ -2,6 +2,7 @@
 
 #include "caf/test/unit_test.hpp"
 
+#include "errors/describe.hpp"
 #include "pki/certificate.hpp"
 #include "pki/pem.hpp"
 #include "pki/test_pki.hpp"
@@ -62,7 +63,7 @@ CAF_TEST(certificate bundles reject empty oversize and foreign blocks) {
   auto with_key = pem + a.key.to_pem();
   auto err = pki::parse_pem_bundle(with_key, 100000);
   CAF_REQUIRE(!err);
-  CAF_CHECK(pki::error_text(err.error()).find("PRIVATE KEY")
+  CAF_CHECK(errors::message(err.error()).find("PRIVATE KEY")
             != std::string::npos);
   auto bad_der = pem + pki::pem_encode("CERTIFICATE", "not der");
   CAF_CHECK(!pki::parse_pem_bundle(bad_der, 100000));

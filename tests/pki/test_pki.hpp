@@ -11,6 +11,7 @@
 
 #include "caf/test/unit_test.hpp"
 
+#include "errors/describe.hpp"
 #include "pki/certificate.hpp"
 #include "pki/error.hpp"
 #include "pki/issue.hpp"
@@ -24,7 +25,7 @@ namespace istio_csr::test {
 template <class T>
 T unwrap(caf::expected<T> x) {
   if (!x)
-    CAF_FAIL("unexpected error: " << pki::error_text(x.error()));
+    CAF_FAIL("unexpected error: " << errors::message(x.error()));
   return std::move(*x);
 }
 

@@ -3,6 +3,7 @@
 #include "caf/test/unit_test.hpp"
 
 #include "actors/signing/policy/chain.hpp"
+#include "errors/describe.hpp"
 #include "pki/issue.hpp"
 #include "pki/test_pki.hpp"
 
@@ -71,7 +72,7 @@ CAF_TEST(a chain that is not a single chain is an error) {
   auto rb = roots({&root1, &root2, &root3});
   auto res = build_response_chain(join({&leaf, &int2a}), rb);
   CAF_REQUIRE(!res);
-  CAF_CHECK(pki::error_text(res.error())
+  CAF_CHECK(errors::message(res.error())
               .find("certificate chain is malformed or broken")
             != std::string::npos);
 }
@@ -80,7 +81,7 @@ CAF_TEST(a chain not from a current root is an error) {
   auto rb = roots({&root2, &root3});
   auto res = build_response_chain(join({&leaf, &int1b, &int1a}), rb);
   CAF_REQUIRE(!res);
-  CAF_MESSAGE(pki::error_text(res.error()));
+  CAF_MESSAGE(errors::message(res.error()));
 }
 
 CAF_TEST(a chain from the root gives the chain then the root) {
@@ -146,7 +147,7 @@ CAF_TEST(a certificate that is not a ca does not link) {
   auto child = unwrap(pki::issue(tmpl, key.public_key(), leaf.cert, leaf.key));
   auto res = parse_single_chain(child.to_pem() + leaf.cert.to_pem());
   CAF_REQUIRE(!res);
-  CAF_CHECK_EQUAL(pki::error_text(res.error()),
+  CAF_CHECK_EQUAL(errors::message(res.error()),
                   "certificate chain is malformed or broken");
 }
 
@@ -188,7 +189,7 @@ CAF_TEST(root bundles keep their bytes) {
 CAF_TEST(bad root bundles are errors) {
   auto empty = load_root_bundle("");
   CAF_REQUIRE(!empty);
-  CAF_CHECK_EQUAL(pki::error_text(empty.error()), "root CA bundle is empty");
+  CAF_CHECK_EQUAL(errors::message(empty.error()), "root CA bundle is empty");
   CAF_CHECK(!load_root_bundle("not pem"));
   CAF_CHECK(!load_root_bundle(root1.cert.to_pem() + root1.key.to_pem()));
   auto pem = root1.cert.to_pem();

@@ -1,5 +1,6 @@
 #define CAF_SUITE signing_actors.agent
 #include "caf/test/unit_test.hpp"
+#include "errors/describe.hpp"
 
 #include "signing_actors/fixture.hpp"
 

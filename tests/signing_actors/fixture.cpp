@@ -9,6 +9,7 @@
 #include "actors/signing/dispatcher.hpp"
 #include "actors/signing/errors.hpp"
 #include "actors/signing/messages.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/base64.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/object.hpp"
@@ -17,7 +18,6 @@
 #include "pki/csr.hpp"
 #include "pki/error.hpp"
 #include "pki/issue.hpp"
-#include "proto/ca.pb.h"
 
 namespace istio_csr::test::signing {
 
@@ -26,7 +26,7 @@ namespace {
 template <class T>
 T unwrap(caf::expected<T> x, const char* what) {
   if (!x)
-    CAF_FAIL(what << ": " << pki::error_text(x.error()));
+    CAF_FAIL(what << ": " << errors::message(x.error()));
   return std::move(*x);
 }
 
@@ -55,10 +55,10 @@ std::shared_ptr<kube::client> admin() {
     flags.kubeconfig = cluster().kubeconfig();
     auto cfg = kube::load_config(flags);
     if (!cfg)
-      CAF_FAIL("kubeconfig: " << kube::describe(cfg.error()));
+      CAF_FAIL("kubeconfig: " << errors::describe(cfg.error()));
     auto c = kube::client::make(std::move(*cfg));
     if (!c)
-      CAF_FAIL("client: " << kube::describe(c.error()));
+      CAF_FAIL("client: " << errors::describe(c.error()));
     return std::move(*c);
   }();
   return instance;
@@ -78,7 +78,7 @@ json call_ok(kube::request req) {
   auto what = to_string(req.method) + " " + req.target();
   auto res = call(std::move(req));
   if (!res)
-    CAF_FAIL(what << " failed: " << kube::describe(res.error()));
+    CAF_FAIL(what << " failed: " << errors::describe(res.error()));
   return std::move(*res);
 }
 
@@ -206,7 +206,7 @@ std::string sa_token(const std::string& ns, const std::string& sa,
                                       {"kind", "ServiceAccount"},
                                       {"metadata", {{"name", sa}}}}));
   if (!created && !kube::is(created.error(), kube::errc::already_exists))
-    CAF_FAIL("serviceaccount: " << kube::describe(created.error()));
+    CAF_FAIL("serviceaccount: " << errors::describe(created.error()));
   auto tr = call_ok(kube::request::create_subresource(
     kube::resources::serviceaccounts, ns, sa, "token",
     json{{"apiVersion", "authentication.k8s.io/v1"},
@@ -298,8 +298,6 @@ std::vector<json> cr_recorder::added() {
 
 tree_fixture::tree_fixture() {
   cfg_ = std::make_unique<actors::system_config>();
-  kube::add_error_category(*cfg_);
-  sg::add_signing_error_category(*cfg_);
   sys_ = std::make_unique<caf::actor_system>(*cfg_);
 }
 
@@ -316,7 +314,7 @@ sg::signing_setup tree_fixture::defaults(const std::string& ns) {
     kube::issuer_ref{"istio-ca", "Issuer", "cert-manager.io"});
   auto roots = sg::policy::load_root_bundle(bootstrap_ca_pem());
   if (!roots)
-    CAF_FAIL("bootstrap roots: " << pki::error_text(roots.error()));
+    CAF_FAIL("bootstrap roots: " << errors::message(roots.error()));
   s.roots = std::make_shared<sg::root_store>(std::move(*roots));
   sg::cr_settings cr;
   cr.namespace_ = ns;
@@ -353,13 +351,12 @@ void tree_fixture::start(sg::signing_setup s) {
 }
 
 std::shared_future<call_result> tree_fixture::sign_async(const sign_args& a) {
-  istio::v1::auth::IstioCertificateRequest req;
-  req.set_csr(a.csr);
-  req.set_validity_duration(a.validity_seconds);
-  if (!a.impersonate.empty())
-    (*req.mutable_metadata()->mutable_fields())["ImpersonatedIdentity"]
-      .set_string_value(a.impersonate);
-  grpc_bridge::caller_info caller;
+  signing_api::sign_request req;
+  req.csr_pem = a.csr;
+  req.validity_seconds = a.validity_seconds;
+  req.impersonated_identity = a.impersonate;
+  req.deadline = std::chrono::steady_clock::now() + a.deadline;
+  auto& caller = req.caller;
   if (!a.token.empty()) {
     caller.has_authorization = true;
     caller.bearer_token = a.token;
@@ -369,12 +366,24 @@ std::shared_future<call_result> tree_fixture::sign_async(const sign_args& a) {
   caller.peer = "127.0.0.1:1";
   auto p = std::make_shared<std::promise<call_result>>();
   std::shared_future<call_result> f = p->get_future().share();
-  auto c = grpc_bridge::local_call::make(
-    req, caller, std::chrono::steady_clock::now() + a.deadline,
-    [p](call_result r) { p->set_value(std::move(r)); });
-  last_call_ = c;
-  sg::dispatch_handler handler{child(sg::names::dispatcher)};
-  handler.handle(c);
+  auto reply
+    = signing_api::callback_reply::make([p](signing_api::sign_result r) {
+        call_result out;
+        if (r) {
+          out.code = "ok";
+          out.chain = std::move(*r);
+        } else if (auto code = signing_api::sign_errc_of(r.error())) {
+          out.code = to_string(*code);
+        } else {
+          out.code = istio_csr::errors::describe(r.error());
+        }
+        p->set_value(std::move(out));
+      });
+  req.reply = reply;
+  last_call_ = reply;
+  sg::dispatch_handler handler{
+    caf::actor_cast<sg::dispatcher_actor>(child(sg::names::dispatcher))};
+  handler.handle(std::move(req));
   return f;
 }
 

@@ -26,10 +26,11 @@
 #include "actors/signing/signing_tree.hpp"
 #include "actors/supervisor/supervisor.hpp"
 #include "actors/system/system_config.hpp"
-#include "grpc_bridge/call.hpp"
 #include "kube/client/client.hpp"
 #include "pki/certificate.hpp"
 #include "pki/private_key.hpp"
+#include "signing_api/sign_errc.hpp"
+#include "signing_api/sign_request.hpp"
 #include "support/process.hpp"
 #include "support/test_cluster.hpp"
 
@@ -121,14 +122,20 @@ class cr_recorder {
   std::shared_ptr<kube::watch_handle> watch_;
 };
 
-/// What a finished call answered.
-using call_result = grpc_bridge::local_call::result;
+/// What a finished signing request answered, in the domain's terms (the
+/// gRPC status of each is the bridge's business, tested there).
+struct call_result {
+  /// "ok", or the `signing_api::sign_errc` name ("unauthenticated", ...).
+  std::string code;
+  /// The chain when "ok".
+  std::vector<std::string> chain;
+};
 
 /// A request to sign.
 struct sign_args {
   sign_args(std::string csr_pem, std::string bearer = {},
             std::vector<std::string> clusters = {},
-            std::optional<grpc_bridge::client_cert_identity> cert = {},
+            std::optional<signing_api::client_cert_identity> cert = {},
             int64_t validity = 3600)
     : csr(std::move(csr_pem)), token(std::move(bearer)),
       cluster_ids(std::move(clusters)), client_cert(std::move(cert)),
@@ -140,7 +147,7 @@ struct sign_args {
   /// Bearer token (none when empty).
   std::string token;
   std::vector<std::string> cluster_ids;
-  std::optional<grpc_bridge::client_cert_identity> client_cert;
+  std::optional<signing_api::client_cert_identity> client_cert;
   int64_t validity_seconds = 3600;
   /// `ImpersonatedIdentity` metadata when not empty.
   std::string impersonate;
@@ -175,8 +182,8 @@ class tree_fixture {
   /// Sends one call and returns at once; `get()` the answer.
   std::shared_future<call_result> sign_async(const sign_args& args);
 
-  /// The last `local_call` sent (to cancel it).
-  std::shared_ptr<grpc_bridge::local_call> last_call() const {
+  /// The reply of the last request sent (to cancel it).
+  std::shared_ptr<signing_api::callback_reply> last_call() const {
     return last_call_;
   }
 
@@ -212,7 +219,7 @@ class tree_fixture {
   std::unique_ptr<caf::actor_system> sys_;
   actors::supervisor_handle tree_;
   bool running_ = false;
-  std::shared_ptr<grpc_bridge::local_call> last_call_;
+  std::shared_ptr<signing_api::callback_reply> last_call_;
   std::shared_ptr<std::mutex> deliveries_mtx_ = std::make_shared<std::mutex>();
   std::shared_ptr<std::vector<delivered>> deliveries_
     = std::make_shared<std::vector<delivered>>();

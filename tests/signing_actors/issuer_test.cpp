@@ -9,7 +9,6 @@
 using namespace istio_csr;
 using namespace istio_csr::test;
 using namespace istio_csr::test::signing;
-using grpc::StatusCode;
 
 namespace {
 
@@ -52,8 +51,7 @@ CAF_TEST(a denied request fails and is deleted) {
   cr_recorder rec{ns};
   start(defaults(ns));
   auto res = sign({workload_csr({id}), token});
-  CAF_CHECK_EQUAL(res.code, StatusCode::INTERNAL);
-  CAF_CHECK_EQUAL(res.message, "failed to sign certificate request");
+  CAF_CHECK_EQUAL(res.code, "signing_failed");
   auto cr = rec.first_added();
   CAF_REQUIRE(cr);
   CAF_CHECK(rec.deleted(kube::object_ref{*cr}.name()));
@@ -64,8 +62,7 @@ CAF_TEST(a failed request fails and is deleted) {
     return;
   start(defaults(ns));
   auto res = sign({workload_csr({id}), token});
-  CAF_CHECK_EQUAL(res.code, StatusCode::INTERNAL);
-  CAF_CHECK_EQUAL(res.message, "failed to sign certificate request");
+  CAF_CHECK_EQUAL(res.code, "signing_failed");
   CAF_CHECK(wait_no_crs(ns));
 }
 
@@ -78,10 +75,7 @@ CAF_TEST(an issuer that never answers hits the server deadline) {
   auto started = std::chrono::steady_clock::now();
   auto res = sign({workload_csr({id}), token});
   auto took = std::chrono::steady_clock::now() - started;
-  CAF_CHECK_EQUAL(res.code, StatusCode::UNAVAILABLE);
-  CAF_CHECK_EQUAL(res.message,
-                  "timed out waiting for the certificate request to be "
-                  "signed");
+  CAF_CHECK_EQUAL(res.code, "timed_out");
   CAF_CHECK(took >= std::chrono::milliseconds{800});
   CAF_CHECK(took < 10s);
   CAF_CHECK(wait_no_crs(ns));
@@ -100,7 +94,7 @@ CAF_TEST(the caller deadline bounds the server deadline) {
   auto started = std::chrono::steady_clock::now();
   auto res = sign(args, 20s);
   auto took = std::chrono::steady_clock::now() - started;
-  CAF_CHECK_EQUAL(res.code, StatusCode::UNAVAILABLE);
+  CAF_CHECK_EQUAL(res.code, "timed_out");
   CAF_CHECK(took < 10s);
   CAF_CHECK(wait_no_crs(ns));
 }
@@ -113,9 +107,9 @@ CAF_TEST(a cancelled call stops waiting and cleans up) {
   // Wait until the request waits on its CertificateRequest.
   CAF_REQUIRE(wait_until([&] { return watcher_stats().waits == 1; }, 20s));
   CAF_REQUIRE_EQUAL(cr_names(ns).size(), 1u);
-  last_call()->cancel_by_client();
+  last_call()->cancel_by_caller();
   CAF_REQUIRE(answer.wait_for(10s) == std::future_status::ready);
-  CAF_CHECK_EQUAL(answer.get().code, StatusCode::CANCELLED);
+  CAF_CHECK_EQUAL(answer.get().code, "cancelled");
   CAF_CHECK(wait_no_crs(ns));
   CAF_CHECK(signers_idle());
   CAF_CHECK(wait_until([&] { return watcher_stats().waits == 0; }, 10s));
@@ -132,8 +126,7 @@ CAF_TEST(a request deleted while waiting fails) {
   call_ok(kube::request::remove(kube::resources::certificaterequests, ns,
                                 names.front()));
   CAF_REQUIRE(answer.wait_for(10s) == std::future_status::ready);
-  CAF_CHECK_EQUAL(answer.get().code, StatusCode::INTERNAL);
-  CAF_CHECK_EQUAL(answer.get().message, "failed to sign certificate request");
+  CAF_CHECK_EQUAL(answer.get().code, "signing_failed");
 }
 
 CAF_TEST(a slow issuer is waited for) {
@@ -142,7 +135,7 @@ CAF_TEST(a slow issuer is waited for) {
   start(defaults(ns));
   auto started = std::chrono::steady_clock::now();
   auto res = sign({workload_csr({id}), token});
-  CAF_CHECK_EQUAL(res.code, StatusCode::OK);
+  CAF_CHECK_EQUAL(res.code, "ok");
   CAF_CHECK(std::chrono::steady_clock::now() - started
             >= std::chrono::milliseconds{1500});
   CAF_CHECK(wait_no_crs(ns));
@@ -166,9 +159,7 @@ CAF_TEST(a chain that does not verify to the current roots is refused) {
   s.roots = std::make_shared<sg::root_store>(std::move(*bundle));
   start(s);
   auto res = sign({workload_csr({id}), token});
-  CAF_CHECK_EQUAL(res.code, StatusCode::INTERNAL);
-  CAF_CHECK_EQUAL(res.message,
-                  "failed to parse and verify signed certificate from issuer");
+  CAF_CHECK_EQUAL(res.code, "verification_failed");
   CAF_CHECK(wait_no_crs(ns));
   // The roots change: the next call verifies against the new ones, without
   // a restart.
@@ -176,8 +167,8 @@ CAF_TEST(a chain that does not verify to the current roots is refused) {
   CAF_REQUIRE(good);
   CAF_CHECK(s.roots->set(std::move(*good)));
   auto ok = sign({workload_csr({id}), token});
-  CAF_CHECK_EQUAL(ok.code, StatusCode::OK);
-  if (ok.code == StatusCode::OK)
+  CAF_CHECK_EQUAL(ok.code, "ok");
+  if (ok.code == "ok")
     CAF_CHECK_EQUAL(ok.chain.back(), bootstrap_ca_pem());
 }
 
@@ -186,7 +177,7 @@ CAF_TEST(the CA of the answer is ignored for workload chains) {
     return;
   start(defaults(ns));
   auto res = sign({workload_csr({id}), token});
-  CAF_REQUIRE_EQUAL(res.code, StatusCode::OK);
+  CAF_REQUIRE_EQUAL(res.code, "ok");
   CAF_CHECK_EQUAL(res.chain.back(), bootstrap_ca_pem());
 }
 

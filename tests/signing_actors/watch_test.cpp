@@ -9,7 +9,6 @@
 using namespace istio_csr;
 using namespace istio_csr::test;
 using namespace istio_csr::test::signing;
-using grpc::StatusCode;
 
 namespace {
 
@@ -55,7 +54,7 @@ CAF_TEST(dropped watches do not fail a waiting request) {
   set_faults(
     json{{"watch", {{"dropAfterEvents", 1}, {"dropAfterSeconds", 0.2}}}});
   auto res = sign({workload_csr({id}), token});
-  CAF_CHECK_EQUAL(res.code, StatusCode::OK);
+  CAF_CHECK_EQUAL(res.code, "ok");
   // The informer resumed several times during the wait.
   auto after = watcher_stats().watches;
   CAF_CHECK_GREATER_OR_EQUAL(after, before + 3);
@@ -95,7 +94,7 @@ CAF_TEST(a 410 during the wait re - lists and the request still succeeds) {
   CAF_CHECK(
     wait_until([&] { return watcher_stats().relists_after_gone >= 1; }, 20s));
   CAF_REQUIRE(answer.wait_for(30s) == std::future_status::ready);
-  CAF_CHECK_EQUAL(answer.get().code, StatusCode::OK);
+  CAF_CHECK_EQUAL(answer.get().code, "ok");
   CAF_CHECK(wait_no_crs(ns));
 }
 

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 
+#include "errors/describe.hpp"
 #include "pki/error.hpp"
 #include "pki/pem.hpp"
 #include "pki/verify.hpp"
@@ -36,7 +37,7 @@ caf::expected<root_bundle> load_root_bundle(std::string pem) {
   auto certs = pki::parse_pem_bundle(pem, max_root_bundle_bytes);
   if (!certs)
     return pki::invalid("failed to decode root CA bundle: "
-                        + pki::error_text(certs.error()));
+                        + errors::message(certs.error()));
   return root_bundle{std::move(pem), std::move(*certs)};
 }
 
@@ -114,13 +115,13 @@ build_response_chain(std::string_view issued_pem, const root_bundle& roots) {
   if (!chain)
     return pki::invalid("failed to parse and verify chain returned from "
                         "issuer: "
-                        + pki::error_text(chain.error()));
+                        + errors::message(chain.error()));
   std::vector<pki::certificate> intermediates(chain->begin() + 1, chain->end());
   if (auto err = pki::verify_chain(chain->front(), intermediates, roots.certs,
                                    pki::verify_purpose::client_or_server_auth))
     return pki::invalid("failed to verify the issued certificate chain "
                         "against the current mesh roots: "
-                        + pki::error_text(err));
+                        + errors::message(err));
   std::vector<std::string> out;
   out.reserve(chain->size() + 1);
   for (const auto& cert : *chain)

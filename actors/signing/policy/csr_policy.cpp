@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "errors/describe.hpp"
 #include "pki/csr.hpp"
 #include "pki/der.hpp"
 #include "pki/error.hpp"
@@ -104,7 +105,7 @@ validate_ext_key_usage_extension(const pki::x509_extension& ext) {
   auto oids = pki::decode_ext_key_usage(ext.value);
   if (!oids)
     return "failed to parse extended key usages: "
-           + pki::error_text(oids.error());
+           + errors::message(oids.error());
   std::vector<std::string> errs;
   for (const auto& oid : *oids)
     if (oid != pki::oid::client_auth && oid != pki::oid::server_auth)
@@ -159,10 +160,10 @@ authorize_csr(std::string_view csr_pem,
                      + std::to_string(max_csr_pem_bytes));
   auto request = pki::csr::from_pem_exact(csr_pem);
   if (!request)
-    return malformed(pki::error_text(request.error()));
+    return malformed(errors::message(request.error()));
   auto extensions = request->requested_extensions();
   if (!extensions)
-    return malformed(pki::error_text(extensions.error()));
+    return malformed(errors::message(extensions.error()));
   // At most one SAN extension: duplicates are refused above.
   pki::subject_alt_names sans;
   for (const auto& ext : *extensions) {
@@ -170,7 +171,7 @@ authorize_csr(std::string_view csr_pem,
       continue;
     auto decoded = pki::decode_subject_alt_names(ext.value);
     if (!decoded)
-      return malformed(pki::error_text(decoded.error()));
+      return malformed(errors::message(decoded.error()));
     sans = std::move(*decoded);
   }
   if (!request->verify_signature())

@@ -5,7 +5,7 @@
 
 #include "caf/expected.hpp"
 
-namespace istio_csr::actors::signing::policy {
+namespace istio_csr::signing_api {
 
 /// A SPIFFE identity of the istio shape `spiffe://<td>/ns/<ns>/sa/<sa>`.
 struct spiffe_identity {
@@ -29,4 +29,4 @@ caf::expected<std::string> format_spiffe_identity(std::string_view trust_domain,
                                                   std::string_view ns,
                                                   std::string_view sa);
 
-} // namespace istio_csr::actors::signing::policy
+} // namespace istio_csr::signing_api

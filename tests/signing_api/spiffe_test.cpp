@@ -1,12 +1,13 @@
-#define CAF_SUITE signing.spiffe
+#define CAF_SUITE signing_api.spiffe
 
 #include "caf/test/unit_test.hpp"
 
-#include "actors/signing/policy/spiffe.hpp"
-#include "pki/error.hpp"
+#include "caf/error.hpp"
+#include "errors/describe.hpp"
+#include "signing_api/spiffe.hpp"
 
 using namespace istio_csr;
-using namespace istio_csr::actors::signing::policy;
+using namespace istio_csr::signing_api;
 
 CAF_TEST(istio identities parse into trust domain namespace and account) {
   auto id
@@ -27,7 +28,7 @@ CAF_TEST(node auth rejects identities that are not a spiffe format) {
     auto id = parse_spiffe_identity(text);
     if (id)
       CAF_FAIL("accepted " << text);
-    CAF_CHECK_EQUAL(pki::error_text(id.error()),
+    CAF_CHECK_EQUAL(errors::message(id.error()),
                     "identity is not a spiffe format");
   }
 }

@@ -1,21 +1,25 @@
-#include "actors/signing/policy/spiffe.hpp"
+#include "signing_api/spiffe.hpp"
 
 #include <algorithm>
 #include <vector>
 
-#include "pki/error.hpp"
+#include "caf/sec.hpp"
 
-namespace istio_csr::actors::signing::policy {
+namespace istio_csr::signing_api {
 
 namespace {
 
 constexpr std::string_view uri_prefix = "spiffe://";
 
+caf::error invalid(std::string text) {
+  return caf::make_error(caf::sec::invalid_argument, std::move(text));
+}
+
 } // namespace
 
 caf::expected<spiffe_identity> parse_spiffe_identity(std::string_view text) {
   if (!text.starts_with(uri_prefix))
-    return pki::invalid("identity is not a spiffe format");
+    return invalid("identity is not a spiffe format");
   text.remove_prefix(uri_prefix.size());
   std::vector<std::string_view> parts;
   for (;;) {
@@ -26,7 +30,7 @@ caf::expected<spiffe_identity> parse_spiffe_identity(std::string_view text) {
     text.remove_prefix(i + 1);
   }
   if (parts.size() != 5 || parts[1] != "ns" || parts[3] != "sa")
-    return pki::invalid("identity is not a spiffe format");
+    return invalid("identity is not a spiffe format");
   return spiffe_identity{std::string{parts[0]}, std::string{parts[2]},
                          std::string{parts[4]}};
 }
@@ -35,7 +39,7 @@ caf::expected<std::string> format_spiffe_identity(std::string_view trust_domain,
                                                   std::string_view ns,
                                                   std::string_view sa) {
   if (ns.empty() || sa.empty())
-    return pki::invalid("namespace or service account empty for SPIFFE uri");
+    return invalid("namespace or service account empty for SPIFFE uri");
   std::string td{trust_domain};
   std::replace(td.begin(), td.end(), '@', '.');
   std::string out{uri_prefix};
@@ -47,4 +51,4 @@ caf::expected<std::string> format_spiffe_identity(std::string_view trust_domain,
   return out;
 }
 
-} // namespace istio_csr::actors::signing::policy
+} // namespace istio_csr::signing_api
