@@ -20,10 +20,12 @@ namespace istio_csr::grpc_bridge {
 /// reset); these are the limits patched servers (nghttp2, Go x/net, grpc)
 /// apply. A connection that exceeds one gets a GOAWAY and is closed.
 struct h2_limits {
-  /// Largest frame payload accepted (FRAME_SIZE_ERROR beyond). grpc is told
-  /// to advertise the same (`GRPC_ARG_HTTP2_MAX_FRAME_SIZE`). 16384 is the
-  /// HTTP/2 default and minimum, so every client respects it even before
-  /// it reads our SETTINGS; requests here are a few KiB.
+  /// Largest frame payload accepted (FRAME_SIZE_ERROR beyond), within
+  /// 16384..16777215. grpc advertises the same
+  /// (`GRPC_ARG_HTTP2_MAX_FRAME_SIZE`, with BDP probing off: it would raise it
+  /// to 4 MiB). 16384 is the HTTP/2 default and minimum, so every client
+  /// respects it even before it reads our SETTINGS; requests here are a few
+  /// KiB.
   std::uint32_t max_frame_size = h2::default_max_frame_size;
 
   /// Largest header block: the HPACK-encoded fragments of one HEADERS frame
@@ -59,7 +61,8 @@ struct h2_limits {
   /// this many at once, then `answered_frame_rate` per second
   /// (ENHANCE_YOUR_CALM beyond). Clients send a SETTINGS or two per
   /// connection, a keepalive PING every 30 s (istio-agent) and at most one
-  /// BDP PING per response; grpc itself only limits pings on idle streams.
+  /// BDP PING per response. grpc's own ping strikes start over whenever it
+  /// sends headers or data, and it does not limit SETTINGS at all.
   std::size_t answered_frame_burst = 500;
   double answered_frame_rate = 50;
 };
