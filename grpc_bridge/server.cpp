@@ -77,6 +77,18 @@ caf::error server::start() {
   if (auto err = validate(self.settings.tls))
     return err;
   const auto& s = self.settings;
+  if (s.max_metadata_size <= 0
+      || s.transport.h2.max_header_block
+           < static_cast<std::size_t>(s.max_metadata_size))
+    return caf::make_error(caf::sec::invalid_argument,
+                           "max_metadata_size must be positive and at most "
+                           "transport.h2.max_header_block");
+  if (s.max_concurrent_streams <= 0
+      || s.transport.h2.max_open_streams
+           < static_cast<std::size_t>(s.max_concurrent_streams))
+    return caf::make_error(caf::sec::invalid_argument,
+                           "max_concurrent_streams must be positive and at "
+                           "most transport.h2.max_open_streams");
   grpc::ServerBuilder builder;
   builder.RegisterService(&self.service);
   builder.SetMaxReceiveMessageSize(s.max_receive_message_size);
@@ -98,6 +110,13 @@ caf::error server::start() {
                              ms(s.max_connection_idle));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              s.max_concurrent_streams);
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, s.max_metadata_size);
+  // What grpc advertises is what the TLS front lets through. grpc's BDP
+  // probing would raise the advertised max frame size with its receive
+  // window (to 4 MiB at once); requests are small, so it has nothing to gain.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_FRAME_SIZE,
+                             static_cast<int>(s.transport.h2.max_frame_size));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   self.grpc_server = builder.BuildAndStart();
   if (!self.grpc_server)
     return caf::make_error(caf::sec::runtime_error,

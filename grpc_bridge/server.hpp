@@ -32,12 +32,31 @@ struct server_settings {
   std::chrono::milliseconds keepalive_timeout{std::chrono::seconds{20}};
   /// GOAWAY after this long without calls; clients reconnect on demand.
   std::chrono::milliseconds max_connection_idle{std::chrono::minutes{30}};
-  /// A request is a CSR of a few KB; anything much larger is refused.
-  int max_receive_message_size = 64 * 1024;
+  /// The largest request message. A request is a CSR (an RSA-4096 CSR with
+  /// a few SANs is under 4 KiB of PEM), a validity and, from ztunnel, the
+  /// impersonated identity. 16 KiB keeps 4x margin and bounds what one
+  /// stream can make grpc buffer (grpc's own default is 4 MiB).
+  int max_receive_message_size = 16 * 1024;
   /// Responses carry the root bundle (upstream allows 330,000 bytes).
   int max_send_message_size = 4 * 1024 * 1024;
-  /// Concurrent calls per connection.
-  int max_concurrent_streams = 1000;
+  /// `GRPC_ARG_MAX_CONCURRENT_STREAMS`: concurrent calls per connection, as
+  /// advertised to clients. istio-agent makes one call at a time on its
+  /// connection; ztunnel fetches up to 8 certificates at once. 32 leaves 4x
+  /// room (and for calls a client gave up on whose streams are not cleaned
+  /// up yet) while bounding what one connection keeps in flight (grpc's
+  /// default is unlimited). grpc 1.51 does not hold clients to it; the TLS
+  /// front does, at `transport.h2.max_open_streams` (which must not be
+  /// smaller).
+  int max_concurrent_streams = 32;
+  /// `GRPC_ARG_MAX_METADATA_SIZE`: request metadata per call as HPACK
+  /// counts it (each header's name and value plus 32 bytes), advertised as
+  /// SETTINGS_MAX_HEADER_LIST_SIZE; beyond it grpc fails the call with
+  /// RESOURCE_EXHAUSTED. Requests carry a bearer token (1-2 KiB) and a few
+  /// short headers. grpc 1.51 has no hard variant of this limit and applies
+  /// it to each HEADERS/CONTINUATION frame separately; the TLS front caps
+  /// the whole encoded block at `transport.h2.max_header_block` (which must
+  /// not be smaller) and frames at `transport.h2.max_frame_size`.
+  int max_metadata_size = 16 * 1024;
   /// Calls in progress at once (`--max-concurrent-requests`); beyond it a
   /// call is answered RESOURCE_EXHAUSTED at once, which istio-agent and
   /// ztunnel retry.

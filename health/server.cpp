@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <list>
 #include <map>
 #include <mutex>
 #include <set>
@@ -10,8 +11,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -96,18 +96,22 @@ std::string clean_path(std::string_view p) {
   return out.empty() ? "/" : out;
 }
 
+class session;
+
 } // namespace
 
 struct server::impl {
   settings cfg;
   std::atomic<std::uint16_t> port{0};
-  std::atomic<std::size_t> connections{0};
   std::atomic<bool> started{false};
   std::atomic<bool> stopped{false};
   std::mutex stop_mtx;
 
   mutable std::mutex checks_mtx;
   std::map<std::string, check> checks;
+
+  // Open connections, oldest first; only touched on the I/O thread.
+  std::list<std::weak_ptr<session>> sessions;
 
   // Declared last: destroying the context destroys pending sessions, which
   // still touch the members above.
@@ -202,22 +206,76 @@ struct server::impl {
 
 namespace {
 
+/// One connection: waits for the first bytes of a request (evictable while
+/// it does), reads the request, answers, and again while kept alive.
 class session : public std::enable_shared_from_this<session> {
  public:
   session(server::impl& srv, tcp::socket sock)
-    : srv_(srv), stream_(std::move(sock)) {}
-
-  ~session() {
-    --srv_.connections;
+    : srv_(srv), stream_(std::move(sock)), idle_timer_(stream_.get_executor()) {
   }
 
+  ~session() {
+    forget();
+  }
+
+  /// Registers with the server (newest last) and waits for a request.
   void start() {
-    read();
+    srv_.sessions.push_back(weak_from_this());
+    pos_ = std::prev(srv_.sessions.end());
+    listed_ = true;
+    wait_for_request();
+  }
+
+  /// Whether no byte of a request has arrived yet.
+  bool idle() const noexcept {
+    return idle_;
+  }
+
+  void close() {
+    forget();
+    error_code ignored;
+    idle_timer_.cancel();
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
   }
 
  private:
-  void read() {
+  void forget() {
+    if (listed_) {
+      srv_.sessions.erase(pos_);
+      listed_ = false;
+    }
+  }
+
+  void wait_for_request() {
     request_ = {};
+    if (buffer_.size() > 0) {
+      // The next request arrived with the previous one.
+      read();
+      return;
+    }
+    idle_ = true;
+    idle_timer_.expires_after(srv_.cfg.first_bytes_timeout);
+    idle_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+      if (!ec && self->idle_)
+        self->close();
+    });
+    stream_.socket().async_wait(
+      tcp::socket::wait_read,
+      [self = shared_from_this()](const error_code& ec) {
+        if (!self->idle_)
+          return;
+        self->idle_ = false;
+        self->idle_timer_.cancel();
+        if (ec)
+          self->close();
+        else
+          self->read();
+      });
+  }
+
+  void read() {
+    idle_ = false;
     parser_.emplace();
     parser_->header_limit(8 * 1024);
     parser_->body_limit(4 * 1024);
@@ -231,8 +289,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_read(const error_code& ec) {
     if (ec) {
-      error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      close();
       return;
     }
     request_ = parser_->release();
@@ -253,40 +310,57 @@ class session : public std::enable_shared_from_this<session> {
       stream_, response_,
       [self = shared_from_this()](const error_code& ec, std::size_t) {
         if (ec || !self->response_.keep_alive()) {
-          error_code ignored;
-          self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+          self->close();
           return;
         }
-        self->read();
+        self->stream_.expires_never();
+        self->wait_for_request();
       });
   }
 
   server::impl& srv_;
   beast::tcp_stream stream_;
+  asio::steady_timer idle_timer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::request<http::string_body> request_;
   http::response<http::string_body> response_;
+  std::list<std::weak_ptr<session>>::iterator pos_;
+  bool listed_ = false;
+  bool idle_ = false;
 };
+
+// The connection a newcomer replaces: the oldest idle one, else the oldest.
+std::shared_ptr<session>
+pick_victim(const std::list<std::weak_ptr<session>>& sessions) {
+  std::shared_ptr<session> oldest;
+  for (const auto& weak : sessions) {
+    auto s = weak.lock();
+    if (!s)
+      continue;
+    if (s->idle())
+      return s;
+    if (!oldest)
+      oldest = std::move(s);
+  }
+  return oldest;
+}
 
 } // namespace
 
 void server::impl::do_accept() {
-  acceptor.async_accept(
-    asio::make_strand(io), [this](const error_code& ec, tcp::socket sock) {
-      if (ec == asio::error::operation_aborted || !acceptor.is_open())
-        return;
-      if (!ec) {
-        if (connections >= cfg.max_connections) {
-          error_code ignored;
-          sock.close(ignored);
-        } else {
-          ++connections;
-          std::make_shared<session>(*this, std::move(sock))->start();
-        }
-      }
-      do_accept();
-    });
+  // One I/O thread: every handler below runs on it, one at a time.
+  acceptor.async_accept([this](const error_code& ec, tcp::socket sock) {
+    if (ec == asio::error::operation_aborted || !acceptor.is_open())
+      return;
+    if (!ec) {
+      if (sessions.size() >= std::max<std::size_t>(cfg.max_connections, 1))
+        if (auto victim = pick_victim(sessions))
+          victim->close();
+      std::make_shared<session>(*this, std::move(sock))->start();
+    }
+    do_accept();
+  });
 }
 
 server::server(settings s) : impl_(std::make_unique<impl>()) {

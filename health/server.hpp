@@ -25,9 +25,17 @@ struct settings {
   std::uint16_t port = 6060;
   /// `--readiness-probe-path`.
   std::string path = "/readyz";
-  /// A request (headers) not read within this time closes the connection.
+  /// A connection that sends no byte of a request for this long (after
+  /// accept, or after its previous response) is closed. kubelet sends its
+  /// probe right after connecting.
+  std::chrono::milliseconds first_bytes_timeout{std::chrono::seconds{3}};
+  /// A request whose headers are not read this long after its first bytes
+  /// closes the connection.
   std::chrono::milliseconds request_timeout{std::chrono::seconds{10}};
-  /// Connections beyond this many are closed at once.
+  /// Open connections. At the limit a newcomer evicts the oldest connection
+  /// that is waiting for a request, else the oldest one still reading its
+  /// request; it is never refused, so idle or slow sockets cannot fail the
+  /// probes (kubelet opens a fresh connection per probe).
   std::size_t max_connections = 64;
 };
 

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <future>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -27,6 +28,9 @@
 
 #include "caf/sec.hpp"
 
+#include "grpc_bridge/tls/admission.hpp"
+#include "grpc_bridge/tls/h2_frame_tracker.hpp"
+#include "grpc_bridge/tls/h2_frames.hpp"
 #include "grpc_bridge/tls/tls_context.hpp"
 #include "logging/logging.hpp"
 #include "pki/certificate.hpp"
@@ -55,6 +59,15 @@ caf::error invalid(std::string text) {
   return caf::make_error(caf::sec::invalid_argument, std::move(text));
 }
 
+// The per-source key of a connection: its address, IPv4-mapped IPv6
+// addresses as IPv4.
+std::string source_key(const asio::ip::address& addr) {
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6())
+      .to_string();
+  return addr.to_string();
+}
+
 } // namespace
 
 struct tls_server::impl {
@@ -62,6 +75,10 @@ struct tls_server::impl {
   ready_handler on_ready;
   closed_handler on_closed;
   std::shared_ptr<spdlog::logger> log = logging::get("grpc-server");
+
+  // Which connections may stay and which may handshake; every connection
+  // reports its first bytes, its handshake and its end here.
+  admission slots;
 
   asio::io_context io;
   asio::strand<asio::io_context::executor_type> accept_strand{
@@ -76,6 +93,7 @@ struct tls_server::impl {
   std::atomic<bool> accepting{false};
   std::atomic<bool> started{false};
   std::atomic<bool> stopped{false};
+  std::atomic<bool> joined{false};
   std::mutex stop_mtx;
 
   mutable std::mutex ctx_mtx;
@@ -83,17 +101,24 @@ struct tls_server::impl {
 
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<std::size_t> connections{0};
-  std::atomic<std::size_t> handshaking{0};
   std::mutex conns_mtx;
   std::unordered_map<std::uint64_t, std::weak_ptr<connection>> conns;
 
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> rejected{0};
+  std::atomic<std::uint64_t> evicted{0};
+  std::atomic<std::uint64_t> silent_timeouts{0};
   std::atomic<std::uint64_t> handshakes_ok{0};
   std::atomic<std::uint64_t> handshakes_failed{0};
+  std::atomic<std::uint64_t> h2_violations{0};
   std::atomic<std::uint64_t> closed{0};
   std::atomic<std::uint64_t> bytes_in{0};
   std::atomic<std::uint64_t> bytes_out{0};
+
+  explicit impl(tls_server_settings s)
+    : settings(std::move(s)),
+      slots(admission_limits{settings.max_connections, settings.max_handshakes,
+                             settings.max_pending_per_source}) {}
 
   std::shared_ptr<const tls_context> current_context() const {
     std::lock_guard<std::mutex> guard{ctx_mtx};
@@ -103,21 +128,31 @@ struct tls_server::impl {
   void do_accept();
   void on_accept(const error_code& ec, tcp::socket sock);
 
+  // Carries out what `slots` decided: closes evicted connections, starts
+  // the handshakes of those granted a slot.
+  void apply(const admission::actions& todo);
+
   // Runs `f` on every live connection's strand.
   template <class F>
   void for_each_connection(F f);
+
+  // Runs `f` on the strand of connection `id`, if it is still alive.
+  template <class F>
+  void with_connection(std::uint64_t id, F f);
 };
 
 namespace {
 
-/// One client connection: handshake, then the two pumps.
+/// One client connection: waiting for its first bytes, waiting for a
+/// handshake slot, handshake, then the two pumps; after an HTTP/2 violation,
+/// the GOAWAY and a bounded drain.
 class connection : public std::enable_shared_from_this<connection> {
  public:
   connection(tls_server::impl& srv, tcp::socket sock,
              std::shared_ptr<const tls_context> ctx, std::uint64_t id)
     : srv_(srv), ctx_(std::move(ctx)), id_(id), executor_(sock.get_executor()),
       tls_(std::move(sock), ctx_->asio_context()), local_(executor_),
-      timer_(executor_) {
+      timer_(executor_), inspector_(srv.settings.h2) {
     error_code ec;
     auto ep = tls_.next_layer().remote_endpoint(ec);
     if (!ec)
@@ -125,8 +160,7 @@ class connection : public std::enable_shared_from_this<connection> {
   }
 
   ~connection() {
-    if (state_ == state::handshaking)
-      --srv_.handshaking;
+    release_slot();
     --srv_.connections;
     std::lock_guard<std::mutex> guard{srv_.conns_mtx};
     srv_.conns.erase(id_);
@@ -136,23 +170,43 @@ class connection : public std::enable_shared_from_this<connection> {
     return executor_;
   }
 
+  /// Waits for the first bytes; no handshake slot until they arrive.
   void start() {
-    timer_.expires_after(srv_.settings.handshake_timeout);
-    timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-      if (!ec && self->state_ == state::handshaking) {
-        self->timed_out_ = true;
-        self->close();
-      }
+    arm_timer(srv_.settings.first_bytes_timeout, [](connection& c) {
+      if (c.state_ != state::silent)
+        return;
+      ++c.srv_.silent_timeouts;
+      logging::debug(*c.srv_.log, "closing a connection that sent nothing",
+                     {{"remote", c.remote_}});
+      c.close();
     });
-    tls_.async_handshake(ssl::stream_base::server,
-                         [self = shared_from_this()](const error_code& ec) {
-                           self->on_handshake(ec);
-                         });
+    tls_.next_layer().async_wait(
+      tcp::socket::wait_read,
+      [self = shared_from_this()](const error_code& ec) {
+        self->on_first_bytes(ec);
+      });
   }
 
-  /// Closes the connection if it has not finished its handshake.
-  void drop_if_handshaking() {
-    if (state_ == state::handshaking)
+  /// A handshake slot was granted to this waiting connection.
+  void slot_granted() {
+    if (!closed_ && state_ == state::waiting)
+      begin_handshake();
+  }
+
+  /// Closed to make room for a newcomer.
+  void evict() {
+    if (closed_)
+      return;
+    ++srv_.evicted;
+    logging::debug(*srv_.log, "evicting a connection not established yet",
+                   {{"remote", remote_}});
+    close();
+  }
+
+  /// Closes the connection if it is not established yet.
+  void drop_if_not_established() {
+    if (state_ == state::silent || state_ == state::waiting
+        || state_ == state::handshaking)
       close();
   }
 
@@ -165,7 +219,8 @@ class connection : public std::enable_shared_from_this<connection> {
     tls_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
     tls_.next_layer().close(ignored);
     local_.close(ignored);
-    if (state_ == state::established) {
+    release_slot();
+    if (handed_to_grpc_) {
       ++srv_.closed;
       if (srv_.on_closed)
         srv_.on_closed(grpc_fd_, info_);
@@ -173,11 +228,55 @@ class connection : public std::enable_shared_from_this<connection> {
   }
 
  private:
-  enum class state { handshaking, established, failed };
+  enum class state { silent, waiting, handshaking, established, failed };
+
+  // One timer serves every state; re-arming makes a pending expiry stale.
+  template <class F>
+  void arm_timer(std::chrono::steady_clock::duration after, F on_expiry) {
+    auto generation = ++timer_generation_;
+    timer_.expires_after(after);
+    timer_.async_wait([self = shared_from_this(), generation,
+                       on_expiry = std::move(on_expiry)](const error_code& ec) {
+      if (!ec && !self->closed_ && generation == self->timer_generation_)
+        on_expiry(*self);
+    });
+  }
+
+  void release_slot() {
+    if (slot_released_)
+      return;
+    slot_released_ = true;
+    srv_.apply(srv_.slots.closed(id_));
+  }
+
+  void on_first_bytes(const error_code& ec) {
+    if (closed_ || state_ != state::silent)
+      return;
+    if (ec) {
+      close();
+      return;
+    }
+    state_ = state::waiting;
+    // The handshake deadline includes any wait for a slot.
+    arm_timer(srv_.settings.handshake_timeout, [](connection& c) {
+      if (c.state_ == state::waiting || c.state_ == state::handshaking)
+        c.fail_handshake("handshake timeout");
+    });
+    if (srv_.slots.first_bytes(id_))
+      begin_handshake();
+    // Else a slot comes through `slot_granted` (or an eviction).
+  }
+
+  void begin_handshake() {
+    state_ = state::handshaking;
+    tls_.async_handshake(ssl::stream_base::server,
+                         [self = shared_from_this()](const error_code& ec) {
+                           self->on_handshake(ec);
+                         });
+  }
 
   void fail_handshake(const std::string& reason) {
     state_ = state::failed;
-    --srv_.handshaking;
     ++srv_.handshakes_failed;
     logging::debug(*srv_.log, "TLS handshake failed",
                    {{"remote", remote_}, {"reason", reason}});
@@ -185,19 +284,16 @@ class connection : public std::enable_shared_from_this<connection> {
   }
 
   void on_handshake(const error_code& ec) {
-    if (state_ != state::handshaking)
+    if (state_ != state::handshaking || closed_)
       return;
-    if (ec || closed_) {
-      fail_handshake(timed_out_ ? std::string{"handshake timeout"}
-                     : ec       ? ec.message()
-                                : std::string{"connection closed"});
+    if (ec) {
+      fail_handshake(ec.message());
       return;
     }
     if (!srv_.accepting) {
       fail_handshake("server shutting down");
       return;
     }
-    timer_.cancel();
     auto info = std::make_shared<connection_info>();
     info->id = id_;
     info->remote = remote_;
@@ -228,10 +324,11 @@ class connection : public std::enable_shared_from_this<connection> {
       return;
     }
     state_ = state::established;
-    --srv_.handshaking;
     ++srv_.handshakes_ok;
+    srv_.apply(srv_.slots.established(id_));
     grpc_fd_ = fds[1];
     info_ = std::move(info);
+    handed_to_grpc_ = true;
     last_activity_ = std::chrono::steady_clock::now();
     arm_idle_timer(srv_.settings.idle_timeout);
     // From here on grpc owns fds[1].
@@ -241,62 +338,161 @@ class connection : public std::enable_shared_from_this<connection> {
   }
 
   void arm_idle_timer(std::chrono::steady_clock::duration after) {
-    timer_.expires_after(after);
-    timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-      if (ec || self->closed_)
-        return;
-      auto idle = std::chrono::steady_clock::now() - self->last_activity_;
-      auto limit = self->srv_.settings.idle_timeout;
+    arm_timer(after, [](connection& c) {
+      auto idle = std::chrono::steady_clock::now() - c.last_activity_;
+      auto limit = c.srv_.settings.idle_timeout;
       if (idle >= limit) {
-        logging::debug(*self->srv_.log, "closing idle connection",
-                       {{"remote", self->remote_}});
-        self->close();
+        logging::debug(*c.srv_.log, "closing idle connection",
+                       {{"remote", c.remote_}});
+        c.close();
       } else {
-        self->arm_idle_timer(limit - idle);
+        c.arm_idle_timer(limit - idle);
       }
     });
   }
 
-  // TLS → gRPC.
+  // TLS → inspector → gRPC. Stops for good at a violation.
   void pump_in() {
     tls_.async_read_some(
       asio::buffer(in_buf_),
       [self = shared_from_this()](const error_code& ec, std::size_t n) {
+        if (self->closed_)
+          return;
         if (ec) {
           self->close();
           return;
         }
         self->srv_.bytes_in += n;
-        self->last_activity_ = std::chrono::steady_clock::now();
-        asio::async_write(self->local_, asio::buffer(self->in_buf_, n),
-                          [self](const error_code& ec, std::size_t) {
+        auto now = std::chrono::steady_clock::now();
+        self->last_activity_ = now;
+        auto bytes = std::as_bytes(std::span{self->in_buf_.data(), n});
+        auto verdict = self->inspector_.feed(bytes, now);
+        bool go_on = !verdict.violation;
+        if (verdict.violation)
+          self->on_violation(*verdict.violation);
+        if (verdict.held.empty() && verdict.forward == 0) {
+          if (go_on)
+            self->pump_in();
+          return;
+        }
+        // `held` stays valid until the next feed, after this write.
+        std::array<asio::const_buffer, 2> out{
+          asio::buffer(verdict.held.data(), verdict.held.size()),
+          asio::buffer(self->in_buf_.data(), verdict.forward)};
+        asio::async_write(self->local_, out,
+                          [self, go_on](const error_code& ec, std::size_t) {
+                            if (self->closing_)
+                              return;
                             if (ec)
                               self->close();
-                            else
+                            else if (go_on)
                               self->pump_in();
                           });
       });
   }
 
-  // gRPC → TLS. EOF here means grpc closed the connection; everything it
-  // wrote before has been forwarded by then.
+  // gRPC → TLS, frame boundaries tracked. EOF here means grpc closed the
+  // connection; everything it wrote before has been forwarded by then.
   void pump_out() {
+    out_reading_ = true;
     local_.async_read_some(
       asio::buffer(out_buf_),
       [self = shared_from_this()](const error_code& ec, std::size_t n) {
+        self->out_reading_ = false;
+        if (self->closed_ || self->goaway_sent_)
+          return;
+        if (ec) {
+          if (self->closing_ && self->out_frames_.at_boundary())
+            self->send_goaway();
+          else
+            self->close();
+          return;
+        }
+        self->last_activity_ = std::chrono::steady_clock::now();
+        auto bytes = std::as_bytes(std::span{self->out_buf_.data(), n});
+        if (self->closing_) {
+          // Only up to the end of grpc's current frame.
+          if (auto end = self->out_frames_.next_boundary(bytes))
+            bytes = bytes.first(*end);
+        }
+        self->out_frames_.consume(bytes, [&](const h2::frame_header& h) {
+          self->inspector_.server_frame(h);
+        });
+        asio::async_write(
+          self->tls_, asio::buffer(self->out_buf_.data(), bytes.size()),
+          [self](const error_code& ec, std::size_t n) {
+            self->srv_.bytes_out += n;
+            if (self->closed_)
+              return;
+            if (ec)
+              self->close();
+            else if (self->closing_ && self->out_frames_.at_boundary())
+              self->send_goaway();
+            else
+              self->pump_out();
+          });
+      });
+  }
+
+  // Client bytes no longer reach grpc; the GOAWAY goes out at grpc's next
+  // frame boundary (at once if the out pump is between frames and idle).
+  void on_violation(const h2_violation& v) {
+    closing_ = true;
+    ++srv_.h2_violations;
+    goaway_ = h2::make_goaway(inspector_.last_stream_id(), v.code);
+    logging::warn(*srv_.log, "HTTP/2 limit violated, closing the connection",
+                  {{"remote", remote_},
+                   {"violation", v.what},
+                   {"goaway-error-code",
+                    std::to_string(static_cast<std::uint32_t>(v.code))}});
+    arm_timer(srv_.settings.goaway_timeout, [](connection& c) { c.close(); });
+    if (out_reading_ && out_frames_.at_boundary())
+      send_goaway();
+  }
+
+  void send_goaway() {
+    goaway_sent_ = true;
+    error_code ignored;
+    // grpc is done with: its pending read and write are cancelled.
+    local_.close(ignored);
+    std::size_t len = 0;
+    if (out_frames_.consumed() == 0) {
+      // grpc wrote nothing yet: the server preface must come first.
+      auto settings = h2::make_empty_settings();
+      std::copy(settings.begin(), settings.end(), goaway_out_.begin());
+      len = settings.size();
+    }
+    std::copy(goaway_.begin(), goaway_.end(), goaway_out_.begin() + len);
+    len += goaway_.size();
+    asio::async_write(
+      tls_, asio::buffer(goaway_out_.data(), len),
+      [self = shared_from_this()](const error_code& ec, std::size_t n) {
+        self->srv_.bytes_out += n;
+        if (self->closed_)
+          return;
         if (ec) {
           self->close();
           return;
         }
-        self->last_activity_ = std::chrono::steady_clock::now();
-        asio::async_write(self->tls_, asio::buffer(self->out_buf_, n),
-                          [self](const error_code& ec, std::size_t n) {
-                            self->srv_.bytes_out += n;
-                            if (ec)
-                              self->close();
-                            else
-                              self->pump_out();
-                          });
+        error_code ignored;
+        self->tls_.next_layer().shutdown(tcp::socket::shutdown_send, ignored);
+        self->drain();
+      });
+  }
+
+  // Reads and drops what the client still sends, until it closes, the
+  // drain limit or the GOAWAY timeout.
+  void drain() {
+    tls_.next_layer().async_read_some(
+      asio::buffer(in_buf_),
+      [self = shared_from_this()](const error_code& ec, std::size_t n) {
+        if (self->closed_)
+          return;
+        self->drained_ += n;
+        if (ec || self->drained_ >= self->srv_.settings.goaway_drain_bytes)
+          self->close();
+        else
+          self->drain();
       });
   }
 
@@ -307,18 +503,51 @@ class connection : public std::enable_shared_from_this<connection> {
   ssl::stream<tcp::socket> tls_;
   unix_stream::socket local_;
   asio::steady_timer timer_;
+  std::uint64_t timer_generation_ = 0;
   std::string remote_ = "unknown";
-  state state_ = state::handshaking;
+  state state_ = state::silent;
   bool closed_ = false;
-  bool timed_out_ = false;
+  bool slot_released_ = false;
+  bool handed_to_grpc_ = false;
   int grpc_fd_ = -1;
   std::shared_ptr<const connection_info> info_;
   std::chrono::steady_clock::time_point last_activity_;
+  h2_inspector inspector_;
+  h2_frame_tracker out_frames_;
+  bool out_reading_ = false;
+  bool closing_ = false;
+  bool goaway_sent_ = false;
+  h2::goaway_frame goaway_{};
+  std::array<std::byte, h2::frame_header_size + sizeof(h2::goaway_frame)>
+    goaway_out_{};
+  std::size_t drained_ = 0;
   std::array<char, 16 * 1024> in_buf_;
   std::array<char, 16 * 1024> out_buf_;
 };
 
 } // namespace
+
+void tls_server::impl::apply(const admission::actions& todo) {
+  // Connections released after the I/O threads ended post nothing.
+  if (joined)
+    return;
+  for (auto id : todo.evicted)
+    with_connection(id, [](connection& c) { c.evict(); });
+  for (auto id : todo.granted)
+    with_connection(id, [](connection& c) { c.slot_granted(); });
+}
+
+template <class F>
+void tls_server::impl::with_connection(std::uint64_t id, F f) {
+  std::shared_ptr<connection> conn;
+  {
+    std::lock_guard<std::mutex> guard{conns_mtx};
+    if (auto i = conns.find(id); i != conns.end())
+      conn = i->second.lock();
+  }
+  if (conn)
+    asio::post(conn->executor(), [conn, f] { f(*conn); });
+}
 
 template <class F>
 void tls_server::impl::for_each_connection(F f) {
@@ -357,8 +586,13 @@ void tls_server::impl::on_accept(const error_code& ec, tcp::socket sock) {
   }
   ++accepted;
   auto current = current_context();
-  if (!current || connections >= settings.max_connections
-      || handshaking >= settings.max_handshakes) {
+  error_code ep_ec;
+  auto ep = sock.remote_endpoint(ep_ec);
+  admission::actions todo;
+  auto id = next_id++;
+  if (current && !ep_ec)
+    todo = slots.accept(id, source_key(ep.address()));
+  if (!todo.admitted) {
     ++rejected;
     error_code ignored;
     sock.close(ignored);
@@ -368,22 +602,20 @@ void tls_server::impl::on_accept(const error_code& ec, tcp::socket sock) {
   error_code ignored;
   sock.set_option(tcp::no_delay{true}, ignored);
   ++connections;
-  ++handshaking;
-  auto id = next_id++;
   auto conn = std::make_shared<connection>(*this, std::move(sock),
                                            std::move(current), id);
   {
     std::lock_guard<std::mutex> guard{conns_mtx};
     conns.emplace(id, conn);
   }
+  apply(todo);
   asio::dispatch(conn->executor(), [conn] { conn->start(); });
   do_accept();
 }
 
 tls_server::tls_server(tls_server_settings settings, ready_handler on_ready,
                        closed_handler on_closed)
-  : impl_(std::make_unique<impl>()) {
-  impl_->settings = std::move(settings);
+  : impl_(std::make_unique<impl>(std::move(settings))) {
   impl_->on_ready = std::move(on_ready);
   impl_->on_closed = std::move(on_closed);
 }
@@ -396,6 +628,10 @@ caf::error tls_server::start() {
   auto& self = *impl_;
   if (self.started.exchange(true))
     return invalid("the TLS server was already started");
+  // RFC 9113 §6.5.2: what may be advertised as SETTINGS_MAX_FRAME_SIZE.
+  if (self.settings.h2.max_frame_size < h2::default_max_frame_size
+      || self.settings.h2.max_frame_size > 16777215)
+    return invalid("h2.max_frame_size must be within 16384..16777215");
   const auto& address = self.settings.address;
   auto colon = address.rfind(':');
   if (colon == std::string::npos)
@@ -479,7 +715,7 @@ void tls_server::stop_accepting() {
     done.set_value();
   });
   done.get_future().wait();
-  self.for_each_connection([](connection& c) { c.drop_if_handshaking(); });
+  self.for_each_connection([](connection& c) { c.drop_if_not_established(); });
 }
 
 void tls_server::stop() {
@@ -500,17 +736,25 @@ void tls_server::stop() {
   for (auto& t : self.threads)
     t.join();
   self.threads.clear();
+  self.joined = true;
 }
 
 tls_server_stats tls_server::stats() const {
   auto& self = *impl_;
   tls_server_stats result;
+  auto current = self.slots.current();
   result.accepted = self.accepted;
   result.rejected = self.rejected;
+  result.evicted = self.evicted;
+  result.silent_timeouts = self.silent_timeouts;
   result.handshakes_ok = self.handshakes_ok;
   result.handshakes_failed = self.handshakes_failed;
+  result.h2_violations = self.h2_violations;
   result.closed = self.closed;
   result.active = self.connections;
+  result.silent = current.silent;
+  result.waiting = current.queued;
+  result.handshaking = current.handshaking;
   result.bytes_in = self.bytes_in;
   result.bytes_out = self.bytes_out;
   return result;

@@ -10,6 +10,7 @@
 #include "caf/expected.hpp"
 
 #include "grpc_bridge/tls/client_identity.hpp"
+#include "grpc_bridge/tls/h2_inspector.hpp"
 
 namespace istio_csr::grpc_bridge {
 
@@ -26,34 +27,68 @@ struct connection_info {
   std::optional<signing_api::client_cert_identity> client_cert;
 };
 
-/// The knobs of the TLS front.
+/// The knobs of the TLS front. Every limit keeps a connection's cost
+/// bounded before the client has proven anything (no TLS, no token yet).
 struct tls_server_settings {
   /// `host:port` (`[v6]:port`); port 0 picks an ephemeral port.
   std::string address = "0.0.0.0:6443";
   /// I/O threads (Asio); connections do not get threads of their own.
   std::size_t threads = 2;
-  /// A handshake not done by then is dropped.
+  /// A connection that sends no byte for this long after it was accepted is
+  /// closed. Clients send their ClientHello right after connecting; 5 s
+  /// allows two TCP retransmissions of a lost one. Until its first bytes a
+  /// connection holds no handshake slot, so idle sockets cost no slot.
+  std::chrono::milliseconds first_bytes_timeout{std::chrono::seconds{5}};
+  /// From a connection's first bytes to the end of its TLS handshake,
+  /// including any wait for a handshake slot; then it is dropped.
   std::chrono::milliseconds handshake_timeout{std::chrono::seconds{10}};
   /// A connection without a byte in either direction for this long is
   /// closed. A backstop only: gRPC keepalive and idle settings normally
   /// close dead or idle connections politely first.
   std::chrono::milliseconds idle_timeout{std::chrono::minutes{15}};
-  /// Connections beyond this many (handshaking or established) are closed
-  /// right after accept.
+  /// Open connections (any state). At the limit a newcomer evicts the oldest
+  /// connection that has not sent a byte yet; it is refused (closed right
+  /// after accept) only when there is none.
   std::size_t max_connections = 20000;
-  /// Concurrent handshakes beyond this many are closed right after accept:
-  /// a handshake costs a signature with the serving key.
+  /// Concurrent TLS handshakes: each costs a signature with the serving key.
+  /// A connection whose first bytes arrive while all are busy waits for one
+  /// (within its `handshake_timeout`), in arrival order.
   std::size_t max_handshakes = 512;
+  /// Connections not established yet (silent, waiting or handshaking) per
+  /// source address. A newcomer beyond it evicts that address's oldest
+  /// silent one (else its oldest waiting, else its oldest handshaking one),
+  /// so a flood from one address only hurts that address, and not even its
+  /// real clients, which send at once and handshake in milliseconds. Pods
+  /// have addresses of their own; 64 leaves room for a node's pods behind
+  /// one SNAT address reconnecting together. At least 1.
+  std::size_t max_pending_per_source = 64;
+  /// What clients may send over HTTP/2 (see `h2_limits`).
+  h2_limits h2;
+  /// After a client violated `h2`: how long to wait for grpc to finish the
+  /// frame it is sending, write our GOAWAY and give the client time to read
+  /// it. The connection is closed by then in any case.
+  std::chrono::milliseconds goaway_timeout{std::chrono::seconds{1}};
+  /// After that GOAWAY: client bytes read and dropped undecrypted before the
+  /// close, so that closing with unread bytes (a TCP reset) does not destroy
+  /// the GOAWAY before the client read it.
+  std::size_t goaway_drain_bytes = 256 * 1024;
 };
 
-/// Counters of the TLS front (monotonic, except `active`).
+/// Counters of the TLS front: monotonic, except the current numbers
+/// `active`, `silent`, `waiting` and `handshaking`.
 struct tls_server_stats {
   std::uint64_t accepted = 0;          ///< TCP connections accepted
   std::uint64_t rejected = 0;          ///< closed at once (limits, no TLS yet)
+  std::uint64_t evicted = 0;           ///< closed to make room for a newcomer
+  std::uint64_t silent_timeouts = 0;   ///< closed without a byte received
   std::uint64_t handshakes_ok = 0;     ///< handed to gRPC
   std::uint64_t handshakes_failed = 0; ///< failed or timed out
+  std::uint64_t h2_violations = 0;     ///< closed with a GOAWAY of ours
   std::uint64_t closed = 0;            ///< established connections closed
   std::uint64_t active = 0;            ///< open connections (any state)
+  std::uint64_t silent = 0;            ///< open, no byte received yet
+  std::uint64_t waiting = 0;           ///< open, waiting for a handshake slot
+  std::uint64_t handshaking = 0;       ///< open, holding a handshake slot
   std::uint64_t bytes_in = 0;          ///< decrypted bytes from clients
   std::uint64_t bytes_out = 0;         ///< plaintext bytes sent to clients
 };
@@ -62,6 +97,8 @@ struct tls_server_stats {
 /// the context current at accept time, then pumps the plaintext HTTP/2 byte
 /// stream between the TLS stream and one end of a `socketpair`, whose other
 /// end is handed to `on_ready` (for `grpc::AddInsecureChannelFromFd`).
+/// Client bytes pass an `h2_inspector` on their way; on a violation the
+/// client gets a GOAWAY between two of grpc's frames and is disconnected.
 ///
 /// Thread-safe. Callbacks run on I/O threads and must not block.
 class tls_server {
@@ -102,8 +139,9 @@ class tls_server {
   /// Whether the listener is open.
   bool listening() const noexcept;
 
-  /// Closes the listener and every connection still handshaking; handshakes
-  /// that complete later are dropped. Established connections stay open.
+  /// Closes the listener and every connection not established yet;
+  /// handshakes that complete later are dropped. Established connections
+  /// stay open.
   /// Blocks until the listener is closed.
   void stop_accepting();
 

@@ -158,9 +158,14 @@ CAF_TEST(a bearer token that is not ascii is refused at once) {
 
 CAF_TEST(an oversized csr is refused before any api call) {
   auto csr = make_csr(env.identity);
-  auto padded = csr.pem + std::string(60 * 1024, '\n');
   auto requests_before = stored_requests(*env.cluster).size();
-  expect_unauthenticated(env.call(padded));
+  // Over the CSR limit (8 KiB), under the message limit (16 KiB): the
+  // signer refuses it before its TokenReview.
+  expect_unauthenticated(env.call(csr.pem + std::string(10 * 1024, '\n')));
+  // Over the message limit: grpc refuses it before any handler.
+  auto huge = env.call(csr.pem + std::string(60 * 1024, '\n'));
+  CAF_CHECK_EQUAL(huge.code, resource_exhausted);
+  CAF_CHECK(huge.chain.empty());
   CAF_CHECK_EQUAL(stored_requests(*env.cluster).size(), requests_before);
 }
 

@@ -62,6 +62,12 @@ std::string bridge_fixture::ca_file() {
   return dir.write("ca.pem", ca.cert.to_pem());
 }
 
+std::unique_ptr<h2::raw_client>
+bridge_fixture::raw_client(const h2::raw_options& opts) {
+  return std::make_unique<h2::raw_client>(srv->port(), ca.cert.to_pem(),
+                                          serving_dns, opts);
+}
+
 call_result create_certificate(grpc::Channel& ch, const std::string& csr,
                                std::chrono::milliseconds timeout,
                                const std::string& token,

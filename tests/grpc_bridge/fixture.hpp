@@ -1,8 +1,8 @@
 #pragma once
 
 // Shared by the grpc_bridge test translation units: test PKI, a recording
-// call handler, a running bridge server, gRPC and `openssl s_client`
-// clients. Include only from CAF test translation units.
+// call handler, a running bridge server, gRPC, raw HTTP/2 and
+// `openssl s_client` clients. Include only from CAF test translation units.
 
 #include <atomic>
 #include <chrono>
@@ -17,6 +17,7 @@
 #include "caf/test/unit_test.hpp"
 
 #include "errors/describe.hpp"
+#include "grpc_bridge/h2_client.hpp"
 #include "grpc_bridge/server.hpp"
 #include "pki/certificate.hpp"
 #include "pki/error.hpp"
@@ -194,6 +195,9 @@ struct bridge_fixture {
 
   /// The fixture CA as a file (for s_client).
   std::string ca_file();
+
+  /// A raw HTTP/2 client on its own TLS connection, for attack tests.
+  std::unique_ptr<h2::raw_client> raw_client(const h2::raw_options& opts = {});
 };
 
 /// One CreateCertificate with `token` and `cluster_id` as metadata.

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -90,6 +91,26 @@ bool wait_until(const std::function<bool()>& pred,
       return pred();
     std::this_thread::sleep_for(poll);
   }
+}
+
+std::size_t self_rss_bytes() {
+  std::istringstream status{read_file("/proc/self/status")};
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stoull(line.substr(6)) * 1024; // "VmRSS:  1234 kB"
+  }
+  return 0;
+}
+
+std::chrono::microseconds self_cpu_time() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto us = [](const timeval& tv) {
+    return std::chrono::seconds{tv.tv_sec}
+           + std::chrono::microseconds{tv.tv_usec};
+  };
+  return us(usage.ru_utime) + us(usage.ru_stime);
 }
 
 std::string bin(const std::string& name) {

@@ -46,6 +46,12 @@ private:
   std::string path_;
 };
 
+/// This process's resident set size (VmRSS), in bytes; 0 if unknown.
+std::size_t self_rss_bytes();
+
+/// CPU time (user + system) this process has used so far.
+std::chrono::microseconds self_cpu_time();
+
 /// Reads a whole file; empty on error.
 std::string read_file(const std::string& path);
 
