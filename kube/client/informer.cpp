@@ -340,6 +340,10 @@ void informer::stop() {
   impl_->stop();
 }
 
+bool informer::stopped() const noexcept {
+  return impl_->stopped;
+}
+
 bool informer::synced() const {
   std::shared_lock guard{impl_->mtx};
   return impl_->is_synced;
