@@ -1,6 +1,6 @@
 #include "actors/controllers/configmap_actor.hpp"
 
-#include <algorithm>
+#include <optional>
 
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
@@ -8,17 +8,19 @@
 
 #include "actors/controllers/messages.hpp"
 #include "actors/controllers/root_cert.hpp"
+#include "actors/reconcile/driver.hpp"
 #include "actors/signing/messages.hpp"
 #include "actors/supervisor/errors.hpp"
-#include "errors/describe.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/client/informer.hpp"
+#include "errors/describe.hpp"
 #include "logging/logging.hpp"
 
 namespace istio_csr::actors::controllers {
 
 namespace {
 
+using reconcile::result;
 using signing::roots_changed_atom;
 using signing::roots_ptr;
 using signing::roots_subscribe_atom;
@@ -28,15 +30,8 @@ struct configmap_state {
   configmap_options opts;
   configmap_deps deps;
   roots_ptr roots;
-  /// A check (read and maybe write) is in flight.
-  bool busy = false;
-  /// A trigger arrived during the check: check once more afterwards.
-  bool again = false;
-  /// Consecutive failures (backoff) and conflicts (immediate retries).
-  std::size_t failures = 0;
-  std::size_t conflicts_in_row = 0;
-  /// Identifies the pending retry timer; bumped to cancel it.
-  uint64_t retry_token = 0;
+  /// One key: the namespace.
+  std::optional<reconcile::driver> loop;
   configmap_stats stats;
   std::shared_ptr<spdlog::logger> log;
 
@@ -45,88 +40,46 @@ struct configmap_state {
 
 using configmap_actor = caf::stateful_actor<configmap_state>;
 
-void check(configmap_actor* self);
-void read(configmap_actor* self);
-
-/// The check is over: run the next one if anything arrived meanwhile.
-void finish(configmap_actor* self) {
-  auto& st = self->state;
-  st.busy = false;
-  st.stats.converged = true;
-  st.failures = 0;
-  st.conflicts_in_row = 0;
-  if (st.again) {
-    st.again = false;
-    check(self);
-  }
+/// The ConfigMap is as wanted.
+result converged(configmap_actor* self) {
+  self->state.stats.converged = true;
+  return result::done();
 }
 
-/// A call failed: retry after a backoff (a pending trigger is served by the
-/// retry).
-void fail(configmap_actor* self, const char* step, const caf::error& err) {
-  auto& st = self->state;
-  ++st.stats.errors;
-  ++st.failures;
-  auto exp = std::min<std::size_t>(st.failures - 1, 20);
-  auto delay = std::min<std::chrono::milliseconds>(
-    st.opts.max_backoff, st.opts.initial_backoff * (int64_t{1} << exp));
-  logging::warn(*st.log, "failed to reconcile ConfigMap, retrying",
-                {{"namespace", st.ns},
-                 {"step", step},
-                 {"error", errors::describe(err)},
-                 {"retry-in", std::to_string(delay.count()) + "ms"}});
-  st.busy = false;
-  st.again = false;
-  st.stats.converged = false;
-  self->delayed_send(self, delay, reconcile_retry_atom::value,
-                     ++st.retry_token);
-}
-
-/// Someone else wrote in between: start over on fresh state (skipping the
-/// cache, which may lag behind the state that made us conflict).
-void conflict(configmap_actor* self, const char* step, const caf::error& err) {
-  auto& st = self->state;
-  ++st.stats.conflicts;
-  if (++st.conflicts_in_row > st.opts.conflict_retries) {
-    st.conflicts_in_row = 0;
-    fail(self, step, err);
-    return;
-  }
-  logging::debug(*st.log,
-                 "ConfigMap changed meanwhile, retrying on fresh state",
-                 {{"namespace", st.ns}, {"step", step}});
-  st.again = false;
-  read(self);
-}
-
-void write_done(configmap_actor* self, const char* what) {
+result written(configmap_actor* self, const char* what) {
   logging::info(*self->state.log, what,
                 {{"namespace", self->state.ns},
                  {"name", std::string{root_cert_config_map}}});
-  finish(self);
+  return converged(self);
+}
+
+result conflict(configmap_actor* self, caf::error err, const char* step) {
+  ++self->state.stats.conflicts;
+  return result::conflict(std::move(err), step);
 }
 
 /// Writes what `current` (fresh from the API server) lacks.
-void apply_plan(configmap_actor* self, const nlohmann::json* current) {
+void apply_plan(configmap_actor* self, const nlohmann::json* current,
+                reconcile::completion done) {
   auto& st = self->state;
   auto plan = plan_root_cert(st.ns, current, st.roots->pem);
   switch (plan.act) {
-    case root_cert_plan::action::none: finish(self); return;
+    case root_cert_plan::action::none: done(converged(self)); return;
     case root_cert_plan::action::create:
       self
         ->request(st.deps.kube, st.opts.request_timeout,
                   kube::request::create(kube::resources::configmaps, st.ns,
                                         std::move(plan.object)))
         .then(
-          [self](nlohmann::json&) {
+          [self, done](nlohmann::json&) {
             ++self->state.stats.creates;
-            write_done(self, "created ConfigMap");
+            done(written(self, "created ConfigMap"));
           },
-          [self](caf::error& err) {
+          [self, done](caf::error& err) {
             if (kube::is(err, kube::errc::already_exists))
-              conflict(self, "create", err);
+              done(conflict(self, std::move(err), "create"));
             else
-              fail(self, "create", err);
+              done(result::error(std::move(err), "create"));
           });
       return;
     case root_cert_plan::action::update:
@@ -135,63 +88,88 @@ void apply_plan(configmap_actor* self, const nlohmann::json* current) {
                   kube::request::update(kube::resources::configmaps,
                                         std::move(plan.object)))
         .then(
-          [self](nlohmann::json&) {
+          [self, done](nlohmann::json&) {
             ++self->state.stats.updates;
-            write_done(self, "updated ConfigMap data");
+            done(written(self, "updated ConfigMap data"));
           },
-          [self](caf::error& err) {
+          [self, done](caf::error& err) {
             // Not found: deleted since we read it; a fresh read creates it.
             if (kube::is(err, kube::errc::conflict)
                 || kube::is(err, kube::errc::not_found))
-              conflict(self, "update", err);
+              done(conflict(self, std::move(err), "update"));
             else
-              fail(self, "update", err);
+              done(result::error(std::move(err), "update"));
           });
       return;
   }
 }
 
-/// Reads the ConfigMap from the API server and applies the plan.
-void read(configmap_actor* self) {
+/// The reconciler. The informer cache answers when it already is as
+/// wanted (an idle cluster costs no request); otherwise, and always after
+/// a conflict (the cache may lag behind), the ConfigMap is read from the
+/// API server and the plan applied.
+void check(configmap_actor* self, const reconcile::request& req,
+           reconcile::completion done) {
   auto& st = self->state;
-  st.busy = true;
+  if (!st.roots) {
+    logging::trace(*st.log, "no roots yet, waiting", {{"namespace", st.ns}});
+    done(result::done());
+    return;
+  }
+  if (!req.after_conflict) {
+    ++st.stats.reconciles;
+    auto cached = st.deps.cache
+                    ? st.deps.cache->get(st.ns, root_cert_config_map)
+                    : nullptr;
+    if (cached && root_cert_converged(st.ns, cached.get(), st.roots->pem)) {
+      done(converged(self));
+      return;
+    }
+  }
   ++st.stats.reads;
   self
     ->request(st.deps.kube, st.opts.request_timeout,
               kube::request::get(kube::resources::configmaps, st.ns,
                                  std::string{root_cert_config_map}))
-    .then([self](nlohmann::json& cm) { apply_plan(self, &cm); },
-          [self](caf::error& err) {
+    .then([self, done](nlohmann::json& cm) { apply_plan(self, &cm, done); },
+          [self, done](caf::error& err) {
             if (kube::is(err, kube::errc::not_found))
-              apply_plan(self, nullptr);
+              apply_plan(self, nullptr, done);
             else
-              fail(self, "get", err);
+              done(result::error(std::move(err), "get"));
           });
 }
 
-void check(configmap_actor* self) {
+reconcile::driver make_loop(configmap_actor* self) {
   auto& st = self->state;
-  if (st.busy) {
-    st.again = true;
-    return;
-  }
-  if (!st.roots) {
-    logging::trace(*st.log, "no roots yet, waiting", {{"namespace", st.ns}});
-    return;
-  }
-  // Any pending retry is served by this check.
-  ++st.retry_token;
-  ++st.stats.reconciles;
-  if (st.deps.cache) {
-    auto cached = st.deps.cache->get(st.ns, root_cert_config_map);
-    if (cached && root_cert_converged(st.ns, cached.get(), st.roots->pem)) {
-      st.stats.converged = true;
-      st.failures = 0;
-      st.conflicts_in_row = 0;
-      return;
-    }
-  }
-  read(self);
+  reconcile::options opts;
+  opts.backoff.initial = st.opts.initial_backoff;
+  opts.backoff.max = st.opts.max_backoff;
+  opts.max_conflict_retries = st.opts.conflict_retries;
+  reconcile::hooks h;
+  h.on_conflict_retry = [self](const std::string&, const result& r) {
+    logging::debug(*self->state.log,
+                   "ConfigMap changed meanwhile, retrying on fresh state",
+                   {{"namespace", self->state.ns}, {"step", r.step}});
+  };
+  h.on_backoff
+    = [self](const std::string&, const result& r, caf::timespan delay) {
+        auto& st = self->state;
+        ++st.stats.errors;
+        st.stats.converged = false;
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(delay);
+        logging::warn(*st.log, "failed to reconcile ConfigMap, retrying",
+                      {{"namespace", st.ns},
+                       {"step", r.step},
+                       {"error", errors::describe(r.err)},
+                       {"retry-in", std::to_string(ms.count()) + "ms"}});
+      };
+  return reconcile::driver{
+    self,
+    [self](const reconcile::request& req, reconcile::completion done) {
+      check(self, req, std::move(done));
+    },
+    std::move(opts), std::move(h)};
 }
 
 /// Subscribes to root-ca. A request, not a message: one queued in a
@@ -220,6 +198,7 @@ caf::behavior configmap_impl(configmap_actor* self, std::string ns,
   st.log = logging::get("controller/configmap");
   st.stats.self = caf::actor_cast<caf::actor>(self);
   st.stats.namespace_ = st.ns;
+  st.loop.emplace(make_loop(self));
   // The roots arrive as a message (now, if known); that first message runs
   // the first check.
   subscribe_roots(self);
@@ -228,13 +207,10 @@ caf::behavior configmap_impl(configmap_actor* self, std::string ns,
       if (!roots)
         return;
       self->state.roots = std::move(roots);
-      check(self);
+      self->state.loop->trigger(self->state.ns);
     },
-    [self](reconcile_atom) { check(self); },
-    [self](reconcile_retry_atom, uint64_t token) {
-      if (token == self->state.retry_token)
-        check(self);
-    },
+    [self](reconcile_atom) { self->state.loop->trigger(self->state.ns); },
+    self->state.loop->timers(),
     [self](configmap_stats_atom) { return self->state.stats; },
   };
 }

@@ -79,9 +79,6 @@ using istiod_cert_status_atom = caf::atom_constant<caf::atom("ic_status")>;
 /// Internal: an informer event.
 using istiod_cert_event_atom = caf::atom_constant<caf::atom("ic_event")>;
 
-/// Internal: retry after a failed API call (`uint64_t` token).
-using istiod_cert_retry_atom = caf::atom_constant<caf::atom("ic_retry")>;
-
 /// Spawns the dynamic istiod Certificate controller (spec §6). Run it on
 /// the leader only. It keeps the Certificate `cert.namespace_/cert.name` as
 /// `istiod_cert_spec` describes with the active issuer:

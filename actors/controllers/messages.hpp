@@ -26,9 +26,6 @@ using cm_event_atom = caf::atom_constant<caf::atom("ctl_cmev")>;
 /// triggers while a check runs make one more check).
 using reconcile_atom = caf::atom_constant<caf::atom("ctl_recon")>;
 
-/// Internal to a configmap actor: a retry after a failed reconcile.
-using reconcile_retry_atom = caf::atom_constant<caf::atom("ctl_retry")>;
-
 /// `(configmap_stats_atom) -> configmap_stats` (configmap actor),
 /// `-> watcher_stats` (namespace watcher): for tests and diagnostics.
 using configmap_stats_atom = caf::atom_constant<caf::atom("ctl_cmstat")>;

@@ -1,20 +1,23 @@
 #include "actors/controllers/namespace_watcher.hpp"
 
+#include <limits>
 #include <map>
+#include <optional>
+#include <set>
 
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
-#include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
 #include "caf/system_messages.hpp"
 
 #include "actors/controllers/messages.hpp"
 #include "actors/controllers/root_cert.hpp"
+#include "actors/reconcile/actor_informer.hpp"
+#include "actors/reconcile/driver.hpp"
 #include "actors/supervisor/supervisor.hpp"
-#include "errors/describe.hpp"
 #include "kube/api/object.hpp"
-#include "kube/client/informer.hpp"
 #include "kube/client/messages.hpp"
+#include "errors/describe.hpp"
 #include "logging/logging.hpp"
 
 namespace istio_csr::actors::controllers {
@@ -28,36 +31,23 @@ nlohmann::json strip_managed_fields(nlohmann::json obj) {
   return obj;
 }
 
-struct child_entry {
-  enum class phase { adding, present, removing };
-  phase ph = phase::adding;
-  /// The stable handle, once added.
-  caf::actor hdl;
-  /// An event arrived while adding: trigger a check once added.
-  bool dirty = false;
-};
-
 struct watcher_state {
   namespace_watcher_options opts;
   namespace_watcher_deps deps;
-  std::shared_ptr<kube::informer> namespaces;
-  std::shared_ptr<kube::informer> config_maps;
-  bool namespaces_synced = false;
-  bool config_maps_synced = false;
+  reconcile::actor_informer namespaces;
+  reconcile::actor_informer config_maps;
   caf::actor supervisor;
-  std::map<std::string, child_entry> children;
+  /// The configmap actors (stable handles), by namespace.
+  std::map<std::string, caf::actor> children;
+  /// Namespaces with events while their actor was being added.
+  std::set<std::string> missed;
+  /// Keys: namespaces; converges "an actor iff selected".
+  std::optional<reconcile::driver> loop;
   bool stopping = false;
   std::shared_ptr<spdlog::logger> log;
 
   bool synced() const {
-    return namespaces_synced && config_maps_synced;
-  }
-
-  ~watcher_state() {
-    if (namespaces)
-      namespaces->stop();
-    if (config_maps)
-      config_maps->stop();
+    return namespaces.synced() && config_maps.synced();
   }
 
   static inline const char* name = "namespace-watcher";
@@ -67,7 +57,7 @@ using watcher_actor = caf::stateful_actor<watcher_state>;
 
 child_spec configmap_spec(watcher_actor* self, const std::string& ns) {
   auto& st = self->state;
-  configmap_deps deps{st.deps.kube, st.deps.roots, st.config_maps};
+  configmap_deps deps{st.deps.kube, st.deps.roots, st.config_maps.cache()};
   return child_spec{
     configmap_child_name(ns),
     [ns, opts = st.opts.configmap, deps = std::move(deps)](child_context& ctx) {
@@ -75,75 +65,67 @@ child_spec configmap_spec(watcher_actor* self, const std::string& ns) {
     }};
 }
 
-/// Brings the children of `ns` in line with the namespace cache: an actor
-/// iff the namespace is selected. Runs again after each add or remove.
-void converge(watcher_actor* self, const std::string& ns) {
+/// The reconciler: brings the children of `ns` in line with the namespace
+/// cache, an actor iff the namespace is selected.
+void converge(watcher_actor* self, const reconcile::request& req,
+              reconcile::completion done) {
   auto& st = self->state;
-  if (st.stopping || !st.synced())
+  const auto& ns = req.key;
+  if (!st.synced() || st.stopping) {
+    done(reconcile::result::done()); // the sync converges every namespace
     return;
-  auto obj = st.namespaces->get("", ns);
-  bool wanted = namespace_selected(obj.get(), st.opts.selector);
+  }
+  auto wanted
+    = namespace_selected(st.namespaces->get("", ns).get(), st.opts.selector);
   auto i = st.children.find(ns);
-  if (wanted && i == st.children.end()) {
-    st.children.emplace(ns, child_entry{});
+  if (wanted == (i != st.children.end())) {
+    done(reconcile::result::done());
+    return;
+  }
+  if (wanted) {
     logging::debug(*st.log, "namespace selected", {{"namespace", ns}});
     self
       ->request(st.supervisor, caf::infinite, add_child_atom::value,
                 configmap_spec(self, ns))
       .then(
-        [self, ns](caf::actor& hdl) {
+        [self, ns, done](caf::actor& hdl) {
           auto& st = self->state;
-          auto j = st.children.find(ns);
-          if (j == st.children.end())
-            return;
-          j->second.ph = child_entry::phase::present;
-          j->second.hdl = hdl;
-          if (j->second.dirty) {
-            j->second.dirty = false;
+          st.children.emplace(ns, hdl);
+          if (st.missed.erase(ns) > 0)
             self->send(hdl, reconcile_atom::value);
-          }
-          converge(self, ns);
+          done(reconcile::result::done());
         },
-        [self, ns](caf::error& err) {
+        [self, ns, done](caf::error& err) {
           auto& st = self->state;
           if (!st.stopping)
             logging::error(
               *st.log, "cannot start the configmap actor",
               {{"namespace", ns}, {"error", errors::describe(err)}});
-          st.children.erase(ns);
+          st.missed.erase(ns);
+          done(reconcile::result::done());
         });
     return;
   }
-  if (!wanted && i != st.children.end()
-      && i->second.ph == child_entry::phase::present) {
-    i->second.ph = child_entry::phase::removing;
-    logging::debug(*st.log, "namespace no longer selected, its ConfigMap stays",
-                   {{"namespace", ns}});
-    self
-      ->request(st.supervisor, caf::infinite, remove_child_atom::value,
-                configmap_child_name(ns))
-      .then(
-        [self, ns]() {
-          self->state.children.erase(ns);
-          converge(self, ns);
-        },
-        [self, ns](caf::error&) {
-          self->state.children.erase(ns);
-          converge(self, ns);
-        });
-  }
+  logging::debug(*st.log, "namespace no longer selected, its ConfigMap stays",
+                 {{"namespace", ns}});
+  st.children.erase(i);
+  auto removed = [self, ns, done] {
+    self->state.missed.erase(ns);
+    done(reconcile::result::done());
+  };
+  self
+    ->request(st.supervisor, caf::infinite, remove_child_atom::value,
+              configmap_child_name(ns))
+    .then(removed, [removed](caf::error&) { removed(); });
 }
 
 /// Tells the actor of `ns` (if any) to check its ConfigMap.
 void route(watcher_actor* self, const std::string& ns) {
   auto& st = self->state;
-  auto i = st.children.find(ns);
-  if (i == st.children.end())
-    return;
-  if (i->second.ph == child_entry::phase::present)
-    self->send(i->second.hdl, reconcile_atom::value);
-  else if (i->second.ph == child_entry::phase::adding)
-    i->second.dirty = true;
+  if (auto i = st.children.find(ns); i != st.children.end())
+    self->send(i->second, reconcile_atom::value);
+  else if (st.loop->busy(ns))
+    st.missed.insert(ns);
 }
 
 void on_synced(watcher_actor* self) {
@@ -155,25 +137,15 @@ void on_synced(watcher_actor* self) {
                  {"config-maps", std::to_string(st.config_maps->size())},
                  {"selector", st.opts.selector.to_string()}});
   for (auto& obj : st.namespaces->list())
-    converge(self, kube::object_ref{*obj}.name());
+    st.loop->trigger(kube::object_ref{*obj}.name());
 }
 
-std::shared_ptr<kube::informer> start_informer(watcher_actor* self,
-                                               kube::informer_options opts,
-                                               bool namespaces) {
-  auto inf = kube::informer::make(
-    self->state.deps.client, std::move(opts),
-    [addr = self->address(), namespaces](const kube::informer_event& ev) {
-      auto hdl = caf::actor_cast<caf::actor>(addr);
-      if (!hdl)
-        return;
-      if (namespaces)
-        caf::anon_send(hdl, ns_event_atom::value, ev);
-      else
-        caf::anon_send(hdl, cm_event_atom::value, ev);
-    });
-  inf->start();
-  return inf;
+kube::informer_options informer_opts(kube::resource res, std::string name) {
+  kube::informer_options result;
+  result.res = res;
+  result.transform = strip_managed_fields;
+  result.name = std::move(name);
+  return result;
 }
 
 caf::behavior watcher_impl(watcher_actor* self, namespace_watcher_options opts,
@@ -182,6 +154,15 @@ caf::behavior watcher_impl(watcher_actor* self, namespace_watcher_options opts,
   st.opts = std::move(opts);
   st.deps = std::move(deps);
   st.log = logging::get("controller/configmap");
+  reconcile::options loop_opts;
+  // Adding and removing children are local requests: no limit.
+  loop_opts.max_concurrent_reconciles = std::numeric_limits<size_t>::max();
+  st.loop.emplace(
+    self,
+    [self](const reconcile::request& req, reconcile::completion done) {
+      converge(self, req, std::move(done));
+    },
+    loop_opts);
   // The configmap supervisor lives and dies with us.
   supervisor_options sup_opts;
   sup_opts.name = "configmap";
@@ -214,58 +195,51 @@ caf::behavior watcher_impl(watcher_actor* self, namespace_watcher_options opts,
     // Stop the configmap actors before we report down, so that nothing of
     // ours writes once our supervisor thinks we are gone.
     st.stopping = true;
-    st.namespaces->stop();
-    st.config_maps->stop();
+    st.namespaces.stop();
+    st.config_maps.stop();
     self->send_exit(st.supervisor, msg.reason);
   });
-  kube::informer_options ns_opts;
-  ns_opts.res = kube::resources::namespaces;
+  auto ns_opts = informer_opts(kube::resources::namespaces, "namespaces");
   ns_opts.label_selector = st.opts.selector.to_string();
-  ns_opts.transform = strip_managed_fields;
-  ns_opts.name = "namespaces";
-  st.namespaces = start_informer(self, std::move(ns_opts), true);
-  kube::informer_options cm_opts;
-  cm_opts.res = kube::resources::configmaps;
+  st.namespaces.start(self, st.deps.client, std::move(ns_opts),
+                      ns_event_atom::value);
+  auto cm_opts = informer_opts(kube::resources::configmaps,
+                               "istio-ca-root-cert configmaps");
   cm_opts.field_selector = "metadata.name=" + std::string{root_cert_config_map};
-  cm_opts.transform = strip_managed_fields;
-  cm_opts.name = "istio-ca-root-cert configmaps";
-  st.config_maps = start_informer(self, std::move(cm_opts), false);
+  st.config_maps.start(self, st.deps.client, std::move(cm_opts),
+                       cm_event_atom::value);
   return {
     [self](ns_event_atom, const kube::informer_event& ev) {
       auto& st = self->state;
-      if (st.stopping)
+      if (!st.namespaces.accept(ev))
         return;
       if (ev.type == kube::informer_event_type::synced) {
-        st.namespaces_synced = true;
         on_synced(self);
         return;
       }
       if (!ev.object)
         return;
       auto ns = kube::object_ref{*ev.object}.name();
-      converge(self, ns);
+      st.loop->trigger(ns);
       if (ev.type == kube::informer_event_type::updated)
         route(self, ns);
     },
     [self](cm_event_atom, const kube::informer_event& ev) {
       auto& st = self->state;
-      if (st.stopping)
+      if (!st.config_maps.accept(ev))
         return;
-      if (ev.type == kube::informer_event_type::synced) {
-        st.config_maps_synced = true;
+      if (ev.type == kube::informer_event_type::synced)
         on_synced(self);
-        return;
-      }
-      if (ev.object)
+      else if (ev.object)
         route(self, kube::object_ref{*ev.object}.namespace_());
     },
+    st.loop->timers(),
     [self](configmap_stats_atom) {
       auto& st = self->state;
       watcher_stats result;
       result.synced = st.synced();
-      for (auto& [ns, entry] : st.children)
-        if (entry.ph == child_entry::phase::present)
-          result.namespaces.push_back(ns);
+      for (auto& entry : st.children)
+        result.namespaces.push_back(entry.first);
       result.configmap_supervisor = st.supervisor;
       return result;
     },

@@ -2,13 +2,12 @@
 
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
-#include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
 
+#include "actors/reconcile/actor_informer.hpp"
 #include "actors/signing/active_issuer.hpp"
 #include "config/options.hpp"
 #include "kube/api/config_map.hpp"
-#include "kube/client/informer.hpp"
 #include "kube/client/messages.hpp"
 #include "logging/logging.hpp"
 
@@ -67,16 +66,10 @@ std::string join(const std::vector<std::string>& xs) {
 
 struct runtime_issuer_state {
   runtime_issuer_options opts;
-  std::shared_ptr<kube::client> cli;
   std::shared_ptr<signing::active_issuer> issuer;
-  std::shared_ptr<kube::informer> inf;
+  reconcile::actor_informer inf;
   std::shared_ptr<spdlog::logger> log;
   runtime_issuer_status status;
-
-  ~runtime_issuer_state() {
-    if (inf)
-      inf->stop();
-  }
 
   static inline const char* name = "runtime-issuer";
 };
@@ -145,6 +138,8 @@ void on_object(runtime_issuer_actor* self, const nlohmann::json& cm) {
 
 void on_event(runtime_issuer_actor* self, const kube::informer_event& ev) {
   auto& st = self->state;
+  if (!st.inf.accept(ev))
+    return;
   switch (ev.type) {
     case kube::informer_event_type::added:
     case kube::informer_event_type::updated:
@@ -174,7 +169,6 @@ caf::behavior runtime_issuer_impl(runtime_issuer_actor* self,
                                   std::shared_ptr<signing::active_issuer> iss) {
   auto& st = self->state;
   st.opts = std::move(opts);
-  st.cli = std::move(cli);
   st.issuer = std::move(iss);
   st.log = logging::get("runtime-config-watcher");
   kube::informer_options io;
@@ -183,13 +177,8 @@ caf::behavior runtime_issuer_impl(runtime_issuer_actor* self,
   io.field_selector = "metadata.name=" + st.opts.name;
   io.min_watch_timeout = st.opts.min_watch_timeout;
   io.name = "runtime-configmap";
-  st.inf = kube::informer::make(
-    st.cli, std::move(io),
-    [addr = self->address()](const kube::informer_event& ev) {
-      if (auto hdl = caf::actor_cast<caf::actor>(addr))
-        caf::anon_send(hdl, runtime_issuer_event_atom::value, ev);
-    });
-  st.inf->start();
+  st.inf.start(self, std::move(cli), std::move(io),
+               runtime_issuer_event_atom::value);
   logging::info(*st.log, "watching the runtime issuer ConfigMap",
                 {{"namespace", st.opts.namespace_},
                  {"name", st.opts.name},
@@ -200,7 +189,8 @@ caf::behavior runtime_issuer_impl(runtime_issuer_actor* self,
     },
     [self](runtime_issuer_status_atom) {
       auto result = self->state.status;
-      result.watches = self->state.inf->get_stats().watches;
+      if (auto cache = self->state.inf.cache())
+        result.watches = cache->get_stats().watches;
       return result;
     },
   };

@@ -1,7 +1,6 @@
 #include "actors/signing/cert_obtainer.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <random>
 
 #include "caf/actor_system.hpp"
@@ -26,6 +25,7 @@
 #include "pki/error.hpp"
 #include "pki/names.hpp"
 #include "pki/pem.hpp"
+#include "retry/backoff.hpp"
 
 namespace istio_csr::actors::signing {
 
@@ -108,14 +108,13 @@ void schedule(obtainer_actor* self, caf::timespan delay, bool renewal) {
 
 std::chrono::milliseconds backoff(obtainer_actor* self) {
   auto& st = self->state;
-  auto exp = std::min<uint64_t>(st.streak > 0 ? st.streak - 1 : 0, 30);
-  auto base = std::min<double>(
-    static_cast<double>(st.opts.initial_backoff.count()) * std::pow(2.0, exp),
-    static_cast<double>(st.opts.max_backoff.count()));
-  std::uniform_real_distribution<double> dist{1.0 - st.opts.jitter,
-                                              1.0 + st.opts.jitter};
-  return std::chrono::milliseconds{
-    static_cast<int64_t>(std::max(0.0, base * dist(st.rng)))};
+  retry::backoff policy{.initial = st.opts.initial_backoff,
+                        .max = st.opts.max_backoff,
+                        .multiplier = 2.0,
+                        .jitter_low = 1.0 - st.opts.jitter,
+                        .jitter_high = 1.0 + st.opts.jitter};
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+    policy.delay(std::max<uint64_t>(st.streak, 1), st.rng));
 }
 
 void attempt_failed(obtainer_actor* self, const std::string& reason) {

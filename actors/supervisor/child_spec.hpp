@@ -13,6 +13,8 @@
 #include "caf/fwd.hpp"
 #include "caf/timespan.hpp"
 
+#include "retry/backoff.hpp"
+
 namespace istio_csr::actors {
 
 /// When a supervisor restarts a child that terminated (after Erlang/OTP).
@@ -29,19 +31,11 @@ enum class restart_policy {
 /// Returns "permanent", "transient" or "temporary".
 std::string to_string(restart_policy x);
 
-/// Exponential backoff between a child's failure and its restart.
-struct backoff_policy {
-  /// Delay before the first restart within the intensity window.
-  caf::timespan initial = std::chrono::milliseconds(100);
-  /// Upper bound of the delay.
-  caf::timespan max = std::chrono::seconds(30);
-  /// Factor applied for each further failure within the intensity window.
-  double multiplier = 2.0;
-
-  /// Delay before restart number `attempt` (1-based) within the window:
-  /// `min(max, initial * multiplier^(attempt - 1))`.
-  caf::timespan delay(size_t attempt) const;
-};
+/// Exponential backoff between a child's failure and its restart: the
+/// project's one backoff (retry/backoff.hpp). The attempt is the number of
+/// the child's failures within the intensity window; defaults 100 ms
+/// doubling to 30 s, no jitter.
+using backoff_policy = retry::backoff;
 
 /// What a child's spawn function gets from its supervisor.
 class child_context {

@@ -58,8 +58,8 @@ std::string format_duration(caf::timespan x) {
 }
 
 /// Renders an exit reason for logs ("normal" instead of "none").
-std::string describe(caf::actor_system& sys, const caf::error& reason) {
-  return reason ? sys.render(reason) : std::string{"normal"};
+std::string exit_reason_text(const caf::error& reason) {
+  return reason ? errors::describe(reason) : std::string{"normal"};
 }
 
 /// Whether `reason` is a normal termination for the transient policy.
@@ -282,7 +282,7 @@ class supervisor_actor : public caf::event_based_actor {
       logging::debug(*log_, "child stopped",
                      {{"supervisor", opts_.name},
                       {"child", c->spec.name},
-                      {"reason", describe(system(), x.reason)}});
+                      {"reason", exit_reason_text(x.reason)}});
       finalize(*c);
       return;
     }
@@ -292,7 +292,7 @@ class supervisor_actor : public caf::event_based_actor {
       logging::info(*log_, "child exited during shutdown",
                     {{"supervisor", opts_.name},
                      {"child", c->spec.name},
-                     {"reason", describe(system(), x.reason)}});
+                     {"reason", exit_reason_text(x.reason)}});
       return;
     }
     auto policy = c->spec.restart;
@@ -301,7 +301,7 @@ class supervisor_actor : public caf::event_based_actor {
       logging::info(*log_, "child exited, not restarting it",
                     {{"supervisor", opts_.name},
                      {"child", c->spec.name},
-                     {"reason", describe(system(), x.reason)},
+                     {"reason", exit_reason_text(x.reason)},
                      {"policy", to_string(policy)}});
       stop_child(*c, nullptr);
       return;
@@ -324,7 +324,7 @@ class supervisor_actor : public caf::event_based_actor {
     logging::warn(*log_, "restarting child",
                   {{"supervisor", opts_.name},
                    {"child", c.spec.name},
-                   {"reason", describe(system(), reason)},
+                   {"reason", exit_reason_text(reason)},
                    {"attempt", std::to_string(attempt)},
                    {"backoff", format_duration(delay)}});
     if (delay <= caf::timespan::zero()) {
@@ -341,7 +341,7 @@ class supervisor_actor : public caf::event_based_actor {
     report.child = c.spec.name;
     report.failures = c.failures.size();
     report.window = opts_.window;
-    report.reason = describe(system(), reason);
+    report.reason = exit_reason_text(reason);
     logging::error(*log_, "supervisor giving up: child failed too often",
                    {{"supervisor", report.supervisor},
                     {"child", report.child},
@@ -394,7 +394,7 @@ class supervisor_actor : public caf::event_based_actor {
     exit_reason_ = std::move(reason);
     logging::info(*log_, "supervisor stopping",
                   {{"supervisor", opts_.name},
-                   {"reason", describe(system(), exit_reason_)}});
+                   {"reason", exit_reason_text(exit_reason_)}});
     stop_next();
   }
 

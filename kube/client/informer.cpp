@@ -10,6 +10,7 @@
 #include "kube/api/object.hpp"
 #include "kube/client/client.hpp"
 #include "logging/logging.hpp"
+#include "retry/backoff.hpp"
 
 namespace istio_csr::kube {
 
@@ -19,7 +20,6 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
       rng(std::random_device{}()), log(logging::get("kube-client")) {
     if (opts.name.empty())
       opts.name = std::string{opts.res.plural};
-    backoff = opts.initial_backoff;
   }
 
   std::shared_ptr<client> cli;
@@ -40,7 +40,8 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
   std::atomic<bool> stopped{false};
   std::mutex watch_mtx;
   std::shared_ptr<watch_handle> watch; // guarded by watch_mtx
-  std::chrono::milliseconds backoff;
+  /// Failures since the last success (the backoff's attempt).
+  size_t failures = 0;
   std::chrono::steady_clock::time_point watch_started;
   bool watch_had_events = false;
   /// The list being assembled, page by page.
@@ -71,11 +72,13 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
   }
 
   std::chrono::milliseconds next_backoff() {
-    auto current = backoff;
-    backoff = std::min(backoff * 2, opts.max_backoff);
-    auto scale = std::uniform_real_distribution<double>{0.5, 1.0}(rng);
-    return std::chrono::milliseconds{
-      static_cast<int64_t>(current.count() * scale)};
+    retry::backoff policy{.initial = opts.initial_backoff,
+                          .max = opts.max_backoff,
+                          .multiplier = 2.0,
+                          .jitter_low = 0.5,
+                          .jitter_high = 1.0};
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+      policy.delay(++failures, rng));
   }
 
   /// Lists page by page, transforming each page as it arrives: a re-list
@@ -166,7 +169,7 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
                     {"objects", std::to_string(cache_size())},
                     {"changes", std::to_string(events.size())},
                     {"resource_version", resource_version()}});
-    backoff = opts.initial_backoff;
+    failures = 0;
     deliver(events);
     start_watch();
   }
@@ -222,7 +225,7 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
     if (stopped)
       return;
     watch_had_events = true;
-    backoff = opts.initial_backoff;
+    failures = 0;
     if (ev.type == watch_event_type::bookmark) {
       auto& version = object_ref{ev.object}.resource_version();
       if (!version.empty()) {
@@ -337,6 +340,10 @@ void informer::start() {
 
 void informer::stop() {
   impl_->stop();
+}
+
+bool informer::stopped() const noexcept {
+  return impl_->stopped;
 }
 
 bool informer::synced() const {

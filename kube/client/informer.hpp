@@ -86,6 +86,9 @@ class informer : public std::enable_shared_from_this<informer> {
   /// Whether the first list has completed.
   bool synced() const;
 
+  /// Whether `stop` was called.
+  bool stopped() const noexcept;
+
   /// The cached object `namespace_/name`, or nullptr.
   object_ptr get(std::string_view namespace_, std::string_view name) const;
 

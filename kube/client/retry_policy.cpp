@@ -28,13 +28,16 @@ retry_policy::next_delay(const failure& f, double jitter) const {
       = std::chrono::duration_cast<std::chrono::milliseconds>(*f.retry_after);
     return std::clamp(wait, std::chrono::milliseconds{0}, max_retry_after);
   }
-  auto backoff = initial_backoff;
-  for (int i = 1; i < f.attempt && backoff < max_backoff; ++i)
-    backoff *= 2;
-  backoff = std::min(backoff, max_backoff);
-  jitter = std::clamp(jitter, 0.0, 1.0);
-  auto scaled = backoff.count() * (0.5 + 0.5 * jitter);
-  return std::chrono::milliseconds{static_cast<int64_t>(scaled)};
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+    backoff().delay(static_cast<size_t>(std::max(f.attempt, 1)), jitter));
+}
+
+retry::backoff retry_policy::backoff() const {
+  return retry::backoff{.initial = initial_backoff,
+                        .max = max_backoff,
+                        .multiplier = 2.0,
+                        .jitter_low = 0.5,
+                        .jitter_high = 1.0};
 }
 
 } // namespace istio_csr::kube

@@ -5,6 +5,8 @@
 
 #include "caf/error.hpp"
 
+#include "retry/backoff.hpp"
+
 namespace istio_csr::kube {
 
 /// When and how soon a failed attempt is tried again.
@@ -44,6 +46,10 @@ struct retry_policy {
   /// [0, 1) spreads backoffs (the delay is scaled into [50%, 100%]).
   std::optional<std::chrono::milliseconds> next_delay(const failure& f,
                                                       double jitter) const;
+
+  /// The backoff between attempts: `initial_backoff` doubling to
+  /// `max_backoff`, jitter into [50%, 100%].
+  retry::backoff backoff() const;
 
   /// Whether `f` is retryable at all (ignoring the attempt count).
   static bool retryable(const failure& f);
