@@ -334,7 +334,7 @@ response_chain parse_response(const std::vector<std::string>& chain) {
 std::string openssl_verify(const temp_dir& dir, const std::string& roots_pem,
                            const std::vector<std::string>& intermediates_pem,
                            const std::string& leaf_pem) {
-  std::vector<std::string> argv{"/usr/bin/openssl", "verify", "-CAfile",
+  std::vector<std::string> argv{program("openssl"), "verify", "-CAfile",
                                 dir.write("verify-roots.pem", roots_pem)};
   if (!intermediates_pem.empty()) {
     std::string all;
