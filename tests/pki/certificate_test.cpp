@@ -208,8 +208,8 @@ CAF_TEST(the openssl command line agrees) {
   CAF_CHECK_EQUAL(ok.out, leaf_pem + ": OK\n");
   auto other = test::make_root("root");
   auto other_pem = dir.write("other.pem", other.cert.to_pem());
-  auto bad = test::run({test::program("openssl"), "verify", "-CAfile", other_pem,
-                        "-untrusted", int_pem, leaf_pem});
+  auto bad = test::run({test::program("openssl"), "verify", "-CAfile",
+                        other_pem, "-untrusted", int_pem, leaf_pem});
   CAF_CHECK_NOT_EQUAL(bad.exit_code, 0);
   auto text = test::run({test::program("openssl"), "x509", "-in", leaf_pem,
                          "-noout", "-ext",

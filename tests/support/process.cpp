@@ -78,7 +78,8 @@ int fork_exec(const std::vector<std::string>& argv,
   setpgid(0, 0);
   execve(args.argv[0], args.argv.data(), args.envp.data());
   // Say why on stderr: a missing program is otherwise a bare exit 127.
-  ssize_t ignored = write(STDERR_FILENO, exec_failed.data(), exec_failed.size());
+  ssize_t ignored
+    = write(STDERR_FILENO, exec_failed.data(), exec_failed.size());
   (void)ignored;
   _exit(127);
 }
@@ -119,8 +120,9 @@ bool executable_file(const std::string& path) {
 std::string find_program(const std::string& name) {
   std::string var;
   for (char c : name)
-    var += c == '-' ? '_' : static_cast<char>(std::toupper(
-                                static_cast<unsigned char>(c)));
+    var += c == '-'
+             ? '_'
+             : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (const char* set = std::getenv(var.c_str()); set != nullptr && *set)
     return set;
   if (auto tool = source_path("tools/" + name); executable_file(tool))
