@@ -1,23 +1,27 @@
 # The README's commands: `make run` and `make test`.
 #
-#   make deps     install missing Debian packages and a helm binary for the
-#                 chart tests (no-op when all present)
+#   make deps     install missing Debian packages (scripts/install-deps), then
+#                 helm and, without a kubectl >= 1.24 on the PATH, kubectl into
+#                 tools/ (scripts/install-tools); a no-op when all are present,
+#                 and a failure stops make here
 #   make build    configure and build build/ (RelWithDebInfo); programs in build/bin/
 #   make run      build, then run the agent against the built-in local cluster
 #   make test     build the sanitizer configuration (ASan+UBSan) in build-asan/
 #                 and run every test through ctest
 #   make release  Release build in build-release/ (benchmarks)
+#   make fresh-check  `make test` and `make run` in a fresh minimal Debian 12
+#                 root (scripts/fresh-check; slow, a full build; not in test)
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test release bench format clean
+.PHONY: all deps build run test release bench format clean fresh-check
 
 all: build
 
 deps:
-	@./scripts/install-deps
-	@./scripts/install-helm || echo "make: could not install helm (the chart tests will say so)"
+	@./scripts/install-deps || { echo "make: the dependency step failed in scripts/install-deps (see above); stopping before the build" >&2; exit 1; }
+	@./scripts/install-tools || { echo "make: the dependency step failed in scripts/install-tools (see above); stopping before the build" >&2; exit 1; }
 
 build/CMakeCache.txt: | deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
@@ -43,6 +47,9 @@ release: deps build-release/CMakeCache.txt
 
 bench: release
 	@./scripts/run-bench
+
+fresh-check:
+	@./scripts/fresh-check
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

@@ -60,7 +60,7 @@ CAF_TEST(an idle cluster sees no writes for a minute) {
   auto lease_before = read_lease(cluster());
   CAF_REQUIRE(lease_before.is_object());
   // The independent observer: every event on the distributed ConfigMaps.
-  auto watch = child_process::spawn({"/usr/bin/kubectl", "--kubeconfig",
+  auto watch = child_process::spawn({program("kubectl"), "--kubeconfig",
                                      cluster().kubeconfig(), "get", "configmap",
                                      "-A", "-l", "istio.io/config=true", "-w",
                                      "--output-watch-events", "-o", "json"});

@@ -101,12 +101,6 @@ bool eventually(const std::function<bool()>& pred,
   return wait_until(pred, timeout, std::chrono::milliseconds(50));
 }
 
-std::string kubectl_path() {
-  if (const char* path = std::getenv("KUBECTL"); path != nullptr && *path)
-    return path;
-  return "/usr/bin/kubectl";
-}
-
 namespace {
 
 /// Namespaces to delete at exit on a real cluster (devcluster just stops).

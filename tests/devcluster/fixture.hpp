@@ -61,9 +61,6 @@ const https_client& client();
 /// True on devcluster; otherwise prints why the calling test is skipped.
 bool devcluster_only(const char* what);
 
-/// The kubectl binary ($KUBECTL or /usr/bin/kubectl).
-std::string kubectl_path();
-
 /// Creates a namespace with a unique name and waits for its `default`
 /// ServiceAccount (created asynchronously on a real cluster). On a real
 /// cluster, the namespace is deleted when the test program exits.

@@ -26,7 +26,7 @@ json kubectl_json(const std::vector<std::string>& args) {
 
 /// A kubectl running in the background (e.g. `get -w`).
 std::unique_ptr<child_process> kubectl_bg(std::vector<std::string> args) {
-  std::vector<std::string> argv{kubectl_path(), "--kubeconfig",
+  std::vector<std::string> argv{program("kubectl"), "--kubeconfig",
                                 cluster().kubeconfig()};
   argv.insert(argv.end(), args.begin(), args.end());
   return child_process::spawn(argv);
@@ -289,7 +289,7 @@ CAF_TEST(auth whoami shows the user of a service account token) {
   temp_dir dir;
   auto ca = dir.write("ca.crt", client().access().ca_pem);
   auto empty = dir.write("kubeconfig", "apiVersion: v1\nkind: Config\n");
-  auto whoami = run({kubectl_path(), "--kubeconfig", empty, "--server",
+  auto whoami = run({program("kubectl"), "--kubeconfig", empty, "--server",
                      client().access().server, "--certificate-authority", ca,
                      "--token", token.out.substr(0, token.out.find('\n')),
                      "auth", "whoami", "-o", "json"});

@@ -19,7 +19,7 @@ kube_access access_from(const std::string& kubeconfig_text) {
   temp_dir dir;
   auto path = dir.write("kubeconfig", kubeconfig_text);
   kube_access a;
-  auto view = run({kubectl_path(), "--kubeconfig", path, "config", "view",
+  auto view = run({program("kubectl"), "--kubeconfig", path, "config", "view",
                    "--raw", "--minify", "-o", "json"});
   auto cfg = json::parse(view.out, nullptr, false);
   if (cfg.is_discarded())
@@ -55,7 +55,7 @@ CAF_TEST(the program writes a kubeconfig and exits cleanly on signals) {
     CAF_CHECK(text.find(line->substr(line->find("https://")))
               != std::string::npos);
     auto version
-      = run({kubectl_path(), "--kubeconfig", kc, "version", "-o", "json"});
+      = run({program("kubectl"), "--kubeconfig", kc, "version", "-o", "json"});
     CAF_CHECK_EQUAL(version.exit_code, 0);
     CAF_CHECK(version.out.find("\"serverVersion\"") != std::string::npos);
     p->signal(sig);

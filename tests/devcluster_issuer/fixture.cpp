@@ -261,13 +261,12 @@ std::pair<int, std::string> openssl_verify(const std::string& leaf_pem,
   const auto& dir = scratch();
   auto leaf = dir.write(prefix + "leaf.pem", leaf_pem);
   auto ca = dir.write(prefix + "ca.pem", ca_pem);
-  std::vector<std::string> argv{"openssl", "verify", "-CAfile", ca};
+  std::vector<std::string> argv{program("openssl"), "verify", "-CAfile", ca};
   if (!untrusted_pem.empty()) {
     argv.push_back("-untrusted");
     argv.push_back(dir.write(prefix + "untrusted.pem", untrusted_pem));
   }
   argv.push_back(leaf);
-  argv[0] = "/usr/bin/openssl";
   auto res = run(argv);
   return {res.exit_code, res.out + res.err};
 }

@@ -393,7 +393,7 @@ curl_result curl_create_certificate(const temp_dir& dir, std::uint16_t port,
   auto root_file = dir.write("root-" + id + ".pem", root_pem);
   auto target = serving_dns + ":" + std::to_string(port);
   auto started = std::chrono::steady_clock::now();
-  auto res = run({"/usr/bin/curl",
+  auto res = run({program("curl"),
                   "-sS",
                   "--http2",
                   "--tlsv1.3",
@@ -472,7 +472,7 @@ response_chain parse_response(const std::vector<std::string>& chain) {
 std::string openssl_verify(const temp_dir& dir, const std::string& roots_pem,
                            const std::vector<std::string>& intermediates_pem,
                            const std::string& leaf_pem) {
-  std::vector<std::string> argv{"/usr/bin/openssl", "verify", "-CAfile",
+  std::vector<std::string> argv{program("openssl"), "verify", "-CAfile",
                                 dir.write("verify-roots.pem", roots_pem)};
   if (!intermediates_pem.empty()) {
     std::string all;

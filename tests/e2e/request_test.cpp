@@ -297,7 +297,7 @@ CAF_TEST(a client certificate from a foreign CA fails the handshake) {
 
 CAF_TEST(the serving certificate carries the DNS names and chains to the root) {
   auto root_file = dir.write("root.pem", env.root_pem);
-  auto res = run({"/usr/bin/openssl", "s_client", "-connect",
+  auto res = run({program("openssl"), "s_client", "-connect",
                   env.csr_agent->address(), "-servername", serving_dns,
                   "-CAfile", root_file, "-verify_return_error",
                   "-verify_hostname", serving_dns, "-alpn", "h2", "-showcerts"},
@@ -320,7 +320,7 @@ CAF_TEST(a ztunnel - like TLS 1.3 AES - GCM client connects) {
   auto root_file = dir.write("root.pem", env.root_pem);
   for (const std::string suite :
        {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"}) {
-    auto res = run({"/usr/bin/openssl", "s_client", "-connect",
+    auto res = run({program("openssl"), "s_client", "-connect",
                     env.csr_agent->address(), "-servername", serving_dns,
                     "-CAfile", root_file, "-verify_return_error", "-tls1_3",
                     "-ciphersuites", suite, "-alpn", "h2"},

@@ -106,7 +106,7 @@ std::string line_value(const std::string& text, const std::string& prefix) {
 
 s_client_result s_client(std::uint16_t port, const std::string& ca_file,
                          const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"/usr/bin/openssl",
+  std::vector<std::string> argv{program("openssl"),
                                 "s_client",
                                 "-connect",
                                 "127.0.0.1:" + std::to_string(port),

@@ -16,7 +16,7 @@ namespace {
 /// The status of GET /readyz from curl (a fresh connection, as kubelet), 0
 /// if it got no answer within 2 s.
 int probe(std::uint16_t port) {
-  auto res = run({"/usr/bin/curl", "-s", "-m", "2", "-o", "/dev/null", "-w",
+  auto res = run({program("curl"), "-s", "-m", "2", "-o", "/dev/null", "-w",
                   "%{http_code}",
                   "http://127.0.0.1:" + std::to_string(port) + "/readyz"},
                  10s);

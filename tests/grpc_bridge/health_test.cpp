@@ -20,7 +20,7 @@ struct http_result {
 
 // curl as an independent HTTP client.
 http_result get(std::uint16_t port, const std::string& target) {
-  auto res = run({"/usr/bin/curl", "-s", "-o", "-", "-w", "\n%{http_code}",
+  auto res = run({program("curl"), "-s", "-o", "-", "-w", "\n%{http_code}",
                   "http://127.0.0.1:" + std::to_string(port) + target},
                  20s);
   http_result out;

@@ -283,7 +283,7 @@ CAF_TEST(readiness answers while many calls wait for signing) {
   CAF_REQUIRE(handler->wait_for(n));
   auto url = "http://127.0.0.1:" + std::to_string(probes.port()) + "/readyz";
   auto probe = [&] {
-    return run({"/usr/bin/curl", "-s", "-m", "2", "-o", "/dev/null", "-w",
+    return run({program("curl"), "-s", "-m", "2", "-o", "/dev/null", "-w",
                 "%{http_code}", url},
                10s)
       .out;

@@ -1,7 +1,6 @@
 #include "helm/helm_chart.hpp"
 
 #include <algorithm>
-#include <filesystem>
 #include <sstream>
 
 #include "caf/test/unit_test.hpp"
@@ -49,14 +48,10 @@ std::string values_file(const std::string& name) {
 }
 
 std::string require_helm() {
-  auto path = source_path("tools/helm");
-  std::error_code ec;
-  auto st = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::is_regular_file(st)
-      || (st.permissions() & std::filesystem::perms::owner_exec)
-           == std::filesystem::perms::none)
-    CAF_FAIL("helm not found at " << path
-                                  << ": run scripts/install-helm first");
+  auto path = find_program("helm");
+  if (path.empty())
+    CAF_FAIL("helm not found ($HELM, " << source_path("tools/helm")
+                                       << ", $PATH): run 'make deps' first");
   return path;
 }
 

@@ -19,9 +19,9 @@ std::string chart_dir();
 /// A values file of `tests/helm/values/`.
 std::string values_file(const std::string& name);
 
-/// Path of `tools/helm`. Fails the current test, telling to run
-/// `scripts/install-helm`, when it is missing: a missing helm must never
-/// make these tests pass.
+/// Path of helm (`find_program("helm")`: $HELM, tools/helm, $PATH). Fails
+/// the current test, telling to run `make deps`, when there is none: a
+/// missing helm must never make these tests pass.
 std::string require_helm();
 
 /// Runs `helm args...` with its cache, config and data homes in a private

@@ -203,16 +203,16 @@ CAF_TEST(the openssl command line agrees) {
   auto int_pem = dir.write("int.pem", inter.cert.to_pem());
   auto leaf_pem = dir.write("leaf.pem", leaf.cert.to_pem());
   auto ok
-    = test::run({test::which("openssl"), "verify", "-CAfile", root_pem,
+    = test::run({test::program("openssl"), "verify", "-CAfile", root_pem,
                  "-untrusted", int_pem, "-purpose", "sslserver", leaf_pem});
   CAF_CHECK_EQUAL(ok.exit_code, 0);
   CAF_CHECK_EQUAL(ok.out, leaf_pem + ": OK\n");
   auto other = test::make_root("root");
   auto other_pem = dir.write("other.pem", other.cert.to_pem());
-  auto bad = test::run({test::which("openssl"), "verify", "-CAfile", other_pem,
-                        "-untrusted", int_pem, leaf_pem});
+  auto bad = test::run({test::program("openssl"), "verify", "-CAfile",
+                        other_pem, "-untrusted", int_pem, leaf_pem});
   CAF_CHECK_NOT_EQUAL(bad.exit_code, 0);
-  auto text = test::run({test::which("openssl"), "x509", "-in", leaf_pem,
+  auto text = test::run({test::program("openssl"), "x509", "-in", leaf_pem,
                          "-noout", "-ext",
                          "subjectAltName,keyUsage,extendedKeyUsage,"
                          "basicConstraints"});
@@ -228,7 +228,7 @@ CAF_TEST(the openssl command line agrees) {
   // And a key written by us is read by openssl.
   auto key_pem = dir.write("leaf.key", leaf.key.to_traditional_pem());
   auto key_check
-    = test::run({test::which("openssl"), "pkey", "-in", key_pem, "-noout"});
+    = test::run({test::program("openssl"), "pkey", "-in", key_pem, "-noout"});
   CAF_CHECK_EQUAL(key_check.exit_code, 0);
 }
 

@@ -61,7 +61,7 @@ CAF_TEST(default csrs have the istio shape) {
   // openssl, as an independent party, reads it the same way.
   test::temp_dir dir;
   auto path = dir.write("req.pem", pem);
-  auto out = test::run({test::which("openssl"), "req", "-in", path, "-noout",
+  auto out = test::run({test::program("openssl"), "req", "-in", path, "-noout",
                         "-verify", "-subject", "-text"});
   CAF_CHECK_EQUAL(out.exit_code, 0);
   for (auto needle : {"subject=O = \n",

@@ -17,8 +17,6 @@
 #include "pki/issue.hpp"
 #include "pki/private_key.hpp"
 
-#include <unistd.h>
-
 namespace istio_csr::test {
 
 /// The value of `x`, failing the test (with the error text) if there is none.
@@ -27,25 +25,6 @@ T unwrap(caf::expected<T> x) {
   if (!x)
     CAF_FAIL("unexpected error: " << errors::message(x.error()));
   return std::move(*x);
-}
-
-/// The full path of `program` found in $PATH (test::run needs a path),
-/// failing the test if there is none.
-inline std::string which(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
-  size_t start = 0;
-  while (start <= dirs.size()) {
-    auto end = dirs.find(':', start);
-    if (end == std::string::npos)
-      end = dirs.size();
-    auto candidate = dirs.substr(start, end - start) + "/" + program;
-    if (::access(candidate.c_str(), X_OK) == 0)
-      return candidate;
-    start = end + 1;
-  }
-  CAF_FAIL(program << " not found in PATH");
-  return {};
 }
 
 /// A key and its certificate.

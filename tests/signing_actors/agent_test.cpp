@@ -37,7 +37,7 @@ std::optional<std::string> log_field(const std::string& log,
 /// GET http://127.0.0.1:port/path with curl; the status code (0 if none).
 int http_status(const std::string& port, const std::string& path) {
   auto res
-    = run({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+    = run({program("curl"), "-s", "-o", "/dev/null", "-w", "%{http_code}",
            "--max-time", "5", "http://127.0.0.1:" + port + path},
           10s);
   return res.exit_code == 0 ? std::atoi(res.out.c_str()) : 0;

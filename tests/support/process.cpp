@@ -1,7 +1,9 @@
 #include "support/process.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -62,6 +64,7 @@ int fork_exec(const std::vector<std::string>& argv,
               const std::map<std::string, std::string>& env, int in_fd,
               const std::string& out_path, const std::string& err_path) {
   exec_args args{argv, env};
+  const std::string exec_failed = "cannot execute " + argv.at(0) + "\n";
   auto pid = fork();
   if (pid != 0)
     return pid;
@@ -75,6 +78,10 @@ int fork_exec(const std::vector<std::string>& argv,
   // Own process group, so that stop() also reaches grandchildren.
   setpgid(0, 0);
   execve(args.argv[0], args.argv.data(), args.envp.data());
+  // Say why on stderr: a missing program is otherwise a bare exit 127.
+  ssize_t ignored
+    = write(STDERR_FILENO, exec_failed.data(), exec_failed.size());
+  (void)ignored;
   _exit(127);
 }
 
@@ -119,6 +126,53 @@ std::string bin(const std::string& name) {
 
 std::string source_path(const std::string& relative) {
   return std::string{ICSR_SOURCE_DIR} + "/" + relative;
+}
+
+namespace {
+
+bool executable_file(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(path, ec)
+         && ::access(path.c_str(), X_OK) == 0;
+}
+
+} // namespace
+
+std::string find_program(const std::string& name) {
+  std::string var;
+  for (char c : name)
+    var += c == '-'
+             ? '_'
+             : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (const char* set = std::getenv(var.c_str()); set != nullptr && *set)
+    return set;
+  if (auto tool = source_path("tools/" + name); executable_file(tool))
+    return tool;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    auto end = dirs.find(':', start);
+    if (end == std::string::npos)
+      end = dirs.size();
+    auto dir = dirs.substr(start, end - start);
+    if (!dir.empty())
+      if (auto candidate = dir + "/" + name; executable_file(candidate))
+        return candidate;
+    start = end + 1;
+  }
+  return {};
+}
+
+std::string program(const std::string& name) {
+  auto found = find_program(name);
+  if (!found.empty())
+    return found;
+  std::fprintf(stderr,
+               "tests: %s not found (not in $PATH nor in tools/): run 'make "
+               "deps', which installs it\n",
+               name.c_str());
+  return name;
 }
 
 temp_dir::temp_dir() {

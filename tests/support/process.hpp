@@ -24,6 +24,21 @@ std::string bin(const std::string& name);
 /// Path of a file in the source tree, relative to the repository root.
 std::string source_path(const std::string& relative);
 
+/// Full path of an external program the tests run (kubectl, helm, curl,
+/// openssl), found in this order:
+///  1. the environment variable named like the program in upper case, '-' as
+///     '_' (KUBECTL=/path/to/kubectl, HELM=...), when set and not empty;
+///  2. tools/NAME in the source tree, where `make deps` (scripts/install-tools)
+///     puts helm, and kubectl when the PATH has none >= 1.24;
+///  3. the first executable NAME in $PATH.
+/// Empty when there is none.
+std::string find_program(const std::string& name);
+
+/// find_program(name); when there is none, prints a hint ("run make deps") to
+/// stderr and returns `name` as is, so that running it fails with exit status
+/// 127 and "cannot execute NAME" on its stderr.
+std::string program(const std::string& name);
+
 /// A fresh directory under $TMPDIR, removed with its contents on destruction.
 class temp_dir {
 public:

@@ -53,10 +53,8 @@ test_cluster::~test_cluster() {
 
 command_result test_cluster::kubectl(const std::vector<std::string>& args,
                                      const std::string& stdin_data) const {
-  std::vector<std::string> argv{"/usr/bin/kubectl", "--kubeconfig",
+  std::vector<std::string> argv{program("kubectl"), "--kubeconfig",
                                 kubeconfig_};
-  if (const char* path = std::getenv("KUBECTL"); path != nullptr && *path)
-    argv[0] = path;
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv, 60s, stdin_data);
 }
