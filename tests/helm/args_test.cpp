@@ -186,7 +186,8 @@ CAF_TEST(optional upstream args are passed only when set) {
 CAF_TEST(our own flags are passed only when set) {
   auto defaults = args_of("");
   for (auto flag :
-       {"--kube-api-qps", "--kube-api-burst", "--certificate-request-timeout"})
+       {"--kube-api-qps", "--kube-api-burst", "--certificate-request-timeout",
+        "--max-pending-certificate-requests", "--max-concurrent-requests"})
     if (has_prefix(defaults, flag))
       CAF_ERROR(flag << " is passed by default");
   auto args = args_of("app:\n"
@@ -194,10 +195,16 @@ CAF_TEST(our own flags are passed only when set) {
                       "    kubeApiQPS: 2000000\n"
                       "    kubeApiBurst: 4000000\n"
                       "  certmanager:\n"
-                      "    certificateRequestTimeout: 45s\n");
+                      "    certificateRequestTimeout: 45s\n"
+                      "    maxPendingCertificateRequests: 64\n"
+                      "  server:\n"
+                      "    maxConcurrentRequests: 512\n");
   auto want = default_args();
   insert_after(want, "--preserve-certificate-requests=",
-               {"--certificate-request-timeout=45s"});
+               {"--certificate-request-timeout=45s",
+                "--max-pending-certificate-requests=64"});
+  insert_after(want, "--enable-client-cert-authenticator=",
+               {"--max-concurrent-requests=512"});
   // Whole numbers print as integers, never as 2e+06.
   insert_after(want, "--disable-kubernetes-client-rate-limiter=",
                {"--kube-api-qps=2000000", "--kube-api-burst=4000000"});
