@@ -2,11 +2,13 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 
 #include "caf/atom.hpp"
 #include "caf/error.hpp"
 #include "caf/fwd.hpp"
+#include "caf/make_message.hpp"
 
 namespace istio_csr::errors {
 
@@ -19,6 +21,40 @@ using code_namer = std::string (*)(uint8_t code);
 /// a no-op). Returns true (for use in a function-local static).
 bool register_category(caf::atom_value category, const char* prefix,
                        code_namer namer);
+
+namespace detail {
+
+template <class Enum>
+std::string code_name(uint8_t code) {
+  return to_string(static_cast<Enum>(code)); // the enum's own, found by ADL
+}
+
+} // namespace detail
+
+/// An error of the module enum `code` in `category` (named `prefix` by
+/// `describe`), with `context` when not empty. The category is registered
+/// on first use: each module's `make_error` is this one call.
+template <class Enum>
+caf::error make_error(caf::atom_value category, const char* prefix, Enum code,
+                      std::string context = {}) {
+  static const bool registered
+    = register_category(category, prefix, detail::code_name<Enum>);
+  static_cast<void>(registered);
+  if (context.empty())
+    return caf::error{static_cast<uint8_t>(code), category};
+  return caf::error{static_cast<uint8_t>(code), category,
+                    caf::make_message(std::move(context))};
+}
+
+/// The `Enum` code of `err` if it is of `category`, else nullopt (also for
+/// no error): each module's `*_errc_of` is this one call.
+template <class Enum>
+std::optional<Enum> code_of(const caf::error& err,
+                            caf::atom_value category) noexcept {
+  if (!err || err.category() != category)
+    return std::nullopt;
+  return static_cast<Enum>(err.code());
+}
 
 /// The one rendering of an error for logs: `<category>.<code>[: <message>]`,
 /// e.g. `kube.not_found: configmaps "x" not found` or

@@ -1,8 +1,5 @@
 #include "signing_api/sign_errc.hpp"
 
-#include "caf/make_message.hpp"
-#include "caf/message.hpp"
-
 #include "errors/describe.hpp"
 
 namespace istio_csr::signing_api {
@@ -22,32 +19,12 @@ std::string to_string(sign_errc x) {
   return "sign_errc(" + std::to_string(static_cast<int>(x)) + ")";
 }
 
-namespace {
-
-std::string code_name(uint8_t code) {
-  return to_string(static_cast<sign_errc>(code));
-}
-
-bool registered() {
-  static const bool done
-    = errors::register_category(sign_error_category, "sign", code_name);
-  return done;
-}
-
-} // namespace
-
 caf::error make_error(sign_errc x, std::string detail) {
-  static_cast<void>(registered());
-  if (detail.empty())
-    return caf::error{static_cast<uint8_t>(x), sign_error_category};
-  return caf::error{static_cast<uint8_t>(x), sign_error_category,
-                    caf::make_message(std::move(detail))};
+  return errors::make_error(sign_error_category, "sign", x, std::move(detail));
 }
 
 std::optional<sign_errc> sign_errc_of(const caf::error& err) noexcept {
-  if (!err || err.category() != sign_error_category)
-    return std::nullopt;
-  return static_cast<sign_errc>(err.code());
+  return errors::code_of<sign_errc>(err, sign_error_category);
 }
 
 } // namespace istio_csr::signing_api

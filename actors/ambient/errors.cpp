@@ -1,8 +1,5 @@
 #include "actors/ambient/errors.hpp"
 
-#include "caf/make_message.hpp"
-#include "caf/message.hpp"
-
 #include "errors/describe.hpp"
 
 namespace istio_csr::actors::ambient {
@@ -15,32 +12,13 @@ std::string to_string(ambient_errc x) {
   return "ambient_errc(" + std::to_string(static_cast<int>(x)) + ")";
 }
 
-namespace {
-
-std::string code_name(uint8_t code) {
-  return to_string(static_cast<ambient_errc>(code));
-}
-
-bool registered() {
-  static const bool done
-    = errors::register_category(ambient_error_category, "ambient", code_name);
-  return done;
-}
-
-} // namespace
-
 caf::error make_error(ambient_errc x, std::string reason) {
-  static_cast<void>(registered());
-  if (reason.empty())
-    return caf::error{static_cast<uint8_t>(x), ambient_error_category};
-  return caf::error{static_cast<uint8_t>(x), ambient_error_category,
-                    caf::make_message(std::move(reason))};
+  return errors::make_error(ambient_error_category, "ambient", x,
+                            std::move(reason));
 }
 
 std::optional<ambient_errc> ambient_errc_of(const caf::error& err) noexcept {
-  if (!err || err.category() != ambient_error_category)
-    return std::nullopt;
-  return static_cast<ambient_errc>(err.code());
+  return errors::code_of<ambient_errc>(err, ambient_error_category);
 }
 
 } // namespace istio_csr::actors::ambient

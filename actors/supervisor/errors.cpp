@@ -1,8 +1,5 @@
 #include "actors/supervisor/errors.hpp"
 
-#include "caf/make_message.hpp"
-#include "caf/message.hpp"
-
 #include "errors/describe.hpp"
 
 namespace istio_csr::actors {
@@ -21,29 +18,13 @@ std::string to_string(supervisor_errc x) {
   return "supervisor_errc(" + std::to_string(static_cast<int>(x)) + ")";
 }
 
-namespace {
-
-std::string code_name(uint8_t code) {
-  return to_string(static_cast<supervisor_errc>(code));
-}
-
-bool registered() {
-  static const bool done = errors::register_category(supervisor_error_category,
-                                                     "supervisor", code_name);
-  return done;
-}
-
-} // namespace
-
 caf::error make_error(supervisor_errc x) {
-  static_cast<void>(registered());
-  return {static_cast<uint8_t>(x), supervisor_error_category};
+  return errors::make_error(supervisor_error_category, "supervisor", x);
 }
 
 caf::error make_error(supervisor_errc x, std::string context) {
-  static_cast<void>(registered());
-  return {static_cast<uint8_t>(x), supervisor_error_category,
-          caf::make_message(std::move(context))};
+  return errors::make_error(supervisor_error_category, "supervisor", x,
+                            std::move(context));
 }
 
 } // namespace istio_csr::actors

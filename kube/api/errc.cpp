@@ -1,8 +1,5 @@
 #include "kube/api/errc.hpp"
 
-#include "caf/make_message.hpp"
-#include "caf/message.hpp"
-
 #include "errors/describe.hpp"
 
 namespace istio_csr::kube {
@@ -29,35 +26,16 @@ std::string to_string(errc code) {
   return "errc(" + std::to_string(static_cast<int>(code)) + ")";
 }
 
-namespace {
-
-std::string code_name(uint8_t code) {
-  return to_string(static_cast<errc>(code));
-}
-
-void register_category() {
-  static const bool done
-    = errors::register_category(error_category, "kube", code_name);
-  static_cast<void>(done);
-}
-
-} // namespace
-
 caf::error make_error(errc code) {
-  register_category();
-  return caf::error{static_cast<uint8_t>(code), error_category};
+  return errors::make_error(error_category, "kube", code);
 }
 
 caf::error make_error(errc code, std::string message) {
-  register_category();
-  return caf::error{static_cast<uint8_t>(code), error_category,
-                    caf::make_message(std::move(message))};
+  return errors::make_error(error_category, "kube", code, std::move(message));
 }
 
 std::optional<errc> errc_of(const caf::error& err) noexcept {
-  if (!err || err.category() != error_category)
-    return std::nullopt;
-  return static_cast<errc>(err.code());
+  return errors::code_of<errc>(err, error_category);
 }
 
 } // namespace istio_csr::kube

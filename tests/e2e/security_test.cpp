@@ -175,87 +175,78 @@ CAF_TEST_FIXTURE_SCOPE_END()
 
 namespace {
 
-/// An agent whose issuer signs only after `delay`, with `extra_args`.
-std::unique_ptr<environment> slow_issuer_agent(std::vector<std::string> args,
-                                               std::string& issuer) {
+/// One call held by a slow issuer (it signs after 4 s) while a second
+/// one is made: against an agent started with `args` (a limit of 1).
+struct held_call {
+  std::unique_ptr<environment> env;
+  std::future<call_result> first;
+  call_result second;
+  bool skipped = false;
+};
+
+held_call second_call_while_one_waits(std::vector<std::string> args) {
+  held_call out;
   agent_settings settings;
-  issuer = test_cluster::unique_name("e2e-slow");
+  auto issuer = test_cluster::unique_name("e2e-slow");
   settings.issuer_name = issuer;
   settings.extra_args = std::move(args);
-  auto env = environment::start(settings, [&](environment& e) {
+  settings.extra_args.push_back("--certificate-request-timeout=30s");
+  out.env = environment::start(settings, [&](environment& e) {
     if (!e.cluster->is_devcluster())
       return std::string{"skip"};
     return create_ca_issuer(*e.cluster, issuer, "istio-ca");
   });
-  return env;
+  if (out.env->error == "skip") {
+    CAF_MESSAGE("skipped: issuer behaviours need devcluster");
+    out.skipped = true;
+    return out;
+  }
+  auto& env = *out.env;
+  env.require();
+  CAF_REQUIRE_EQUAL(
+    env.cluster
+      ->kubectl({"annotate", "issuer", issuer, "-n", certificate_namespace,
+                 "devcluster.istio-csr.io/delay=4s", "--overwrite"})
+      .exit_code,
+    0);
+  set_issuer_behaviour(*env.cluster, issuer, "delay");
+  auto first_csr = make_csr(env.identity);
+  out.first = std::async(std::launch::async,
+                         [&env, pem = first_csr.pem] { return env.call(pem); });
+  // Once the first call's request exists, the second finds the limit.
+  CAF_REQUIRE(wait_until(
+    [&] { return find_request(*env.cluster, first_csr.pem).has_value(); }, 20s,
+    20ms));
+  out.second = env.call(make_csr(env.identity).pem);
+  return out;
 }
 
 } // namespace
 
 CAF_TEST(calls beyond the pending certificate request limit are retriable) {
-  std::string issuer;
-  auto env = slow_issuer_agent({"--max-pending-certificate-requests=1",
-                                "--certificate-request-timeout=30s"},
-                               issuer);
-  if (env->error == "skip") {
-    CAF_MESSAGE("skipped: issuer behaviours need devcluster");
+  auto held
+    = second_call_while_one_waits({"--max-pending-certificate-requests=1"});
+  if (held.skipped)
     return;
-  }
-  env->require();
-  CAF_REQUIRE_EQUAL(
-    env->cluster
-      ->kubectl({"annotate", "issuer", issuer, "-n", certificate_namespace,
-                 "devcluster.istio-csr.io/delay=4s", "--overwrite"})
-      .exit_code,
-    0);
-  set_issuer_behaviour(*env->cluster, issuer, "delay");
-  auto first_csr = make_csr(env->identity);
-  auto first
-    = std::async(std::launch::async, [&] { return env->call(first_csr.pem); });
-  // Once the first call's request exists, the second finds no slot.
-  CAF_REQUIRE(wait_until(
-    [&] { return find_request(*env->cluster, first_csr.pem).has_value(); }, 20s,
-    20ms));
-  auto second = env->call(make_csr(env->identity).pem);
-  CAF_CHECK_EQUAL(second.code, unavailable);
-  CAF_CHECK_EQUAL(second.message,
+  CAF_CHECK_EQUAL(held.second.code, unavailable);
+  CAF_CHECK_EQUAL(held.second.message,
                   "too many certificate requests waiting for the issuer");
-  CAF_CHECK(retriable(second.code));
-  auto first_res = first.get();
-  CAF_CHECK(first_res.ok());
+  CAF_CHECK(retriable(held.second.code));
+  CAF_CHECK(held.first.get().ok());
   // The slot is free again.
-  auto third = env->call(make_csr(env->identity).pem);
+  auto third = held.env->call(make_csr(held.env->identity).pem);
   CAF_CHECK(third.ok());
   if (!third.ok())
     CAF_MESSAGE(third.describe());
 }
 
 CAF_TEST(calls beyond the concurrent request limit are retriable) {
-  std::string issuer;
-  auto env = slow_issuer_agent(
-    {"--max-concurrent-requests=1", "--certificate-request-timeout=30s"},
-    issuer);
-  if (env->error == "skip") {
-    CAF_MESSAGE("skipped: issuer behaviours need devcluster");
+  auto held = second_call_while_one_waits({"--max-concurrent-requests=1"});
+  if (held.skipped)
     return;
-  }
-  env->require();
-  CAF_REQUIRE_EQUAL(
-    env->cluster
-      ->kubectl({"annotate", "issuer", issuer, "-n", certificate_namespace,
-                 "devcluster.istio-csr.io/delay=4s", "--overwrite"})
-      .exit_code,
-    0);
-  set_issuer_behaviour(*env->cluster, issuer, "delay");
-  auto first_csr = make_csr(env->identity);
-  auto first
-    = std::async(std::launch::async, [&] { return env->call(first_csr.pem); });
-  CAF_REQUIRE(wait_until(
-    [&] { return find_request(*env->cluster, first_csr.pem).has_value(); }, 20s,
-    20ms));
-  auto second = env->call(make_csr(env->identity).pem);
-  CAF_CHECK_EQUAL(second.code, resource_exhausted);
-  CAF_CHECK(retriable(second.code));
-  CAF_CHECK_LESS(second.elapsed.count(), 1000);
-  CAF_CHECK(first.get().ok());
+  CAF_CHECK_EQUAL(held.second.code, resource_exhausted);
+  CAF_CHECK_EQUAL(held.second.message, "too many requests in progress");
+  CAF_CHECK(retriable(held.second.code));
+  CAF_CHECK_LESS(held.second.elapsed.count(), 1000);
+  CAF_CHECK(held.first.get().ok());
 }

@@ -22,28 +22,6 @@ admission::actions accept(admission& a, admission::id_type id,
   return a.accept(id, source);
 }
 
-/// Opens `n` TCP connections from `source` that never send a byte.
-std::vector<socket_fd> idle_sockets(std::uint16_t port, std::size_t n,
-                                    const std::string& source) {
-  std::vector<socket_fd> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    auto fd = tcp_connect(port, source);
-    if (!fd.valid())
-      break;
-    out.push_back(std::move(fd));
-  }
-  return out;
-}
-
-/// How many of `fds` the server has closed (EOF or reset), without waiting.
-std::size_t closed_count(const std::vector<socket_fd>& fds) {
-  std::size_t n = 0;
-  for (const auto& fd : fds)
-    if (closed_by_peer(fd.get(), 0ms))
-      ++n;
-  return n;
-}
-
 } // namespace
 
 CAF_TEST(a connection takes a handshake slot only with its first bytes) {

@@ -23,25 +23,6 @@ int probe(std::uint16_t port) {
   return res.exit_code == 0 ? std::stoi(res.out) : 0;
 }
 
-std::vector<socket_fd> idle_sockets(std::uint16_t port, std::size_t n) {
-  std::vector<socket_fd> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    auto fd = tcp_connect(port);
-    if (!fd.valid())
-      break;
-    out.push_back(std::move(fd));
-  }
-  return out;
-}
-
-std::size_t closed_count(const std::vector<socket_fd>& fds) {
-  std::size_t n = 0;
-  for (const auto& fd : fds)
-    if (closed_by_peer(fd.get(), 0ms))
-      ++n;
-  return n;
-}
-
 struct fixture {
   std::unique_ptr<health::server> srv;
 

@@ -1,9 +1,10 @@
 #include "support/sockets.hpp"
 
+#include "process/fd_limit.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -74,16 +75,28 @@ bool closed_by_peer(int fd, std::chrono::milliseconds timeout) {
   }
 }
 
-std::size_t raise_fd_limit() {
-  rlimit lim{};
-  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0)
-    return 0;
-  if (lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &lim);
-    ::getrlimit(RLIMIT_NOFILE, &lim);
+std::vector<socket_fd> idle_sockets(std::uint16_t port, std::size_t n,
+                                    const std::string& source) {
+  std::vector<socket_fd> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto fd = tcp_connect(port, source);
+    if (!fd.valid())
+      break;
+    out.push_back(std::move(fd));
   }
-  return static_cast<std::size_t>(lim.rlim_cur);
+  return out;
+}
+
+std::size_t closed_count(const std::vector<socket_fd>& fds) {
+  std::size_t n = 0;
+  for (const auto& fd : fds)
+    if (closed_by_peer(fd.get(), std::chrono::milliseconds{0}))
+      ++n;
+  return n;
+}
+
+std::size_t raise_fd_limit() {
+  return static_cast<std::size_t>(process::raise_fd_limit().soft);
 }
 
 } // namespace istio_csr::test

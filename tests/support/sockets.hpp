@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace istio_csr::test {
 
@@ -44,6 +45,14 @@ socket_fd tcp_connect(std::uint16_t port, const std::string& source = {},
 /// Whether the peer closed `fd` (EOF or reset) within `timeout`; data
 /// received meanwhile is discarded.
 bool closed_by_peer(int fd, std::chrono::milliseconds timeout);
+
+/// Opens up to `n` TCP connections to `port` from `source` that never send
+/// a byte (fewer if the process runs out of descriptors).
+std::vector<socket_fd> idle_sockets(std::uint16_t port, std::size_t n,
+                                    const std::string& source = {});
+
+/// How many of `fds` the peer has closed (EOF or reset), without waiting.
+std::size_t closed_count(const std::vector<socket_fd>& fds);
 
 /// Raises this process's soft descriptor limit to the hard limit (tests that
 /// open hundreds of sockets, client and server ends in one process); returns
