@@ -17,6 +17,7 @@
 #include "actors/ambient/node_authorizer.hpp"
 #include "actors/ambient/pod_index.hpp"
 #include "actors/ambient/pod_record.hpp"
+#include "actors/reconcile/actor_informer.hpp"
 #include "kube/client/informer.hpp"
 #include "kube/client/messages.hpp"
 #include "logging/logging.hpp"
@@ -37,8 +38,6 @@ struct waiting_request {
 
 struct pod_index_state {
   ~pod_index_state() {
-    if (inf)
-      inf->stop();
     if (status)
       status->synced = false;
   }
@@ -46,7 +45,7 @@ struct pod_index_state {
   std::optional<node_authorizer> authorizer;
   std::chrono::milliseconds sync_wait{0};
   std::shared_ptr<pod_index_status> status;
-  std::shared_ptr<kube::informer> inf;
+  reconcile::actor_informer inf;
   std::shared_ptr<spdlog::logger> log;
   pod_index index;
   bool synced = false;
@@ -145,13 +144,7 @@ pod_index_impl(pod_index_pointer self, pod_index_options opts,
     io.page_size = page_size;
     io.min_watch_timeout = min_watch_timeout;
     io.name = "pods";
-    st.inf = kube::informer::make(
-      std::move(cli), std::move(io),
-      [addr = self->address()](const kube::informer_event& ev) {
-        if (auto hdl = caf::actor_cast<pod_index_impl_actor>(addr))
-          caf::anon_send(hdl, pod_event_atom::value, ev);
-      });
-    st.inf->start();
+    st.inf.start(self, std::move(cli), std::move(io), pod_event_atom::value);
   }
   logging::info(
     *st.log, "indexing pods for node authorization",
@@ -170,7 +163,8 @@ pod_index_impl(pod_index_pointer self, pod_index_options opts,
       return rp;
     },
     [self](pod_event_atom, const kube::informer_event& ev) {
-      on_event(self, ev);
+      if (self->state.inf.accept(ev))
+        on_event(self, ev);
     },
     [self](pod_expire_atom) {
       auto& st = self->state;

@@ -11,9 +11,9 @@
 #include "actors/reconcile/driver.hpp"
 #include "actors/signing/messages.hpp"
 #include "actors/supervisor/errors.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/client/informer.hpp"
-#include "errors/describe.hpp"
 #include "logging/logging.hpp"
 
 namespace istio_csr::actors::controllers {
@@ -71,7 +71,7 @@ void apply_plan(configmap_actor* self, const nlohmann::json* current,
                   kube::request::create(kube::resources::configmaps, st.ns,
                                         std::move(plan.object)))
         .then(
-          [self, done](nlohmann::json&) {
+          [self, done](kube::response&) {
             ++self->state.stats.creates;
             done(written(self, "created ConfigMap"));
           },
@@ -88,7 +88,7 @@ void apply_plan(configmap_actor* self, const nlohmann::json* current,
                   kube::request::update(kube::resources::configmaps,
                                         std::move(plan.object)))
         .then(
-          [self, done](nlohmann::json&) {
+          [self, done](kube::response&) {
             ++self->state.stats.updates;
             done(written(self, "updated ConfigMap data"));
           },
@@ -131,13 +131,14 @@ void check(configmap_actor* self, const reconcile::request& req,
     ->request(st.deps.kube, st.opts.request_timeout,
               kube::request::get(kube::resources::configmaps, st.ns,
                                  std::string{root_cert_config_map}))
-    .then([self, done](nlohmann::json& cm) { apply_plan(self, &cm, done); },
-          [self, done](caf::error& err) {
-            if (kube::is(err, kube::errc::not_found))
-              apply_plan(self, nullptr, done);
-            else
-              done(result::error(std::move(err), "get"));
-          });
+    .then(
+      [self, done](kube::response& cm) { apply_plan(self, &cm.body(), done); },
+      [self, done](caf::error& err) {
+        if (kube::is(err, kube::errc::not_found))
+          apply_plan(self, nullptr, done);
+        else
+          done(result::error(std::move(err), "get"));
+      });
 }
 
 reconcile::driver make_loop(configmap_actor* self) {

@@ -8,6 +8,8 @@
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
 
+#include "kube/client/client_actor.hpp"
+
 namespace istio_csr::kube {
 class informer;
 } // namespace istio_csr::kube
@@ -30,7 +32,7 @@ struct configmap_options {
 struct configmap_deps {
   /// The kube-client façade (stable handle): every read and write goes
   /// through it, hence through the client's rate limiter.
-  caf::actor kube;
+  kube::client_actor kube;
   /// root-ca (stable handle): `(roots_subscribe_atom, self)` at start, then
   /// `(roots_changed_atom, roots_ptr)` now and on every change.
   caf::actor roots;

@@ -67,9 +67,10 @@ namespace_watcher_factory(namespace_watcher_options opts,
                           std::shared_ptr<kube::client> client) {
   return [opts = std::move(opts),
           client = std::move(client)](child_context& parent) {
-    namespace_watcher_deps deps{client,
-                                parent.sibling(signing::names::kube_client),
-                                parent.sibling(signing::names::root_ca)};
+    namespace_watcher_deps deps{
+      client,
+      parent.sibling_as<kube::client_actor>(signing::names::kube_client),
+      parent.sibling(signing::names::root_ca)};
     return child_spec{
       names::namespace_watcher, [opts, deps](child_context& ctx) {
         return spawn_namespace_watcher(ctx.system(), opts, deps);
@@ -82,16 +83,17 @@ std::vector<child_spec> controller_children(const controller_setup& setup) {
   factories.push_back(namespace_watcher_factory(setup.watcher, setup.client));
   factories.insert(factories.end(), setup.leader_only.begin(),
                    setup.leader_only.end());
-  child_spec election{names::leader_election,
-                      [opts = setup.election, factories](child_context& ctx) {
-                        std::vector<child_spec> leader_children;
-                        for (auto& make : factories)
-                          leader_children.push_back(make(ctx));
-                        return spawn_leader_election(
-                          ctx.system(), opts,
-                          ctx.sibling(signing::names::kube_client),
-                          std::move(leader_children));
-                      }};
+  child_spec election{
+    names::leader_election,
+    [opts = setup.election, factories](child_context& ctx) {
+      std::vector<child_spec> leader_children;
+      for (auto& make : factories)
+        leader_children.push_back(make(ctx));
+      return spawn_leader_election(
+        ctx.system(), opts,
+        ctx.sibling_as<kube::client_actor>(signing::names::kube_client),
+        std::move(leader_children));
+    }};
   // Stopping the leader-only actors and releasing the Lease takes longer
   // than a plain actor's stop.
   election.shutdown_timeout

@@ -9,13 +9,13 @@
 #include "actors/signing/active_issuer.hpp"
 #include "actors/signing/messages.hpp"
 #include "actors/signing/signing_tree.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/object.hpp"
 #include "kube/client/client_actor.hpp"
 #include "kube/client/messages.hpp"
 #include "kube/client/request.hpp"
 #include "kube/client/resource.hpp"
-#include "errors/describe.hpp"
 #include "logging/logging.hpp"
 
 namespace istio_csr::actors::controllers {
@@ -56,7 +56,7 @@ void create(istiod_cert_actor* self, const kube::issuer_ref& issuer,
                 kube::resources::certificates, st.opts.cert.namespace_,
                 make_istiod_certificate(st.opts.cert, issuer)))
     .then(
-      [self, issuer, done](nlohmann::json&) {
+      [self, issuer, done](kube::response&) {
         auto& st = self->state;
         ++st.status.creates;
         logging::info(*st.log, "created the istiod Certificate",
@@ -85,7 +85,7 @@ void update(istiod_cert_actor* self, nlohmann::json object,
       st.deps.kube, st.opts.request_timeout,
       kube::request::update(kube::resources::certificates, std::move(object)))
     .then(
-      [self, issuer, previous, done](nlohmann::json&) {
+      [self, issuer, previous, done](kube::response&) {
         auto& st = self->state;
         ++st.status.updates;
         logging::info(*st.log, "updated the istiod Certificate",
@@ -143,15 +143,17 @@ void reconcile_cert(istiod_cert_actor* self, const reconcile::request& req,
       ->request(st.deps.kube, st.opts.request_timeout,
                 kube::request::get(kube::resources::certificates,
                                    st.opts.cert.namespace_, st.opts.cert.name))
-      .then([self, done](
-              nlohmann::json& fresh) { apply_desired(self, &fresh, done); },
-            [self, done](caf::error& err) {
-              if (kube::is(err, kube::errc::not_found))
-                apply_desired(self, nullptr, done);
-              else
-                done(result::error(std::move(err),
-                                   "failed to get the istiod Certificate"));
-            });
+      .then(
+        [self, done](kube::response& fresh) {
+          apply_desired(self, &fresh.body(), done);
+        },
+        [self, done](caf::error& err) {
+          if (kube::is(err, kube::errc::not_found))
+            apply_desired(self, nullptr, done);
+          else
+            done(result::error(std::move(err),
+                               "failed to get the istiod Certificate"));
+        });
     return;
   }
   if (!st.inf.synced()) {
@@ -283,7 +285,7 @@ caf::actor spawn_istiod_cert(caf::actor_system& sys, istiod_cert_options opts,
 child_spec istiod_cert_child(istiod_cert_options opts,
                              std::shared_ptr<kube::client> client,
                              std::shared_ptr<signing::active_issuer> issuer,
-                             caf::actor kube) {
+                             kube::client_actor kube) {
   return child_spec{
     istiod_cert_name,
     [opts = std::move(opts), client = std::move(client),
@@ -303,8 +305,9 @@ istiod_cert_factory(istiod_cert_options opts,
   return [opts = std::move(opts), client = std::move(client),
           issuer = std::move(issuer)](child_context& ctx) {
     // The root supervisor's kube client façade.
-    return istiod_cert_child(opts, client, issuer,
-                             ctx.sibling(signing::names::kube_client));
+    return istiod_cert_child(
+      opts, client, issuer,
+      ctx.sibling_as<kube::client_actor>(signing::names::kube_client));
   };
 }
 

@@ -12,6 +12,8 @@
 #include "caf/atom.hpp"
 #include "caf/fwd.hpp"
 
+#include "kube/client/client_actor.hpp"
+
 #include "actors/controllers/istiod_cert_spec.hpp"
 #include "actors/supervisor/child_spec.hpp"
 #include "kube/api/condition.hpp"
@@ -48,7 +50,7 @@ struct istiod_cert_deps {
   std::shared_ptr<kube::client> client;
   /// The kube client façade (`kube::spawn_client_actor`); when invalid, the
   /// controller spawns and links its own.
-  caf::actor kube;
+  kube::client_actor kube;
   /// The issuer to follow (subscribed to for changes).
   std::shared_ptr<signing::active_issuer> issuer;
 };
@@ -104,7 +106,7 @@ caf::actor spawn_istiod_cert(caf::actor_system& sys, istiod_cert_options opts,
 child_spec istiod_cert_child(istiod_cert_options opts,
                              std::shared_ptr<kube::client> client,
                              std::shared_ptr<signing::active_issuer> issuer,
-                             caf::actor kube);
+                             kube::client_actor kube);
 
 /// A leader-only child factory (`controller_setup::leader_only`): called
 /// with the leader-election child's context, it builds the `istiod-cert`

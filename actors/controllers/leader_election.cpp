@@ -34,7 +34,7 @@ using std::chrono::milliseconds;
 
 struct leader_state {
   leader_election_options opts;
-  caf::actor kube;
+  kube::client_actor kube;
   std::vector<child_spec> children;
   /// The last Lease read or written (with its resourceVersion); empty when
   /// the next attempt must read it first.
@@ -215,9 +215,11 @@ void write(leader_actor* self, nlohmann::json lease,
   self
     ->request(st.kube, request_timeout(st),
               kube::request::update(kube::resources::leases, std::move(lease)))
-    .then([self, started](
-            nlohmann::json& result) { succeeded(self, result, started); },
-          [self](caf::error& err) { failed(self, "update", err); });
+    .then(
+      [self, started](kube::response& result) {
+        succeeded(self, result.body(), started);
+      },
+      [self](caf::error& err) { failed(self, "update", err); });
 }
 
 void create(leader_actor* self, steady::time_point started) {
@@ -234,12 +236,14 @@ void create(leader_actor* self, steady::time_point started) {
               kube::request::create(
                 kube::resources::leases, st.opts.namespace_,
                 kube::make_lease(st.opts.namespace_, st.opts.name, spec)))
-    .then([self, started](
-            nlohmann::json& result) { succeeded(self, result, started); },
-          [self](caf::error& err) { failed(self, "create", err); });
+    .then(
+      [self, started](kube::response& result) {
+        succeeded(self, result.body(), started);
+      },
+      [self](caf::error& err) { failed(self, "create", err); });
 }
 
-void on_read(leader_actor* self, nlohmann::json& lease,
+void on_read(leader_actor* self, const nlohmann::json& lease,
              steady::time_point started) {
   auto& st = self->state;
   auto now = steady::now();
@@ -272,14 +276,14 @@ void attempt(leader_actor* self) {
     ->request(st.kube, request_timeout(st),
               kube::request::get(kube::resources::leases, st.opts.namespace_,
                                  st.opts.name))
-    .then(
-      [self, started](nlohmann::json& lease) { on_read(self, lease, started); },
-      [self, started](caf::error& err) {
-        if (kube::is(err, kube::errc::not_found))
-          create(self, started);
-        else
-          failed(self, "get", err);
-      });
+    .then([self, started](
+            kube::response& lease) { on_read(self, lease.body(), started); },
+          [self, started](caf::error& err) {
+            if (kube::is(err, kube::errc::not_found))
+              create(self, started);
+            else
+              failed(self, "get", err);
+          });
 }
 
 /// Writes the released record over `lease` (holder "", 1 s, as client-go)
@@ -299,7 +303,7 @@ void release_from(leader_actor* self, nlohmann::json lease) {
     ->request(st.kube, request_timeout(st),
               kube::request::update(kube::resources::leases, std::move(lease)))
     .then(
-      [self](nlohmann::json&) {
+      [self](kube::response&) {
         auto& st = self->state;
         logging::info(
           *st.log, "released lease",
@@ -334,10 +338,11 @@ void release_and_quit(leader_actor* self) {
               kube::request::get(kube::resources::leases, st.opts.namespace_,
                                  st.opts.name))
     .then(
-      [self](nlohmann::json& lease) {
+      [self](kube::response& lease) {
         auto& st = self->state;
-        if (kube::lease_view{lease}.spec().holder_identity == st.opts.identity)
-          release_from(self, std::move(lease));
+        if (kube::lease_view{lease.body()}.spec().holder_identity
+            == st.opts.identity)
+          release_from(self, lease.body());
         else
           self->quit(st.stop_reason);
       },
@@ -362,7 +367,8 @@ void leader_sup_gone(leader_actor* self, const caf::error& reason) {
 }
 
 caf::behavior leader_impl(leader_actor* self, leader_election_options opts,
-                          caf::actor kube, std::vector<child_spec> children) {
+                          kube::client_actor kube,
+                          std::vector<child_spec> children) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.kube = std::move(kube);
@@ -474,7 +480,8 @@ std::string make_leader_identity() {
 }
 
 caf::actor spawn_leader_election(caf::actor_system& sys,
-                                 leader_election_options opts, caf::actor kube,
+                                 leader_election_options opts,
+                                 kube::client_actor kube,
                                  std::vector<child_spec> leader_children) {
   return sys.spawn(leader_impl, std::move(opts), std::move(kube),
                    std::move(leader_children));

@@ -9,6 +9,8 @@
 #include "caf/error.hpp"
 #include "caf/fwd.hpp"
 
+#include "kube/client/client_actor.hpp"
+
 #include "actors/supervisor/child_spec.hpp"
 
 namespace istio_csr::kube {
@@ -83,7 +85,8 @@ std::string make_leader_identity();
 ///
 /// `(leader_status_atom) -> leader_status`.
 caf::actor spawn_leader_election(caf::actor_system& sys,
-                                 leader_election_options opts, caf::actor kube,
+                                 leader_election_options opts,
+                                 kube::client_actor kube,
                                  std::vector<child_spec> leader_children);
 
 } // namespace istio_csr::actors::controllers

@@ -7,6 +7,8 @@
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
 
+#include "kube/client/client_actor.hpp"
+
 #include "actors/controllers/configmap_actor.hpp"
 #include "actors/supervisor/child_spec.hpp"
 #include "kube/api/label_selector.hpp"
@@ -36,7 +38,7 @@ struct namespace_watcher_deps {
   /// For the two informers (namespaces, ConfigMaps).
   std::shared_ptr<kube::client> client;
   /// The kube-client façade (stable handle), for the configmap actors.
-  caf::actor kube;
+  kube::client_actor kube;
   /// root-ca (stable handle), for the configmap actors.
   caf::actor roots;
 };

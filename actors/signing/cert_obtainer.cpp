@@ -76,7 +76,7 @@ void delete_object(obtainer_actor* self, const std::string& name) {
   self
     ->request(st.deps.kube, caf::infinite,
               delete_cr(st.opts.cr.namespace_, name))
-    .then([](nlohmann::json&) {},
+    .then([](kube::response&) {},
           [log, name](caf::error& err) {
             if (!kube::is(err, kube::errc::not_found))
               logging::warn(*log, "failed to delete CertificateRequest",
@@ -306,9 +306,9 @@ void start_attempt(obtainer_actor* self, bool renewal) {
                                     st.opts.cr.namespace_,
                                     make_cr(st.opts.cr, req)))
     .then(
-      [self, token](nlohmann::json& created) {
+      [self, token](kube::response& created) {
         auto& st = self->state;
-        auto name = kube::object_ref{created}.name();
+        auto name = kube::object_ref{created.body()}.name();
         if (!st.current || st.current->token != token) {
           delete_object(self, name); // the attempt timed out meanwhile
           return;

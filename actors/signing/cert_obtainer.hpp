@@ -14,6 +14,7 @@
 
 #include "actors/signing/certificate_requests.hpp"
 #include "actors/signing/cr_watcher.hpp"
+#include "kube/client/client_actor.hpp"
 #include "pki/certificate.hpp"
 #include "pki/private_key.hpp"
 
@@ -72,7 +73,7 @@ using credentials_sink = std::function<caf::error(
 
 /// What the cert-obtainer talks to.
 struct obtainer_deps {
-  caf::actor kube;
+  kube::client_actor kube;
   cr_watcher_actor watcher;
   std::shared_ptr<active_issuer> issuer;
   std::shared_ptr<root_store> roots;

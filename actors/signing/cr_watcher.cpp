@@ -13,6 +13,7 @@
 #include "caf/system_messages.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
+#include "actors/reconcile/actor_informer.hpp"
 #include "actors/signing/errors.hpp"
 #include "actors/signing/messages.hpp"
 #include "errors/describe.hpp"
@@ -43,7 +44,7 @@ struct pending_wait {
 struct watcher_state {
   watcher_options opts;
   std::shared_ptr<kube::client> cli;
-  std::shared_ptr<kube::informer> inf;
+  reconcile::actor_informer inf;
   std::shared_ptr<spdlog::logger> log;
   /// By object name.
   std::unordered_map<std::string, pending_wait> waits;
@@ -51,11 +52,6 @@ struct watcher_state {
   std::unordered_map<caf::actor_addr, std::set<std::string>> by_waiter;
   watcher_stats stats;
   bool sweep_scheduled = false;
-
-  ~watcher_state() {
-    if (inf)
-      inf->stop();
-  }
 
   static inline const char* name = "cr-watcher";
 };
@@ -153,7 +149,7 @@ void on_event(watcher_actor self, const kube::informer_event& ev) {
 
 void sweep(watcher_actor self) {
   auto& st = self->state;
-  if (!st.inf->synced() || st.opts.cr.preserve)
+  if (!st.inf.synced() || st.opts.cr.preserve)
     return;
   ++st.stats.sweeps;
   auto now = std::chrono::system_clock::now();
@@ -188,13 +184,7 @@ watcher_impl(watcher_actor self, watcher_options opts,
   io.transform = strip;
   io.min_watch_timeout = st.opts.min_watch_timeout;
   io.name = "certificaterequests";
-  st.inf = kube::informer::make(
-    st.cli, std::move(io),
-    [addr = self->address()](const kube::informer_event& ev) {
-      if (auto hdl = caf::actor_cast<watcher_impl_actor>(addr))
-        caf::anon_send(hdl, cr_event_atom::value, ev);
-    });
-  st.inf->start();
+  st.inf.start(self, st.cli, std::move(io), cr_event_atom::value);
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     auto i = st.by_waiter.find(dm.source);
@@ -249,7 +239,8 @@ watcher_impl(watcher_actor self, watcher_options opts,
         w->rp.deliver(make_error(signing_errc::wait_cancelled));
     },
     [self](cr_event_atom, const kube::informer_event& ev) {
-      on_event(self, ev);
+      if (self->state.inf.accept(ev))
+        on_event(self, ev);
     },
     [self](cr_sweep_atom) {
       sweep(self);
@@ -260,7 +251,7 @@ watcher_impl(watcher_actor self, watcher_options opts,
     [self](stats_atom) -> watcher_stats {
       auto result = self->state.stats;
       result.cached = self->state.inf->size();
-      result.synced = self->state.inf->synced();
+      result.synced = self->state.inf.synced();
       auto inf = self->state.inf->get_stats();
       result.watches = inf.watches;
       result.relists_after_gone = inf.relists_after_gone;

@@ -113,7 +113,7 @@ void delete_object(signer_pointer self, const std::string& name,
   auto ns = st.opts->cr.namespace_;
   self->request(st.deps.kube, caf::infinite, delete_cr(ns, name))
     .then(
-      [log, ns, name](nlohmann::json&) {
+      [log, ns, name](kube::response&) {
         logging::debug(*log, "deleted CertificateRequest",
                        {{"namespace", ns}, {"name", name}});
       },
@@ -337,9 +337,9 @@ void create_request(signer_pointer self, uint64_t id,
               kube::request::create(kube::resources::certificaterequests,
                                     st.opts->cr.namespace_, std::move(body)))
     .then(
-      [self, id](nlohmann::json& created) {
+      [self, id](kube::response& created) {
         auto& st = self->state;
-        auto name = kube::object_ref{created}.name();
+        auto name = kube::object_ref{created.body()}.name();
         auto* pr = find(self, id);
         if (pr == nullptr) {
           // The request ended while the create was on its way.
@@ -555,8 +555,8 @@ void authenticate(signer_pointer self, uint64_t id) {
               kube::request::create(kube::resources::tokenreviews, "",
                                     std::move(review)))
     .then(
-      [self, id](nlohmann::json& answer) {
-        auto who = check_review(*self->state.opts, answer);
+      [self, id](kube::response& answer) {
+        auto who = check_review(*self->state.opts, answer.body());
         if (!who) {
           refuse(self, id, errors::message(who.error()));
           return;

@@ -17,6 +17,7 @@
 #include "actors/signing/cr_watcher.hpp"
 #include "actors/signing/messages.hpp"
 #include "actors/signing/slot_pool.hpp"
+#include "kube/client/client_actor.hpp"
 
 namespace istio_csr::actors::signing {
 
@@ -49,7 +50,7 @@ struct signer_options {
 /// What a signer talks to.
 struct signer_deps {
   /// The kube client façade (`kube::spawn_client_actor`), a stable handle.
-  caf::actor kube;
+  kube::client_actor kube;
   /// The cr-watcher, a stable handle.
   cr_watcher_actor watcher;
   std::shared_ptr<active_issuer> issuer;

@@ -80,7 +80,8 @@ std::vector<child_spec> signing_children(const signing_setup& setup) {
     result.push_back(std::move(spec));
   };
   add(names::kube_client, [client = setup.client](child_context& ctx) {
-    return kube::spawn_client_actor(ctx.system(), client);
+    return caf::actor_cast<caf::actor>(
+      kube::spawn_client_actor(ctx.system(), client));
   });
   add(names::root_ca,
       [opts = setup.root_ca, roots = setup.roots](child_context& ctx) {
@@ -106,7 +107,7 @@ std::vector<child_spec> signing_children(const signing_setup& setup) {
         [signer_opts, issuer = setup.issuer, roots = setup.roots,
          with_pod_index, pending = setup.pending_crs](child_context& ctx) {
           signer_deps deps{
-            ctx.sibling(names::kube_client),
+            ctx.sibling_as<kube::client_actor>(names::kube_client),
             ctx.sibling_as<cr_watcher_actor>(names::cr_watcher),
             issuer,
             roots,
@@ -128,7 +129,7 @@ std::vector<child_spec> signing_children(const signing_setup& setup) {
     add(names::cert_obtainer, [opts = setup.obtainer, issuer = setup.issuer,
                                roots = setup.roots,
                                sink = setup.sink](child_context& ctx) {
-      obtainer_deps deps{ctx.sibling(names::kube_client),
+      obtainer_deps deps{ctx.sibling_as<kube::client_actor>(names::kube_client),
                          ctx.sibling_as<cr_watcher_actor>(names::cr_watcher),
                          issuer, roots, sink};
       return spawn_cert_obtainer(ctx.system(), opts, std::move(deps));

@@ -10,24 +10,17 @@
 
 #include "kube/client/informer_cache.hpp"
 #include "kube/client/request.hpp"
+#include "kube/client/response.hpp"
 
 namespace istio_csr::kube {
 
-/// Subscribes an actor to an informer actor: `(subscribe_atom, caf::actor)`.
-using subscribe_atom = caf::atom_constant<caf::atom("kubesub")>;
-
-/// Ends a subscription: `(unsubscribe_atom, caf::actor)`.
-using unsubscribe_atom = caf::atom_constant<caf::atom("kubeunsub")>;
-
 /// Internal: a completion from the client thread to the façade actor.
 using kube_done_atom = caf::atom_constant<caf::atom("kubedone")>;
-
-/// Internal: an informer event from the client thread to its actor.
-using kube_event_atom = caf::atom_constant<caf::atom("kubeevent")>;
 
 } // namespace istio_csr::kube
 
 // Local-only message types (never serialized).
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nlohmann::json)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(istio_csr::kube::response)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(istio_csr::kube::request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(istio_csr::kube::informer_event)

@@ -182,15 +182,17 @@ void distributor_fixture::start(const std::string& selector,
   std::vector<actors::child_spec> children;
   children.emplace_back("kube-client",
                         [c = admin()](actors::child_context& ctx) {
-                          return kube::spawn_client_actor(ctx.system(), c);
+                          return caf::actor_cast<caf::actor>(
+                            kube::spawn_client_actor(ctx.system(), c));
                         });
   children.emplace_back("root-ca", [r = roots](actors::child_context& ctx) {
     return caf::actor_cast<caf::actor>(sg::spawn_root_ca(ctx.system(), {}, r));
   });
   children.emplace_back(
     "namespace-watcher", [opts, c = admin()](actors::child_context& ctx) {
-      ctl::namespace_watcher_deps deps{c, ctx.sibling("kube-client"),
-                                       ctx.sibling("root-ca")};
+      ctl::namespace_watcher_deps deps{
+        c, ctx.sibling_as<kube::client_actor>("kube-client"),
+        ctx.sibling("root-ca")};
       return ctl::spawn_namespace_watcher(ctx.system(), opts, deps);
     });
   actors::supervisor_options sup;

@@ -139,7 +139,7 @@ struct fixture : cluster_fixture {
 
   std::unique_ptr<actors::system_config> cfg;
   std::unique_ptr<caf::actor_system> sys;
-  caf::actor kube_actor;
+  kube::client_actor kube_actor;
   std::string lease_name;
   std::vector<caf::actor> electors;
 };

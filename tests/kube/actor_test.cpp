@@ -31,27 +31,6 @@ struct fixture {
   caf::actor_system sys;
 };
 
-/// Receives the next informer event (or fails after 10 s).
-informer_event next_event(caf::scoped_actor& self) {
-  informer_event result;
-  bool got = false;
-  self->receive(
-    [&](const informer_event& ev) {
-      result = ev;
-      got = true;
-    },
-    caf::after(std::chrono::seconds{10}) >> [] {});
-  if (!got)
-    CAF_FAIL("no informer event within 10 s");
-  return result;
-}
-
-std::string summary(const informer_event& ev) {
-  if (ev.type == informer_event_type::synced)
-    return "synced";
-  return to_string(ev.type) + ":" + object_ref{*ev.object}.name();
-}
-
 } // namespace
 
 CAF_TEST_FIXTURE_SCOPE(kube_actors, fixture)
@@ -67,14 +46,14 @@ CAF_TEST(the client actor answers requests with objects or typed errors) {
               request::create(resources::configmaps, ns,
                               make_config_map(ns, "cm", {}, {{"a", "1"}})))
     .receive(
-      [&](nlohmann::json& obj) { created_name = object_ref{obj}.name(); },
+      [&](response& obj) { created_name = object_ref{obj.body()}.name(); },
       [&](caf::error& err) { CAF_FAIL("create: " << errors::describe(err)); });
   CAF_CHECK_EQUAL(created_name, "cm");
   caf::error error;
   self
     ->request(kube, caf::infinite,
               request::get(resources::configmaps, ns, "missing"))
-    .receive([&](nlohmann::json&) { CAF_FAIL("expected an error"); },
+    .receive([&](response&) { CAF_FAIL("expected an error"); },
              [&](caf::error& err) { error = std::move(err); });
   CAF_CHECK(is(error, errc::not_found));
   CAF_CHECK_EQUAL(errors::message(error), "configmaps \"missing\" not found");
@@ -89,63 +68,13 @@ CAF_TEST(the client actor answers requests with objects or typed errors) {
   int answered = 0;
   for (auto& h : handles)
     h.receive(
-      [&](nlohmann::json& obj) {
-        if (object_ref{obj}.name() == "cm")
+      [&](response& obj) {
+        if (object_ref{obj.body()}.name() == "cm")
           ++answered;
       },
       [&](caf::error& err) { CAF_FAIL(errors::describe(err)); });
   CAF_CHECK_EQUAL(answered, 20);
   self->send_exit(kube, caf::exit_reason::user_shutdown);
-}
-
-CAF_TEST(informer actor subscribers see every change exactly once) {
-  auto c = cluster_client();
-  auto ns = fresh_namespace(*c, "act-inf");
-  call_ok(*c, request::create(resources::configmaps, ns,
-                              make_config_map(ns, "a", {{"app", "t"}}, {})));
-  caf::scoped_actor early{sys};
-  informer_options opts;
-  opts.res = resources::configmaps;
-  opts.namespace_ = ns;
-  opts.label_selector = "app=t";
-  auto inf = spawn_informer_actor(sys, c, opts, {early});
-  CAF_CHECK_EQUAL(summary(next_event(early)), "added:a");
-  CAF_CHECK_EQUAL(summary(next_event(early)), "synced");
-  // A late subscriber gets the cache, then live events, nothing twice.
-  caf::scoped_actor late{sys};
-  early->send(inf, subscribe_atom::value, caf::actor{late});
-  CAF_CHECK_EQUAL(summary(next_event(late)), "added:a");
-  CAF_CHECK_EQUAL(summary(next_event(late)), "synced");
-  call_ok(*c, request::create(resources::configmaps, ns,
-                              make_config_map(ns, "b", {{"app", "t"}}, {})));
-  call_ok(*c, request::remove(resources::configmaps, ns, "a"));
-  for (auto* self : {&early, &late}) {
-    CAF_CHECK_EQUAL(summary(next_event(*self)), "added:b");
-    CAF_CHECK_EQUAL(summary(next_event(*self)), "deleted:a");
-  }
-  // The cache answers gets.
-  early->request(inf, caf::infinite, caf::get_atom::value, ns, std::string{"b"})
-    .receive(
-      [&](nlohmann::json& obj) {
-        CAF_CHECK_EQUAL(object_ref{obj}.name(), "b");
-      },
-      [&](caf::error& err) { CAF_FAIL(errors::describe(err)); });
-  early->request(inf, caf::infinite, caf::get_atom::value, ns, std::string{"a"})
-    .receive([&](nlohmann::json&) { CAF_FAIL("a was deleted"); },
-             [&](caf::error& err) { CAF_CHECK(is(err, errc::not_found)); });
-  // An unsubscribed actor hears nothing more.
-  late->send(inf, unsubscribe_atom::value, caf::actor{late});
-  // Make sure the unsubscribe is processed before the next change.
-  late->request(inf, caf::infinite, caf::get_atom::value, ns, std::string{"b"})
-    .receive([](nlohmann::json&) {}, [](caf::error&) {});
-  call_ok(*c, request::create(resources::configmaps, ns,
-                              make_config_map(ns, "c", {{"app", "t"}}, {})));
-  CAF_CHECK_EQUAL(summary(next_event(early)), "added:c");
-  bool late_got = false;
-  late->receive([&](const informer_event&) { late_got = true; },
-                caf::after(std::chrono::milliseconds{300}) >> [] {});
-  CAF_CHECK(!late_got);
-  early->send_exit(inf, caf::exit_reason::user_shutdown);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
