@@ -187,7 +187,6 @@ pod_index_impl(pod_index_pointer self, pod_index_options opts,
       result.pairs = st.index.pairs();
       result.names = st.index.names();
       result.waiting = st.waiting.size();
-      result.self = caf::actor_cast<caf::actor>(self);
       return result;
     },
   };

@@ -61,8 +61,6 @@ struct pod_index_stats {
   uint64_t expired = 0;
   /// Requests waiting for the first sync now.
   std::size_t waiting = 0;
-  /// This incarnation (not the stable handle), e.g. to kill it in tests.
-  caf::actor self;
 };
 
 /// The pod-index actor (child `pod-index` of the signing tree; it exists

@@ -197,7 +197,6 @@ caf::behavior configmap_impl(configmap_actor* self, std::string ns,
   st.opts = opts;
   st.deps = std::move(deps);
   st.log = logging::get("controller/configmap");
-  st.stats.self = caf::actor_cast<caf::actor>(self);
   st.stats.namespace_ = st.ns;
   st.loop.emplace(make_loop(self));
   // The roots arrive as a message (now, if known); that first message runs

@@ -32,8 +32,6 @@ using configmap_stats_atom = caf::atom_constant<caf::atom("ctl_cmstat")>;
 
 /// Counters of one configmap actor incarnation.
 struct configmap_stats {
-  /// This incarnation (not the stable handle), e.g. to kill it in tests.
-  caf::actor self;
   std::string namespace_;
   /// Checks run (each trigger, coalesced).
   uint64_t reconciles = 0;

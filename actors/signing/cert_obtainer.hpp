@@ -48,9 +48,6 @@ struct obtainer_options {
   std::chrono::milliseconds initial_backoff{std::chrono::seconds{1}};
   std::chrono::milliseconds max_backoff{std::chrono::seconds{30}};
   double jitter = 0.05;
-  /// Renewal after this fraction of the remaining lifetime, measured when
-  /// the certificate arrives (upstream: 2/3). A test hook.
-  double renew_fraction = 2.0 / 3.0;
   /// How often "still waiting for runtime configuration of issuerRef" is
   /// logged while no issuer is configured (upstream: 5 s).
   std::chrono::milliseconds waiting_log_interval{std::chrono::seconds{5}};
@@ -99,7 +96,7 @@ struct obtainer_status {
 /// through a CertificateRequest (usage `server auth`, identities
 /// `istio-csr-serving`) and the shared cr-watcher: a new key in memory per
 /// attempt, per-attempt timeouts, exponential backoff with jitter; renewal
-/// at `renew_fraction` of the remaining lifetime. Without a root file, the
+/// at 2/3 of the remaining lifetime (as upstream). Without a root file, the
 /// roots of the answer's `status.ca` go to the root store ("root CA
 /// certificate is not defined" when empty).
 ///

@@ -255,7 +255,6 @@ watcher_impl(watcher_actor self, watcher_options opts,
       auto inf = self->state.inf->get_stats();
       result.watches = inf.watches;
       result.relists_after_gone = inf.relists_after_gone;
-      result.self = caf::actor_cast<caf::actor>(self);
       return result;
     },
   };

@@ -58,8 +58,6 @@ struct watcher_stats {
   /// The informer's watches started and re-lists after 410 Gone.
   uint64_t watches = 0;
   uint64_t relists_after_gone = 0;
-  /// This incarnation (not the stable handle), e.g. to kill it in tests.
-  caf::actor self;
 };
 
 /// The cr-watcher: one informer (list + watch, resumed after drops,

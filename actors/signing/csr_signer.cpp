@@ -637,8 +637,7 @@ signer_impl(signer_pointer self, std::shared_ptr<const signer_options> opts,
       fail(self, id, sign_errc::cancelled);
     },
     [self](stats_atom) -> signer_stats {
-      return signer_stats{self->state.requests.size(), self->state.finished,
-                          caf::actor_cast<caf::actor>(self)};
+      return signer_stats{self->state.requests.size(), self->state.finished};
     },
   };
 }

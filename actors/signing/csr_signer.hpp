@@ -71,8 +71,6 @@ struct signer_stats {
   std::size_t active = 0;
   /// Requests finished by this incarnation.
   uint64_t finished = 0;
-  /// This incarnation (not the stable handle), e.g. to kill it in tests.
-  caf::actor self;
 };
 
 /// One csr-signer. It handles many signing requests at once, each a small

@@ -123,6 +123,15 @@ class supervisor_actor : public caf::event_based_actor {
           return c->proxy;
         return make_error(supervisor_errc::no_such_child, name);
       },
+      [this](kill_child_atom, const std::string& name,
+             caf::error& reason) -> caf::result<void> {
+        auto* c = find(name);
+        if (c == nullptr || !c->incarnation)
+          return make_error(supervisor_errc::no_such_child, name);
+        // Exactly as a crash: the down message brings the restart policy.
+        send_exit(c->incarnation, std::move(reason));
+        return caf::unit;
+      },
       [this](child_status_atom,
              const std::string& name) -> caf::result<child_status> {
         if (auto* c = find(name))
@@ -392,9 +401,9 @@ class supervisor_actor : public caf::event_based_actor {
       return;
     shutting_down_ = true;
     exit_reason_ = std::move(reason);
-    logging::info(*log_, "supervisor stopping",
-                  {{"supervisor", opts_.name},
-                   {"reason", exit_reason_text(exit_reason_)}});
+    logging::info(
+      *log_, "supervisor stopping",
+      {{"supervisor", opts_.name}, {"reason", exit_reason_text(exit_reason_)}});
     stop_next();
   }
 
@@ -490,26 +499,6 @@ spawn_supervisor(caf::actor_system& sys, supervisor_options options,
   result.supervisor = sys.spawn<supervisor_actor>(
     std::move(options), std::move(children), std::move(proxies));
   return result;
-}
-
-child_spec supervisor_child(std::string name, supervisor_options options,
-                            std::vector<child_spec> children,
-                            restart_policy restart) {
-  options.on_give_up = escalate;
-  child_spec spec;
-  spec.name = std::move(name);
-  spec.restart = restart;
-  spec.spawn = [options = std::move(options),
-                children = std::move(children)](child_context& ctx) {
-    auto handle = spawn_supervisor(ctx.system(), options, children);
-    if (!handle) // logged as the reason of the failed start
-      throw std::runtime_error(errors::describe(handle.error()));
-    return handle->supervisor;
-  };
-  // A nested supervisor stops its own children one by one, each within its
-  // shutdown timeout: give it the time it needs.
-  spec.shutdown_timeout = std::chrono::seconds(60);
-  return spec;
 }
 
 } // namespace istio_csr::actors

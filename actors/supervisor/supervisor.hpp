@@ -103,42 +103,44 @@ struct supervisor_handle {
 ///   shutdown) and forgets it; answers once it is stopped. Error:
 ///   `no_such_child`.
 /// - `(get_child_atom, std::string) -> caf::actor`: a stable handle.
+/// - `(kill_child_atom, std::string, caf::error reason) -> void`: ends the
+///   child's current incarnation with `reason`, exactly as if it had
+///   crashed (its restart policy applies); `no_such_child` when it has no
+///   running incarnation. For tests and chaos drills.
 /// - `(child_status_atom, std::string) -> child_status`,
 ///   `(child_status_atom) -> std::vector<child_status>`.
 ///
 /// Returns `invalid_spec` or `duplicate_child` if `children` is malformed.
 ///
-/// Example (the agent's main):
+/// Example (tests/actors/supervisor_example_test.cpp compiles and runs it):
 ///
 ///     actors::system_config cfg;
 ///     caf::actor_system sys{cfg};
-///     auto sup = actors::spawn_supervisor(sys, {}, {
-///       {"cert-obtainer", spawn_cert_obtainer},
-///       {"signer", spawn_signer_pool},
+///     std::vector<actors::child_spec> children;
+///     children.emplace_back("doubler", [](actors::child_context& ctx) {
+///       // An argument besides the function: see DEVELOPERS.md, pitfalls.
+///       return ctx.system().spawn(
+///         [](caf::event_based_actor*, int) -> caf::behavior {
+///           return {[](int x) { return 2 * x; }};
+///         },
+///         0);
 ///     });
-///     auto signer = sup->child("signer"); // for the gRPC bridge
-///     // on SIGTERM:
+///     auto sup = actors::spawn_supervisor(sys, {}, std::move(children));
+///     if (!sup)
+///       return; // sup.error(): invalid_spec, duplicate_child, ...
+///     caf::actor doubler = sup->child("doubler"); // a stable handle
+///     // ... on SIGTERM:
 ///     caf::anon_send_exit(sup->supervisor, caf::exit_reason::user_shutdown);
 ///     sys.await_all_actors_done();
 caf::expected<supervisor_handle>
 spawn_supervisor(caf::actor_system& sys, supervisor_options options,
                  std::vector<child_spec> children);
 
-/// A child spec whose incarnations are supervisors (a supervision tree). The
-/// nested supervisor escalates instead of ending the process: when it gives
-/// up, it terminates with an error and its parent restarts it (counted
-/// against the parent's intensity). Each incarnation of the nested supervisor
-/// starts `children` afresh with new stable handles; children added at
-/// runtime are not carried over (the actor that added them re-adds them, or
-/// owns the nested supervisor and is restarted with it).
-child_spec supervisor_child(std::string name, supervisor_options options,
-                            std::vector<child_spec> children,
-                            restart_policy restart = restart_policy::permanent);
-
 using add_child_atom = caf::atom_constant<caf::atom("addchild")>;
 using remove_child_atom = caf::atom_constant<caf::atom("rmchild")>;
 using get_child_atom = caf::atom_constant<caf::atom("getchild")>;
 using child_status_atom = caf::atom_constant<caf::atom("childstat")>;
+using kill_child_atom = caf::atom_constant<caf::atom("killchild")>;
 
 /// A snapshot of one child.
 struct child_status {

@@ -12,15 +12,6 @@ std::optional<std::string> config_map_view::data(std::string_view key) const {
   return i->get<std::string>();
 }
 
-std::vector<std::string> config_map_view::binary_data_keys() const {
-  std::vector<std::string> result;
-  auto member = member_at(json(), {"binaryData"});
-  if (member != nullptr && member->is_object())
-    for (auto& [key, value] : member->items())
-      result.push_back(key);
-  return result;
-}
-
 nlohmann::json make_config_map(std::string_view namespace_,
                                std::string_view name,
                                const std::map<std::string, std::string>& labels,

@@ -22,9 +22,6 @@ class config_map_view : public object_ref {
 
   /// One `data` entry, nullopt when absent.
   std::optional<std::string> data(std::string_view key) const;
-
-  /// The keys of `binaryData` (values are base64 and rarely needed).
-  std::vector<std::string> binary_data_keys() const;
 };
 
 /// A complete `v1 ConfigMap` object for create or update.

@@ -36,14 +36,6 @@ const std::string& status_view::details_kind() const {
   return string_at(*obj_, {"details", "kind"});
 }
 
-const std::string& status_view::details_uid() const {
-  return string_at(*obj_, {"details", "uid"});
-}
-
-const std::string& status_view::details_group() const {
-  return string_at(*obj_, {"details", "group"});
-}
-
 std::vector<status_view::cause> status_view::causes() const {
   std::vector<cause> result;
   auto member = member_at(*obj_, {"details", "causes"});

@@ -40,11 +40,9 @@ class status_view {
 
   const std::string& message() const;
 
-  /// `details.name`, `details.kind`, `details.uid`, `details.group`.
+  /// `details.name`, `details.kind`.
   const std::string& details_name() const;
   const std::string& details_kind() const;
-  const std::string& details_uid() const;
-  const std::string& details_group() const;
 
   /// `details.causes`.
   std::vector<cause> causes() const;

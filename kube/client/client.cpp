@@ -796,14 +796,6 @@ void client::schedule(std::chrono::milliseconds delay,
   });
 }
 
-bool client::on_client_thread() const {
-  return impl_->strand.running_in_this_thread();
-}
-
-const std::string& client::default_namespace() const noexcept {
-  return impl_->cfg.namespace_;
-}
-
 const std::string& client::server() const noexcept {
   return impl_->cfg.server;
 }

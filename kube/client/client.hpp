@@ -165,14 +165,8 @@ class client : public std::enable_shared_from_this<client> {
   /// client stops first).
   void schedule(std::chrono::milliseconds delay, std::function<void()> fn);
 
-  /// Whether the caller runs on the client's thread.
-  bool on_client_thread() const;
-
   // -- properties
   // --------------------------------------------------------------
-
-  /// The default namespace of the configuration (may be empty).
-  const std::string& default_namespace() const noexcept;
 
   /// The server URL.
   const std::string& server() const noexcept;

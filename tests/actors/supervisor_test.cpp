@@ -385,10 +385,16 @@ CAF_TEST(a nested supervisor restarts its own children and escalates) {
   auto nested_opts = options();
   nested_opts.name = "nested";
   nested_opts.max_restarts = 1;
-  auto h
-    = start({worker_spec("top", p),
-             supervisor_child("nested", nested_opts,
-                              {worker_spec("g1", p), worker_spec("g2", p)})});
+  nested_opts.on_give_up = escalate;
+  // A child whose incarnations are supervisors: a supervision tree.
+  std::vector<child_spec> grandchildren{worker_spec("g1", p),
+                                        worker_spec("g2", p)};
+  child_spec nested_spec{
+    "nested", [nested_opts, grandchildren](child_context& ctx) {
+      auto handle = spawn_supervisor(ctx.system(), nested_opts, grandchildren);
+      return handle ? handle->supervisor : caf::actor{};
+    }};
+  auto h = start({worker_spec("top", p), nested_spec});
   auto nested = h.child("nested");
   // The nested supervisor answers through its stable handle.
   auto g1 = value_of(

@@ -367,9 +367,12 @@ CAF_TEST(the rate limiter spaces requests) {
     CAF_REQUIRE(f.wait_for(30s) == std::future_status::ready);
     CAF_CHECK(f.get());
   }
-  // 5 at once, 25 more at 50/s: at least 500 ms.
+  // 5 at once, 25 more at 50/s: at least 500 ms. A slow loop (sanitizers, a
+  // busy machine) lets tokens refill while it submits, so a few of the 25
+  // may find one without waiting.
   CAF_CHECK_GREATER_OR_EQUAL(std::chrono::steady_clock::now() - start, 490ms);
-  CAF_CHECK_EQUAL(c->stats().throttled, 25u);
+  CAF_CHECK_GREATER_OR_EQUAL(c->stats().throttled, 20u);
+  CAF_CHECK_LESS_OR_EQUAL(c->stats().throttled, 25u);
 }
 
 CAF_TEST(leases round trip micro time and conflict on stale updates) {

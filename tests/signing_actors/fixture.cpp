@@ -407,6 +407,33 @@ sg::watcher_stats tree_fixture::watcher_stats() {
   return ask<sg::watcher_stats>(sg::names::cr_watcher, sg::stats_atom::value);
 }
 
+void tree_fixture::kill_child(const std::string& name) {
+  caf::scoped_actor self{*sys_};
+  self
+    ->request(tree_.supervisor, std::chrono::seconds{30},
+              actors::kill_child_atom::value, name,
+              caf::make_error(caf::exit_reason::kill))
+    .receive([] {},
+             [&](caf::error& err) {
+               CAF_FAIL("kill " << name << ": "
+                                << istio_csr::errors::describe(err));
+             });
+}
+
+std::size_t tree_fixture::restarts(const std::string& name) {
+  caf::scoped_actor self{*sys_};
+  std::size_t result = 0;
+  self
+    ->request(tree_.supervisor, std::chrono::seconds{30},
+              actors::child_status_atom::value, name)
+    .receive([&](actors::child_status& st) { result = st.restarts; },
+             [&](caf::error& err) {
+               CAF_FAIL("status of " << name << ": "
+                                     << istio_csr::errors::describe(err));
+             });
+  return result;
+}
+
 sg::obtainer_status tree_fixture::obtainer_status() {
   return ask<sg::obtainer_status>(sg::names::cert_obtainer,
                                   sg::stats_atom::value);

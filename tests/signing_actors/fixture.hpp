@@ -212,6 +212,13 @@ class tree_fixture {
     return tree_.child(name);
   }
 
+  /// Ends the current incarnation of child `name` as a crash would (its
+  /// supervisor restarts it).
+  void kill_child(const std::string& name);
+
+  /// How often child `name` was restarted so far.
+  std::size_t restarts(const std::string& name);
+
   sg::signing_setup setup;
 
  private:

@@ -114,9 +114,8 @@ CAF_TEST(an RSA serving key) {
 CAF_TEST(the serving certificate is renewed) {
   prepare();
   auto s = serving_setup();
-  s.obtainer.duration = std::chrono::seconds{60};
-  // Renewal after 2 % of the remaining lifetime (about 1.2 s).
-  s.obtainer.renew_fraction = 0.02;
+  // Renewal at 2/3 of the remaining lifetime: after about 2 s.
+  s.obtainer.duration = std::chrono::seconds{3};
   start(s);
   CAF_REQUIRE(wait_deliveries(2));
   auto got = deliveries();

@@ -31,14 +31,16 @@ struct fixture : tree_fixture {
     return true;
   }
 
-  /// The incarnation of the signer that holds a call (waits for one).
-  caf::actor busy_signer(const caf::actor& except = {}) {
-    caf::actor result;
+  /// The name of a signer that holds a call (waits for one), other than
+  /// `except`; empty if none within 20 s.
+  std::string busy_signer(const std::string& except = {}) {
+    std::string result;
     wait_until(
       [&] {
-        for (auto& st : signer_stats())
-          if (st.active > 0 && st.self != except) {
-            result = st.self;
+        auto all = signer_stats();
+        for (size_t i = 0; i < all.size(); ++i)
+          if (all[i].active > 0 && sg::names::signer(i) != except) {
+            result = sg::names::signer(i);
             return true;
           }
         return false;
@@ -89,12 +91,12 @@ CAF_TEST(a signer killed mid request
   start(defaults(ns));
   auto answer = sign_async({workload_csr({id}), token});
   auto victim = busy_signer();
-  CAF_REQUIRE(victim);
+  CAF_REQUIRE(!victim.empty());
   // It waits on its CertificateRequest.
   CAF_REQUIRE(wait_until([&] { return watcher_stats().waits == 1; }, 20s));
   auto first = cr_names(ns);
   CAF_REQUIRE_EQUAL(first.size(), 1u);
-  caf::anon_send_exit(victim, caf::exit_reason::kill);
+  kill_child(victim);
   // The dispatcher retried on the other signer: success after the delay.
   CAF_REQUIRE(answer.wait_for(30s) == std::future_status::ready);
   auto res = answer.get();
@@ -103,14 +105,7 @@ CAF_TEST(a signer killed mid request
   CAF_CHECK_GREATER_OR_EQUAL(watcher_stats().reaped, 1u);
   CAF_CHECK(wait_no_crs(ns));
   // The signer was restarted.
-  CAF_CHECK(wait_until(
-    [&] {
-      for (auto& st : signer_stats())
-        if (st.self == victim)
-          return false;
-      return true;
-    },
-    10s));
+  CAF_CHECK(wait_until([&] { return restarts(victim) == 1; }, 10s));
 }
 
 CAF_TEST(both signers killed : a retriable answer and nothing left behind) {
@@ -119,11 +114,11 @@ CAF_TEST(both signers killed : a retriable answer and nothing left behind) {
   start(defaults(ns));
   auto answer = sign_async({workload_csr({id}), token});
   auto first = busy_signer();
-  CAF_REQUIRE(first);
+  CAF_REQUIRE(!first.empty());
   CAF_REQUIRE(wait_until([&] { return watcher_stats().waits == 1; }, 20s));
-  caf::anon_send_exit(first, caf::exit_reason::kill);
+  kill_child(first);
   auto second = busy_signer(first);
-  CAF_REQUIRE(second);
+  CAF_REQUIRE(!second.empty());
   // The first object is reaped, the retry waits on its own.
   CAF_REQUIRE(wait_until(
     [&] {
@@ -131,7 +126,7 @@ CAF_TEST(both signers killed : a retriable answer and nothing left behind) {
       return st.reaped >= 1 && st.waits == 1;
     },
     20s));
-  caf::anon_send_exit(second, caf::exit_reason::kill);
+  kill_child(second);
   CAF_REQUIRE(answer.wait_for(30s) == std::future_status::ready);
   CAF_CHECK_EQUAL(answer.get().code, "signer_unavailable");
   CAF_CHECK(wait_no_crs(ns));
@@ -143,11 +138,10 @@ CAF_TEST(a restarted watcher does not lose waiting requests) {
   start(defaults(ns));
   auto answer = sign_async({workload_csr({id}), token});
   CAF_REQUIRE(wait_until([&] { return watcher_stats().waits == 1; }, 20s));
-  auto old = watcher_stats().self;
-  caf::anon_send_exit(old, caf::exit_reason::kill);
+  kill_child(sg::names::cr_watcher);
   CAF_REQUIRE(answer.wait_for(30s) == std::future_status::ready);
   CAF_CHECK_EQUAL(answer.get().code, "ok");
-  CAF_CHECK(watcher_stats().self != old);
+  CAF_CHECK_EQUAL(restarts(sg::names::cr_watcher), 1u);
   CAF_CHECK(wait_no_crs(ns));
 }
 
