@@ -265,7 +265,8 @@ int run(const config::options& opts) {
   actors::supervisor_options sup_opts;
   sup_opts.name = "root";
   auto children = signing::signing_children(setup);
-  // The runtime issuer ConfigMap watcher runs on every replica (spec §3.5).
+  // The runtime issuer ConfigMap watcher runs on every replica
+  // (docs/upstream.md §3.5).
   if (opts.runtime_config.enabled())
     children.push_back(actors::controllers::runtime_issuer_child(
       actors::controllers::runtime_issuer_options_from(opts), client,
@@ -275,7 +276,8 @@ int run(const config::options& opts) {
   auto controllers = actors::controllers::controller_settings_from(opts);
   controllers.client = client;
   controllers.election.client = election_client;
-  // The dynamic istiod Certificate runs on the leader only (spec §6).
+  // The dynamic istiod Certificate runs on the leader only
+  // (docs/upstream.md §6).
   if (opts.istiod_cert.enabled) {
     actors::controllers::istiod_cert_options istiod;
     istiod.cert = actors::controllers::istiod_cert_settings_from(opts);

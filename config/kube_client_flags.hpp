@@ -6,7 +6,7 @@
 
 namespace istio_csr::config {
 
-/// The Kubernetes client flags (upstream spec 1.8, k8s cli-runtime
+/// The Kubernetes client flags (docs/upstream.md §1.8, k8s cli-runtime
 /// `ConfigFlags`) plus our rate-limiter flags, as given on the command line.
 /// Empty strings mean "not given". Turning these into a connection
 /// (kubeconfig, in-cluster) is the job of `kube/client`.

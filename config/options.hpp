@@ -26,7 +26,7 @@ struct issuer_ref {
   friend bool operator==(const issuer_ref&, const issuer_ref&) = default;
 };
 
-/// Spec 1.1: the gRPC serving side.
+/// docs/upstream.md §1.1: the gRPC serving side.
 struct serving_options {
   std::string address = "0.0.0.0:6443";          ///< -a/--serving-address
   duration max_client_certificate_duration = 1h; ///< -m
@@ -41,7 +41,7 @@ struct serving_options {
   int max_concurrent_requests = 2048;
 };
 
-/// Spec 1.2: cert-manager and the static issuer.
+/// docs/upstream.md §1.2: cert-manager and the static issuer.
 struct issuer_options {
   std::string certificate_namespace = "istio-system"; ///< -c
   bool enabled = true;                                ///< -e/--issuer-enabled
@@ -64,7 +64,7 @@ struct issuer_options {
   std::optional<issuer_ref> static_issuer;
 };
 
-/// Spec 1.3: the runtime issuer ConfigMap.
+/// docs/upstream.md §1.3: the runtime issuer ConfigMap.
 struct runtime_config_options {
   std::string name;       ///< --runtime-issuance-config-map-name
   std::string namespace_; ///< --runtime-issuance-config-map-namespace
@@ -78,7 +78,7 @@ struct runtime_config_options {
 /// Key algorithm of a generated private key.
 enum class key_algorithm { rsa, ecdsa };
 
-/// Spec 1.4: the serving certificate and TLS server settings.
+/// docs/upstream.md §1.4: the serving certificate and TLS server settings.
 struct tls_options {
   std::string trust_domain = "cluster.local"; ///< --trust-domain
   std::string root_ca_file;                   ///< --root-ca-file
@@ -104,7 +104,7 @@ struct tls_options {
   std::vector<tls_curve> curves;
 };
 
-/// Spec 1.5: the ConfigMap distributor and controllers.
+/// docs/upstream.md §1.5: the ConfigMap distributor and controllers.
 struct controller_options {
   std::string leader_election_namespace = "istio-system";
   /// --configmap-namespace-selector as given.
@@ -114,7 +114,7 @@ struct controller_options {
   int max_concurrent_reconciles = 1;
 };
 
-/// Spec 1.6: the dynamic istiod Certificate.
+/// docs/upstream.md §1.6: the dynamic istiod Certificate.
 struct istiod_cert_options {
   bool enabled = false;                ///< --istiod-cert-enabled
   std::string name = "istiod-dynamic"; ///< --istiod-cert-name
@@ -141,7 +141,7 @@ struct istiod_cert_options {
 /// `--log-format`.
 enum class log_format { text, json };
 
-/// Spec 1.7: logging, metrics and readiness.
+/// docs/upstream.md §1.7: logging, metrics and readiness.
 struct telemetry_options {
   int log_level = 1;                    ///< -v/--log-level
   std::string log_format_name = "text"; ///< --log-format as given
@@ -151,9 +151,9 @@ struct telemetry_options {
   int metrics_port = 9402;
 };
 
-/// Every setting of the agent: the command line (grouped per upstream spec
-/// section) plus the environment. Built once by `config::parse`, then only
-/// read.
+/// Every setting of the agent: the command line (grouped as in
+/// docs/upstream.md §1) plus the environment. Built once by `config::parse`,
+/// then only read.
 struct options {
   serving_options serving;
   issuer_options issuer;

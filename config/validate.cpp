@@ -74,7 +74,7 @@ caf::error validate_tls(tls_options& tls) {
   return {};
 }
 
-// Spec 3.6 (handleOriginalIssuerRef).
+// docs/upstream.md §3.6 (handleOriginalIssuerRef).
 caf::error validate_issuer(issuer_options& issuer,
                            const runtime_config_options& runtime) {
   issuer.static_issuer.reset();
@@ -101,7 +101,7 @@ caf::error validate_issuer(issuer_options& issuer,
   return {};
 }
 
-// Spec 1.6: only when enabled; every problem in one message.
+// docs/upstream.md §1.6: only when enabled; every problem in one message.
 caf::error validate_istiod_cert(istiod_cert_options& ic) {
   if (!ic.enabled)
     return {};

@@ -1,6 +1,6 @@
 // Object verbs: get, list, create, update, patch, delete, deletecollection,
 // with the semantics of a real kube-apiserver (see
-// /work/shared/spec/kube-api-facts.md).
+// docs/kube-api.md).
 
 #include <algorithm>
 

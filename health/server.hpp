@@ -40,7 +40,7 @@ struct settings {
 };
 
 /// The readiness HTTP/1.1 server, answering like controller-runtime's
-/// healthz handler (spec §7):
+/// healthz handler (docs/upstream.md §7):
 /// - `GET <path>` (or `<path>/`): 200 `ok` when every check passes; 500 with
 ///   one line per check (`[+]name ok`, `[-]name failed: reason withheld`)
 ///   and `healthz check failed` otherwise; `?verbose` lists every check on

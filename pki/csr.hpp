@@ -100,9 +100,10 @@ class csr {
   std::string der_;
 };
 
-/// What `make_csr` puts into a CSR. The defaults give istio's shape (spec
-/// §4): subject "O=" only (one empty Organization), no CN, the SANs in one
-/// critical SubjectAltName extension (omitted when `sans` is empty).
+/// What `make_csr` puts into a CSR. The defaults give istio's shape
+/// (docs/upstream.md §4): subject "O=" only (one empty Organization), no CN,
+/// the SANs in one critical SubjectAltName extension (omitted when `sans` is
+/// empty).
 struct csr_template {
   distinguished_name subject{std::nullopt, {""}, {}};
   subject_alt_names sans;

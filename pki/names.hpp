@@ -35,8 +35,8 @@ struct subject_alt_names {
 };
 
 /// Sorts name strings as istio's `pkiutil.GenCSR` does for the serving
-/// certificate (spec §4): a string that parses as an IPv4/IPv6 address → IP,
-/// one that starts with "spiffe://" → URI, anything else → DNS.
+/// certificate (docs/upstream.md §4): a string that parses as an IPv4/IPv6
+/// address → IP, one that starts with "spiffe://" → URI, anything else → DNS.
 subject_alt_names classify_san_strings(const std::vector<std::string>& names);
 
 /// Whether `text` parses as an IPv4 or IPv6 address.

@@ -15,7 +15,7 @@ enum class verify_purpose {
   any,                   ///< no EKU check
   server_auth,           ///< X509_PURPOSE_SSL_SERVER
   client_auth,           ///< X509_PURPOSE_SSL_CLIENT
-  client_or_server_auth, ///< either one passes (spec §2.7)
+  client_or_server_auth, ///< either one passes (docs/upstream.md §2.7)
 };
 
 /// Verifies `leaf` up to one of `roots` using `intermediates` as untrusted

@@ -29,7 +29,7 @@ std::string to_string(const caller_info& caller);
 /// Go's `%q`, as upstream's texts quote (kube/api/go_quote.hpp).
 using kube::go_quote;
 
-/// Ambient node authorization (spec §2.4; istio-csr's and istiod's
+/// Ambient node authorization (docs/upstream.md §2.4; istio-csr's and istiod's
 /// `authenticateImpersonation`): may `caller` obtain a certificate for
 /// `identity`? The checks, in order, with upstream's exact texts:
 /// 1. the caller's `namespace/serviceaccount` is trusted:

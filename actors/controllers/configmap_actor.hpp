@@ -43,8 +43,8 @@ struct configmap_deps {
 };
 
 /// Spawns the configmap actor of `namespace_`: it owns
-/// `<namespace_>/istio-ca-root-cert` (spec §5) and keeps it equal to the
-/// current roots.
+/// `<namespace_>/istio-ca-root-cert` (docs/upstream.md §5) and keeps it equal
+/// to the current roots.
 ///
 /// A check runs at start, on `(reconcile_atom)` (the namespace watcher
 /// routes events of the namespace and of the ConfigMap) and on every root

@@ -81,9 +81,9 @@ using istiod_cert_status_atom = caf::atom_constant<caf::atom("ic_status")>;
 /// Internal: an informer event.
 using istiod_cert_event_atom = caf::atom_constant<caf::atom("ic_event")>;
 
-/// Spawns the dynamic istiod Certificate controller (spec §6). Run it on
-/// the leader only. It keeps the Certificate `cert.namespace_/cert.name` as
-/// `istiod_cert_spec` describes with the active issuer:
+/// Spawns the dynamic istiod Certificate controller (docs/upstream.md §6). Run
+/// it on the leader only. It keeps the Certificate `cert.namespace_/cert.name`
+/// as `istiod_cert_spec` describes with the active issuer:
 ///
 /// - reconciles on every event of that Certificate (an informer with field
 ///   selector `metadata.name`) and on every change of the active issuer,

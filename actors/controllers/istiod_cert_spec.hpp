@@ -30,8 +30,8 @@ struct istiod_names {
 istiod_names istiod_dns_names(std::string_view namespace_,
                               const std::vector<std::string>& revisions);
 
-/// What the dynamic istiod Certificate looks like (spec §1.6, §6), from the
-/// command line.
+/// What the dynamic istiod Certificate looks like (docs/upstream.md §1.6, §6),
+/// from the command line.
 struct istiod_cert_settings {
   std::string name = "istiod-dynamic";
   std::string namespace_ = "istio-system";

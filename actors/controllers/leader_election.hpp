@@ -20,7 +20,7 @@ class client;
 namespace istio_csr::actors::controllers {
 
 /// Leader election on a `coordination.k8s.io/v1` Lease, as client-go's
-/// `leaderelection` with controller-runtime's defaults (spec §7).
+/// `leaderelection` with controller-runtime's defaults (docs/upstream.md §7).
 struct leader_election_options {
   /// `--leader-election-namespace`.
   std::string namespace_ = "istio-system";

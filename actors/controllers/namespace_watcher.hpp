@@ -47,7 +47,7 @@ struct namespace_watcher_deps {
 /// supervisor: `configmap/<namespace_>`.
 std::string configmap_child_name(std::string_view namespace_);
 
-/// Spawns the namespace watcher (spec §5; leader-only). It runs two
+/// Spawns the namespace watcher (docs/upstream.md §5; leader-only). It runs two
 /// informers: namespaces filtered by `opts.selector` (also sent to the
 /// server as `labelSelector`, and checked again here), and one cluster-wide
 /// informer of the ConfigMaps named `istio-ca-root-cert` (field selector

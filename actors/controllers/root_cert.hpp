@@ -11,7 +11,7 @@ class label_selector;
 
 namespace istio_csr::actors::controllers {
 
-/// The ConfigMap written into every selected namespace (spec §5).
+/// The ConfigMap written into every selected namespace (docs/upstream.md §5).
 inline constexpr std::string_view root_cert_config_map = "istio-ca-root-cert";
 
 /// Its one data key: the mesh root bundle (PEM).
@@ -34,12 +34,13 @@ struct root_cert_plan {
   nlohmann::json object;
 };
 
-/// Upstream's reconcile of one ConfigMap (spec §5, step 5): `current` is the
-/// object read from the API server, nullptr when there is none. Creates it
-/// with the label and the one data key; otherwise wipes every data key when
-/// any key other than `root-cert.pem` exists, sets `root-cert.pem` to
-/// `root_pem`, sets the label to exactly `"true"`, keeps other labels,
-/// annotations and `binaryData`, and updates only if something changed.
+/// Upstream's reconcile of one ConfigMap (docs/upstream.md §5, step 5):
+/// `current` is the object read from the API server, nullptr when there is
+/// none. Creates it with the label and the one data key; otherwise wipes every
+/// data key when any key other than `root-cert.pem` exists, sets
+/// `root-cert.pem` to `root_pem`, sets the label to exactly `"true"`, keeps
+/// other labels, annotations and `binaryData`, and updates only if something
+/// changed.
 root_cert_plan plan_root_cert(std::string_view namespace_,
                               const nlohmann::json* current,
                               const std::string& root_pem);
@@ -53,8 +54,8 @@ inline bool root_cert_converged(std::string_view namespace_,
 }
 
 /// Whether the namespace `ns` (nullptr: it does not exist) gets the
-/// ConfigMap (spec §5, steps 1-3): it exists, its labels match `selector`
-/// and it is not Terminating.
+/// ConfigMap (docs/upstream.md §5, steps 1-3): it exists, its labels match
+/// `selector` and it is not Terminating.
 bool namespace_selected(const nlohmann::json* ns,
                         const kube::label_selector& selector);
 

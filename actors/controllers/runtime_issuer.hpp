@@ -33,7 +33,8 @@ namespace istio_csr::actors::controllers {
 /// The supervisor child name of the runtime issuer watcher.
 inline constexpr const char* runtime_issuer_name = "runtime-issuer";
 
-/// The data keys of the runtime configuration ConfigMap (spec §3.5).
+/// The data keys of the runtime configuration ConfigMap
+/// (docs/upstream.md §3.5).
 inline constexpr const char* issuer_name_key = "issuer-name";
 inline constexpr const char* issuer_kind_key = "issuer-kind";
 inline constexpr const char* issuer_group_key = "issuer-group";
@@ -91,8 +92,8 @@ using runtime_issuer_status_atom = caf::atom_constant<caf::atom("ri_status")>;
 /// Internal: an informer event.
 using runtime_issuer_event_atom = caf::atom_constant<caf::atom("ri_event")>;
 
-/// Spawns the runtime issuer watcher (spec §3.5): an informer on the
-/// ConfigMap `opts.namespace_/opts.name` (field selector `metadata.name`),
+/// Spawns the runtime issuer watcher (docs/upstream.md §3.5): an informer on
+/// the ConfigMap `opts.namespace_/opts.name` (field selector `metadata.name`),
 /// which resumes after dropped watches and re-lists after a 410. A complete
 /// ConfigMap (added or updated) becomes the active issuer at once; an
 /// incomplete one is logged with the joined errors and keeps the previous

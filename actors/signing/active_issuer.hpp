@@ -11,15 +11,15 @@
 
 namespace istio_csr::actors::signing {
 
-/// The issuerRef that new CertificateRequests use (spec §3.5, §3.6).
-/// Thread-safe. Today it holds the static issuer from the command line; the
-/// runtime-configuration ConfigMap watcher (a later issue) only has to call
+/// The issuerRef that new CertificateRequests use (docs/upstream.md §3.5,
+/// §3.6). Thread-safe. Today it holds the static issuer from the command line;
+/// the runtime-configuration ConfigMap watcher (a later issue) only has to call
 /// `set` with what the ConfigMap says (or the static issuer again when the
 /// ConfigMap is deleted).
 ///
 /// Unlike upstream, a signer reads the issuer once, when it creates its
 /// CertificateRequest, and holds no lock during the wait: a change never
-/// waits for slow issuers (spec §11).
+/// waits for slow issuers (docs/upstream.md §11).
 class active_issuer {
  public:
   explicit active_issuer(std::optional<kube::issuer_ref> initial);

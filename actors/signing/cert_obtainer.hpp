@@ -23,7 +23,7 @@ namespace istio_csr::actors::signing {
 class active_issuer;
 class root_store;
 
-/// How the serving certificate is obtained (spec §4).
+/// How the serving certificate is obtained (docs/upstream.md §4).
 struct obtainer_options {
   cr_settings cr;
   /// `--serving-certificate-dns-names`: IPs become IP SANs, `spiffe://`

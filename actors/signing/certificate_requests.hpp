@@ -46,14 +46,14 @@ struct cr_request {
   kube::issuer_ref issuer;
 };
 
-/// The CertificateRequest of spec §3.1 (`generateName: istio-csr-`, the
-/// identities annotation with the additional annotations merged on top,
+/// The CertificateRequest of docs/upstream.md §3.1 (`generateName: istio-csr-`,
+/// the identities annotation with the additional annotations merged on top,
 /// `isCA: false`) plus our `managed_by_label`.
 nlohmann::json make_cr(const cr_settings& settings, const cr_request& req);
 
-/// Where a CertificateRequest stands, in upstream's order of checks (spec
-/// §3.2): any `Denied=True`, then `Ready=False` with reason `Failed`, then a
-/// non-empty `status.certificate`.
+/// Where a CertificateRequest stands, in upstream's order of checks
+/// (docs/upstream.md §3.2): any `Denied=True`, then `Ready=False` with reason
+/// `Failed`, then a non-empty `status.certificate`.
 enum class cr_outcome { pending, denied, failed, issued };
 
 cr_outcome outcome_of(const nlohmann::json& cr);

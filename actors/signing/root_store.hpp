@@ -12,8 +12,8 @@
 
 namespace istio_csr::actors::signing {
 
-/// The current mesh roots (spec §4, §4.1), shared by everything that uses
-/// them: signers read them for every response chain, the gRPC server
+/// The current mesh roots (docs/upstream.md §4, §4.1), shared by everything
+/// that uses them: signers read them for every response chain, the gRPC server
 /// verifies client certificates with them, the ConfigMap distributor (a
 /// later issue) writes them. Thread-safe.
 ///

@@ -21,7 +21,7 @@ namespace istio_csr::grpc_bridge {
 /// whenever any of them changes; connections keep the one they started with
 /// (shared ownership), so a swap affects new handshakes only.
 ///
-/// What every handshake gets (spec §2.2):
+/// What every handshake gets (docs/upstream.md §2.2):
 /// - TLS >= max(min_version, 1.2); TLS 1.3 with its default AES-GCM suites;
 ///   the configured TLS 1.2 ciphers (server order) and groups;
 /// - ALPN must select "h2": a ClientHello without ALPN, or without "h2" in

@@ -11,9 +11,9 @@ namespace istio_csr::grpc_bridge {
 /// upstream rejects lower values at startup.
 enum class tls_version { v1_2, v1_3 };
 
-/// The TLS parameters of the serving endpoint (spec §1.4, §2.2). The caller
-/// maps `config::options` into this: IANA cipher names and Go curve names
-/// are translated by `config/`, this struct takes OpenSSL names.
+/// The TLS parameters of the serving endpoint (docs/upstream.md §1.4, §2.2).
+/// The caller maps `config::options` into this: IANA cipher names and Go curve
+/// names are translated by `config/`, this struct takes OpenSSL names.
 struct tls_settings {
   /// `--trust-domain`: client certificates must carry exactly one URI SAN
   /// `spiffe://<trust_domain>/ns/<ns>/sa/<sa>`.

@@ -12,7 +12,7 @@
 namespace istio_csr::kube {
 
 /// The parts of a cert-manager `Certificate` spec the agent sets (the
-/// dynamic istiod certificate, upstream §6).
+/// dynamic istiod certificate, docs/upstream.md §6).
 struct certificate_spec {
   std::string common_name;
   std::vector<std::string> dns_names;

@@ -11,12 +11,13 @@
 
 namespace istio_csr::kube {
 
-/// The annotation carrying the identities of a request (upstream §3.1).
+/// The annotation carrying the identities of a request (docs/upstream.md §3.1).
 inline constexpr std::string_view identities_annotation
   = "istio.cert-manager.io/identities";
 
 /// What `make_certificate_request` builds: a cert-manager
-/// `CertificateRequest` as upstream istio-csr creates it (spec §3.1).
+/// `CertificateRequest` as upstream istio-csr creates it
+/// (docs/upstream.md §3.1).
 struct certificate_request_spec {
   std::string namespace_;
   /// A fixed name; when empty, `generate_name` is used.

@@ -9,7 +9,7 @@
 using namespace istio_csr::config;
 
 CAF_TEST(the flag table holds every upstream flag) {
-  // Written from the spec (sections 1.1-1.8) plus our additions, independent
+  // Written from docs/upstream.md (§1.1-§1.8) plus our additions, independent
   // of the implementation's table.
   std::set<std::string> expected{
     // 1.1

@@ -62,7 +62,7 @@ CAF_TEST(curve preferences) {
   CAF_CHECK_EQUAL(istio_csr::errors::message(empty_entry.error()),
                   "empty entry in serving tls curve preferences");
   CAF_CHECK(!parse_tls_curves({"  "}));
-  // Every spelling of the spec's list, and decimal IDs.
+  // Every spelling of docs/upstream.md §1.4's list, and decimal IDs.
   struct row {
     const char* in;
     uint16_t id;

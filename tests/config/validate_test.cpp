@@ -181,7 +181,7 @@ CAF_TEST(istiod certificate rules apply only when enabled) {
     prefix
       + "istiod-cert-renew-before (1h0m0s) must be less than "
         "istiod-cert-duration (1h0m0s)");
-  // ECDSA with the default size 2048 fails (noted in the spec).
+  // ECDSA with the default size 2048 fails (docs/upstream.md §1.6).
   CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--istiod-cert-enabled",
                                   "--istiod-cert-key-algorithm=ECDSA"}),
                   prefix

@@ -1,6 +1,6 @@
 // The namespace watcher and its configmap actors against the test cluster:
-// upstream's Test_Reconcile cases (spec §9.1) on a real API server, live
-// repairs, selectors, root changes, restarts and the absence of writes
+// upstream's Test_Reconcile cases (docs/upstream.md §9.1) on a real API server,
+// live repairs, selectors, root changes, restarts and the absence of writes
 // when nothing changes.
 
 #define CAF_SUITE controllers.configmap_cluster

@@ -1,6 +1,7 @@
-// Upstream pkg/controller/configmap_test.go Test_Reconcile (spec §9.1) on
-// the pure decisions: which namespaces get the ConfigMap and what is
-// written. The same cases run against devcluster in configmap_cluster_test.
+// Upstream pkg/controller/configmap_test.go Test_Reconcile
+// (docs/upstream.md §9.1) on the pure decisions: which namespaces get the
+// ConfigMap and what is written. The same cases run against devcluster in
+// configmap_cluster_test.
 
 #define CAF_SUITE controllers.configmap_reconcile
 

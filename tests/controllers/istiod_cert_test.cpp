@@ -1,6 +1,6 @@
-// The dynamic istiod Certificate controller (spec §6) against the test
-// cluster: nothing while no issuer is configured; created as specified with
-// the additional annotations; follows every issuer change, the revert to
+// The dynamic istiod Certificate controller (docs/upstream.md §6) against the
+// test cluster: nothing while no issuer is configured; created as specified
+// with the additional annotations; follows every issuer change, the revert to
 // the startup issuer included; repairs manual edits and deletion; takes
 // over an existing object without touching its annotations; retries
 // conflicts on fresh state and API errors with backoff; and, with

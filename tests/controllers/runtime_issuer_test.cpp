@@ -1,5 +1,5 @@
-// The runtime issuer watcher (spec §3.5) against the test cluster: the
-// ConfigMap's data becomes the active issuer, incomplete data keeps the
+// The runtime issuer watcher (docs/upstream.md §3.5) against the test cluster:
+// the ConfigMap's data becomes the active issuer, incomplete data keeps the
 // previous one, deletion reverts to the startup issuer (or to none), only
 // the named ConfigMap counts, a restarted watcher notices a deletion it
 // missed, and dropped watches resume.

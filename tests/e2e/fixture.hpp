@@ -44,7 +44,7 @@ inline const std::string identities_annotation
 inline const std::string behaviour_annotation
   = "devcluster.istio-csr.io/behaviour";
 
-/// The gRPC codes istio-agent retries (istio-clients A.2).
+/// The gRPC codes istio-agent retries (docs/istio-clients.md §A.2).
 bool retriable(int grpc_code);
 
 /// The canonical name of a gRPC code ("UNAUTHENTICATED").

@@ -1,5 +1,5 @@
-// How the agent answers when the issuer misbehaves (spec 2.8), with
-// devcluster's issuer behaviours (annotation devcluster.istio-csr.io/
+// How the agent answers when the issuer misbehaves (docs/upstream.md §2.8),
+// with devcluster's issuer behaviours (annotation devcluster.istio-csr.io/
 // behaviour on a second Issuer selected with --issuer-name), and issuers
 // with an intermediate CA or a root the agent does not trust.
 //

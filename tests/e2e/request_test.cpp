@@ -1,6 +1,6 @@
-// Upstream's e2e request suite (spec 9.2) against the real binary: direct
-// gRPC calls over TLS with tokens from TokenRequest, checked with pki, the
-// openssl CLI and kubectl. One cluster and one agent serve the whole suite
+// Upstream's e2e request suite (docs/upstream.md §9.2) against the real binary:
+// direct gRPC calls over TLS with tokens from TokenRequest, checked with pki,
+// the openssl CLI and kubectl. One cluster and one agent serve the whole suite
 // (upstream's values: client-cert authenticator on, CRs preserved, a custom
 // annotation, max duration 5m, trust domain foo.bar).
 
@@ -73,7 +73,7 @@ struct fixture {
     CAF_CHECK(sans.dns.empty());
     CAF_CHECK(sans.ips.empty());
     CAF_CHECK(!chain.leaf.is_ca());
-    // Max duration 5m clamps the requested hour (spec 2.6).
+    // Max duration 5m clamps the requested hour (docs/upstream.md §2.6).
     auto lifetime = chain.leaf.not_after() - chain.leaf.not_before();
     auto lifetime_s
       = std::chrono::duration_cast<std::chrono::seconds>(lifetime).count();
@@ -270,7 +270,7 @@ CAF_TEST(renewal with the issued certificate and no token) {
 
 CAF_TEST(a client certificate from a foreign CA fails the handshake) {
   // Even with a valid token: a bad client certificate fails the TLS
-  // handshake, there is no fallback to the token (spec 2.2).
+  // handshake, there is no fallback to the token (docs/upstream.md §2.2).
   auto foreign = make_root("foreign root");
   auto csr = make_csr(env.identity);
   pki::cert_template tmpl;

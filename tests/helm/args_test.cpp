@@ -57,7 +57,7 @@ CAF_TEST(default values give upstream default args) {
 }
 
 CAF_TEST(the e2e values give upstream e2e args) {
-  // Spec 9.2's values, compared with spec 8.2 item by item.
+  // docs/upstream.md §9.2's values, compared with §8.2 item by item.
   strings_t want{
     "--log-level=1",
     "--log-format=json",

@@ -82,8 +82,8 @@ bool check_same_list(const std::vector<std::string>& got,
                      const std::vector<std::string>& want,
                      const std::string& what);
 
-/// The upstream default container args (spec 8.2) for release namespace
-/// `cert-manager`; tests edit copies of it.
+/// The upstream default container args (docs/upstream.md §8.2) for release
+/// namespace `cert-manager`; tests edit copies of it.
 std::vector<std::string> default_args();
 
 } // namespace istio_csr::test::helm

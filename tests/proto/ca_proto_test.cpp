@@ -24,7 +24,7 @@ std::string hex_of(std::string_view text) {
 
 } // namespace
 
-// The request of istio-clients.md A.1 "Wire check", encoded by upstream's
+// The request of docs/istio-clients.md §A.1 "Wire check", encoded by upstream's
 // ca.proto with protoc --encode. Every byte must match.
 CAF_TEST(request bytes match the istio wire example) {
   istio::v1::auth::IstioCertificateRequest req;

@@ -115,7 +115,7 @@ CAF_TEST(impersonation needs the csr to carry exactly the target identity) {
                   "identity_mismatch");
 }
 
-// -- beyond upstream's unit tests: the rest of spec 2.5 -----------------------
+// -- beyond upstream's unit tests: the rest of docs/upstream.md §2.5 ----------
 
 CAF_TEST(a csr with a broken signature fails) {
   auto pem = csr_with_ids(foo_bar);

@@ -274,7 +274,7 @@ CAF_TEST(real extended key usages allow only server and client auth) {
     {s(pki::oid::ext_key_usage), false, "\x30\x03\x02\x01\x01"}));
 }
 
-// -- SubjectAltName encoding rules (spec 2.5) ---------------------------------
+// -- SubjectAltName encoding rules (docs/upstream.md §2.5) --------------------
 
 CAF_TEST(san values must be one der sequence of uri names) {
   auto san = [](std::string value) {

@@ -70,7 +70,7 @@ CAF_TEST(the serving certificate is obtained with the upstream request) {
   CAF_CHECK_EQUAL(roots->pem, bootstrap_ca_pem());
   CAF_REQUIRE_EQUAL(got.roots.size(), 1u);
   CAF_CHECK(got.roots.front() == roots->certs.front());
-  // The CertificateRequest (spec §3.1, §4), deleted afterwards.
+  // The CertificateRequest (docs/upstream.md §3.1, §4), deleted afterwards.
   auto cr = rec.first_added();
   CAF_REQUIRE(cr);
   kube::certificate_request_view view{*cr};

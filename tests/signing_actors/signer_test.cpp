@@ -65,7 +65,7 @@ CAF_TEST(a valid CSR gets a chain that verifies to the root) {
   CAF_REQUIRE_EQUAL(res.code, "ok");
   check_chain(res.chain, bootstrap_ca_pem(), id);
   // The CertificateRequest as created: annotation, label, the exact CSR,
-  // spec of upstream §3.1.
+  // spec of docs/upstream.md §3.1.
   auto cr = rec.first_added();
   CAF_REQUIRE(cr);
   kube::certificate_request_view view{*cr};

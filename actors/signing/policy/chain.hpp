@@ -11,10 +11,11 @@
 
 namespace istio_csr::actors::signing::policy {
 
-/// Size limit of a CertificateRequest's `status.certificate` (spec §2.7).
+/// Size limit of a CertificateRequest's `status.certificate`
+/// (docs/upstream.md §2.7).
 constexpr std::size_t max_chain_pem_bytes = 95'000;
 
-/// Size limit of a root CA bundle (spec §4, §4.1).
+/// Size limit of a root CA bundle (docs/upstream.md §4, §4.1).
 constexpr std::size_t max_root_bundle_bytes = 330'000;
 
 /// The mesh roots: the PEM exactly as loaded (it is sent byte for byte as
@@ -39,11 +40,11 @@ caf::expected<root_bundle> load_root_bundle(std::string pem);
 caf::expected<std::vector<pki::certificate>>
 parse_single_chain(std::string_view pem);
 
-/// Upstream `parseCertificateBundle` (spec §2.7): `parse_single_chain` on
-/// the CertificateRequest's `status.certificate`, then verification of the
-/// leaf against `roots.certs` with the rest as intermediates, for clientAuth
-/// or serverAuth. Result: each chain certificate as its own PEM string,
-/// then `roots.pem` as one final element.
+/// Upstream `parseCertificateBundle` (docs/upstream.md §2.7):
+/// `parse_single_chain` on the CertificateRequest's `status.certificate`, then
+/// verification of the leaf against `roots.certs` with the rest as
+/// intermediates, for clientAuth or serverAuth. Result: each chain certificate
+/// as its own PEM string, then `roots.pem` as one final element.
 caf::expected<std::vector<std::string>>
 build_response_chain(std::string_view issued_pem, const root_bundle& roots);
 

@@ -5,7 +5,7 @@
 
 namespace istio_csr::actors::signing::policy {
 
-/// The duration to request for a workload certificate (spec §2.6):
+/// The duration to request for a workload certificate (docs/upstream.md §2.6):
 /// `min(validity_seconds, max)`.
 ///
 /// Deviation from upstream, on purpose: a `validity_seconds` ≤ 0 means "not
