@@ -278,7 +278,7 @@ CAF_TEST(our own limits) {
             == 0s);
 }
 
-CAF_TEST(validate works on a hand - made value) {
+CAF_TEST(validate works on a value made by hand) {
   options o;
   CAF_CHECK(!validate(o));
   CAF_CHECK(o.issuer.static_issuer.has_value());

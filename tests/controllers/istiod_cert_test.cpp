@@ -228,7 +228,7 @@ CAF_TEST(API errors are retried with backoff) {
   set_faults(json::object());
 }
 
-CAF_TEST(becomes Ready with Secret istiod - tls from the issuer it names) {
+CAF_TEST(becomes Ready with the istiod tls Secret from the issuer it names) {
   if (!devcluster_only("devcluster's Certificate controller"))
     return;
   make_intermediate_issuer(cluster(), istio_system, runtime.name,

@@ -215,7 +215,7 @@ CAF_TEST(a pure runtime install waits for its ConfigMap) {
   check_chain(sign(), 3, {intermediate_ou});
 }
 
-CAF_TEST(an in - flight request keeps its issuer and a new one does not wait) {
+CAF_TEST(a request in flight keeps its issuer and a new one does not wait) {
   const std::string slow = "slow-ca";
   if (!start({"--certificate-request-timeout=60s"}, [&](e2e::environment& e) {
         // devcluster's istio-ca key, signing after 8 s.

@@ -499,7 +499,7 @@ CAF_TEST(status subresource of certificate requests) {
   CAF_CHECK_EQUAL(del.json()["details"]["group"], "cert-manager.io");
 }
 
-CAF_TEST(cert - manager webhook checks certificate requests) {
+CAF_TEST(the cert manager webhook checks certificate requests) {
   auto ns = fresh_namespace("api-webhook");
   auto path = group_path("cert-manager.io/v1", ns, "certificaterequests");
   auto garbage = certificate_request("garbage");

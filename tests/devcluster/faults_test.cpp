@@ -50,7 +50,7 @@ CAF_TEST(the next requests fail with 500 then succeed) {
   CAF_CHECK_EQUAL(config["rules"].size(), 0u);
 }
 
-CAF_TEST(429 carries Retry - After) {
+CAF_TEST(429 carries a Retry After header) {
   if (!devcluster_only("fault injection"))
     return;
   reset_faults guard;

@@ -154,7 +154,7 @@ CAF_TEST(typed kubectl commands create namespaces secrets and accounts) {
     kubectl({"delete", "namespace", ns, "--wait=false"}).exit_code, 0);
 }
 
-CAF_TEST(get - w prints added modified and deleted events) {
+CAF_TEST(get with watch prints added modified and deleted events) {
   auto ns = fresh_namespace("kc-watch");
   auto watcher = kubectl_bg(
     {"get", "-n", ns, "configmaps", "-w", "--output-watch-events"});
@@ -261,7 +261,7 @@ CAF_TEST(deleting a namespace goes through Terminating) {
   }));
 }
 
-CAF_TEST(cert - manager resources are discoverable) {
+CAF_TEST(cert manager resources are discoverable) {
   auto resources = kubectl(
     {"api-resources", "--api-group", "cert-manager.io", "-o", "name"});
   CAF_CHECK_EQUAL(resources.exit_code, 0);

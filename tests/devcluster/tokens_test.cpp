@@ -53,7 +53,7 @@ std::string uid_of(const std::string& path) {
 
 } // namespace
 
-CAF_TEST(a pod - bound token carries the claims of a real server) {
+CAF_TEST(a token bound to a pod carries the claims of a real server) {
   auto ns = fresh_namespace("tok-claims");
   auto pod_uid = create(core_path(ns, "pods"), pod("app"))["metadata"]["uid"]
                    .get<std::string>();
@@ -95,7 +95,7 @@ CAF_TEST(a pod - bound token carries the claims of a real server) {
   CAF_CHECK(!pc["kubernetes.io"].contains("node"));
 }
 
-CAF_TEST(token review of a pod - bound token) {
+CAF_TEST(token review of a token bound to a pod) {
   auto ns = fresh_namespace("tok-review");
   auto pod_uid = create(core_path(ns, "pods"), pod("app"))["metadata"]["uid"]
                    .get<std::string>();

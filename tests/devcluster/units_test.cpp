@@ -128,7 +128,7 @@ CAF_TEST(the history is bounded and compaction forgets it) {
   CAF_CHECK_EQUAL(store.oldest_resource_version(), 5u);
 }
 
-CAF_TEST(listeners see their namespace and all - namespace changes) {
+CAF_TEST(listeners see their namespace and changes in all namespaces) {
   resource_registry reg;
   object_store store{reg, 10};
   auto& cms = reg.core("configmaps");
@@ -270,7 +270,7 @@ CAF_TEST(fault rules match retire and validate) {
   CAF_CHECK(f.watch().drop_after_events == int64_t{3});
 }
 
-CAF_TEST(tokens verify like kube - apiserver) {
+CAF_TEST(tokens verify like the kube apiserver) {
   token_authority auth{key_pair::generate_rsa(2048),
                        "https://kubernetes.default.svc.cluster.local",
                        {"https://kubernetes.default.svc.cluster.local"}};

@@ -119,7 +119,7 @@ CAF_TEST(delay signs later without blocking others) {
   CAF_CHECK(!status_pem(*slow, "certificate").empty());
 }
 
-CAF_TEST(empty - ca signs without a CA) {
+CAF_TEST(the empty ca behaviour signs without a CA) {
   CAF_REQUIRE(cluster() != nullptr);
   issuers_fixture f{{{"noca", {{behaviour, "empty-ca"}}}}};
   f.request("leaf", "noca");

@@ -45,7 +45,7 @@ int64_t revision(const json& crt) {
 
 } // namespace
 
-CAF_TEST(a Certificate gets its Secret and is re - issued on issuer change) {
+CAF_TEST(a Certificate gets its Secret and is issued again on issuer change) {
   CAF_REQUIRE(cluster() != nullptr);
   auto ns = make_namespace("certificate");
   auto root_a = make_root("root a");

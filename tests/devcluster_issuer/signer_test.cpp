@@ -11,7 +11,7 @@
 using namespace istio_csr;
 using namespace istio_csr::devcluster::issuer;
 
-CAF_TEST(key usages follow cert - manager) {
+CAF_TEST(key usages follow cert manager) {
   auto defaults = map_key_usages({}, false);
   CAF_REQUIRE(defaults);
   unsigned expected

@@ -56,7 +56,7 @@ struct fixture {
 
 CAF_TEST_FIXTURE_SCOPE(csrctl_tests, fixture)
 
-CAF_TEST(csrctl request prints a chain signed by the istio - ca issuer) {
+CAF_TEST(csrctl request prints a chain signed by the istio ca issuer) {
   auto res = csrctl({"--namespace", "default", "--service-account", "default"});
   CAF_REQUIRE_EQUAL(res.exit_code, 0);
   const std::string id = "spiffe://cluster.local/ns/default/sa/default";

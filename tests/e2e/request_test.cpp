@@ -316,7 +316,7 @@ CAF_TEST(the serving certificate carries the DNS names and chains to the root) {
     CAF_MESSAGE(output);
 }
 
-CAF_TEST(a ztunnel - like TLS 1.3 AES - GCM client connects) {
+CAF_TEST(a client like ztunnel with TLS 1.3 and AES GCM connects) {
   auto root_file = dir.write("root.pem", env.root_pem);
   for (const std::string suite :
        {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"}) {
@@ -334,7 +334,7 @@ CAF_TEST(a ztunnel - like TLS 1.3 AES - GCM client connects) {
   }
 }
 
-CAF_TEST(a ztunnel - like HTTP2 client over TLS 1.3 gets an ECDSA certificate) {
+CAF_TEST(an HTTP2 client like ztunnel over TLS 1.3 gets an ECDSA certificate) {
   // curl (nghttp2) speaks gRPC by hand: TLS 1.3 only, AES-128-GCM, ALPN h2,
   // ztunnel's headers and an ECDSA P-256 CSR. An independent client of our
   // TLS front and HTTP/2 server.

@@ -243,7 +243,7 @@ CAF_TEST(many concurrent calls are answered later from another thread) {
                   static_cast<std::uint64_t>(channels));
 }
 
-CAF_TEST(a cancelled call reports it and later finishes are no - ops) {
+CAF_TEST(a cancelled call reports it and later finishes do nothing) {
   start();
   handler->auto_answer = false;
   auto ch = channel();

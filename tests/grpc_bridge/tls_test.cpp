@@ -22,7 +22,7 @@ namespace {
 
 CAF_TEST_FIXTURE_SCOPE(tls_tests, bridge_fixture)
 
-CAF_TEST(TLS 1.3 with AES - GCM and ALPN h2 as ztunnel speaks it) {
+CAF_TEST(TLS 1.3 with AES GCM and ALPN h2 as ztunnel speaks it) {
   start();
   auto ca = ca_file();
   for (std::string suite :
@@ -71,7 +71,7 @@ CAF_TEST(a minimum of TLS 1.3 refuses TLS 1.2) {
 
 // With TLS 1.2 an ECDSA certificate's curve must be among the client's
 // groups, so curve tests use an RSA serving key (upstream's default).
-CAF_TEST(default curves accept X25519 P - 256 and P - 384) {
+CAF_TEST(default curves accept X25519 P256 and P384) {
   serving = make_serving(ca, true);
   start();
   auto ca = ca_file();

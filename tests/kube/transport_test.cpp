@@ -392,7 +392,7 @@ CAF_TEST(client certificate authentication) {
   CAF_CHECK(!bad && is(bad.error(), errc::config_error));
 }
 
-CAF_TEST(the token file is re - read when it changes) {
+CAF_TEST(the token file is read again when it changes) {
   istio_csr::test::temp_dir dir;
   auto path = dir.write("token", "token-1\n");
   https_test_server srv{[](const request_info& req, conn_t& c) {

@@ -84,8 +84,7 @@ caf::behavior idle_actor(caf::event_based_actor*, int) {
 
 CAF_TEST_FIXTURE_SCOPE(supervision_tests, fixture)
 
-CAF_TEST(a signer killed mid request
-         : the call is retried and nothing is left behind) {
+CAF_TEST(a killed signer has its call retried and leaves nothing behind) {
   if (!prepare("delay", "2s"))
     return;
   start(defaults(ns));
@@ -108,7 +107,7 @@ CAF_TEST(a signer killed mid request
   CAF_CHECK(wait_until([&] { return restarts(victim) == 1; }, 10s));
 }
 
-CAF_TEST(both signers killed : a retriable answer and nothing left behind) {
+CAF_TEST(both signers killed give a retriable answer and leave nothing) {
   if (!prepare("never"))
     return;
   start(defaults(ns));

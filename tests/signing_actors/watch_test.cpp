@@ -62,7 +62,7 @@ CAF_TEST(dropped watches do not fail a waiting request) {
   CAF_CHECK(wait_no_crs(ns));
 }
 
-CAF_TEST(a 410 during the wait re - lists and the request still succeeds) {
+CAF_TEST(a 410 during the wait lists again and the request succeeds) {
   if (!prepare("delay", "3s"))
     return;
   start(defaults(ns));
