@@ -210,7 +210,8 @@ CAF_TEST(a missing lease is created and then renewed) {
   auto p = std::make_shared<probe>();
   auto a = elect(options("candidate-a"), p);
   CAF_REQUIRE(wait_until([&] { return leading(a); }, 5s));
-  CAF_CHECK_EQUAL(p->running.load(), 1);
+  // The leader supervisor starts its children after `leading` turned true.
+  CAF_CHECK(wait_until([&] { return p->running.load() == 1; }, 5s));
   auto first = lease();
   CAF_REQUIRE(first.is_object());
   auto& spec = first.at("spec");
@@ -285,7 +286,7 @@ CAF_TEST(a follower takes over after the leader crashed) {
   CAF_CHECK_EQUAL(l.at("spec").value("holderIdentity", ""), "candidate-b");
   CAF_CHECK_EQUAL(l.at("spec").value("leaseTransitions", -1), 1);
   CAF_CHECK_NOT_EQUAL(l.at("spec").value("acquireTime", ""), acquired);
-  CAF_CHECK_EQUAL(pb->running.load(), 1);
+  CAF_CHECK(wait_until([&] { return pb->running.load() == 1; }, 5s));
 }
 
 CAF_TEST(a lease renewed by someone else is never taken) {
