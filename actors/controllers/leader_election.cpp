@@ -8,6 +8,7 @@
 #include <optional>
 #include <random>
 
+#include "caf/actor_clock.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/sec.hpp"
@@ -28,7 +29,10 @@ namespace istio_csr::actors::controllers {
 
 namespace {
 
-using steady = std::chrono::steady_clock;
+// Durations are measured on the actor clock (steady_clock in production,
+// virtual time under CAF's test coordinator), which also times every
+// delayed message and request timeout here.
+using steady = caf::actor_clock::clock_type;
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
@@ -161,7 +165,7 @@ void succeeded(leader_actor* self, const nlohmann::json& lease,
   // successful attempt.
   auto token = ++st.renew_token;
   auto left = duration_cast<milliseconds>(started + st.opts.renew_deadline
-                                          - steady::now());
+                                          - self->clock().now());
   self->delayed_send(self, std::max(left, milliseconds{0}),
                      leader_deadline_atom::value, token);
   // A renewal that comes back too late to last one retry period does not
@@ -246,7 +250,7 @@ void create(leader_actor* self, steady::time_point started) {
 void on_read(leader_actor* self, const nlohmann::json& lease,
              steady::time_point started) {
   auto& st = self->state;
-  auto now = steady::now();
+  auto now = self->clock().now();
   observe(st, lease, now);
   auto spec = kube::lease_view{lease}.spec();
   if (!spec.holder_identity.empty() && spec.holder_identity != st.opts.identity
@@ -265,7 +269,7 @@ void attempt(leader_actor* self) {
   if (st.stopping || st.in_flight)
     return;
   st.in_flight = true;
-  auto started = steady::now();
+  auto started = self->clock().now();
   // The leader renews from its cached record (client-go does the same):
   // one write, no read; a conflict makes the next attempt read.
   if (st.leading && st.observed) {

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <optional>
+#include <type_traits>
 #include <unordered_map>
 #include <variant>
 
+#include "caf/actor_clock.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
@@ -74,7 +76,7 @@ struct signer_state {
   uint64_t finished = 0;
   /// Overload refusals since the last warning, and when that was.
   uint64_t overloaded = 0;
-  std::chrono::steady_clock::time_point overload_warned;
+  caf::actor_clock::time_point overload_warned;
 
   static inline const char* name = "csr-signer";
 };
@@ -297,7 +299,7 @@ bool take_cr_slot(signer_pointer self, uint64_t id, pending_request& pr) {
   }
   // At most one warning per 10 s: an overload must not become a log storm.
   ++st.overloaded;
-  auto now = std::chrono::steady_clock::now();
+  auto now = self->clock().now();
   if (now - st.overload_warned >= std::chrono::seconds{10}) {
     logging::warn(*st.log,
                   "too many CertificateRequests waiting for the issuer, "
@@ -589,17 +591,22 @@ signer_impl(signer_pointer self, std::shared_ptr<const signer_options> opts,
       const auto& request = req->request();
       auto reply = request.reply;
       st.requests.emplace(id, pending_request{req, rp, {}, {}, {}, {}, false});
-      // The deadline: ours, never beyond the caller's.
-      using clock = std::chrono::steady_clock;
+      // The deadline: ours, never beyond the caller's. Measured on the
+      // actor clock (steady_clock in production, virtual time under CAF's
+      // test coordinator), which also times the delayed message.
+      using clock = caf::actor_clock::clock_type;
+      static_assert(
+        std::is_same_v<clock::time_point, decltype(request.deadline)>);
+      auto now = self->clock().now();
       auto deadline = request.deadline;
       if (st.opts->request_timeout > std::chrono::nanoseconds::zero()) {
-        auto ours = clock::now()
+        auto ours = now
                     + std::chrono::duration_cast<clock::duration>(
                       st.opts->request_timeout);
         deadline = std::min(deadline, ours);
       }
       if (deadline != clock::time_point::max()) {
-        auto delay = std::max(deadline - clock::now(), clock::duration::zero());
+        auto delay = std::max(deadline - now, clock::duration::zero());
         self->delayed_send(self, delay, sign_timeout_atom::value, id);
       }
       // Runs on a transport thread (or here, if already cancelled).

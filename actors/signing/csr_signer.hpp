@@ -97,8 +97,10 @@ struct signer_stats {
 ///    `sign_errc::verification_failed`;
 /// 6. the CertificateRequest is deleted on every path after a successful
 ///    create (unless preserve).
-/// The request's deadline (min of the caller's and `request_timeout`)
-/// answers `sign_errc::timed_out`. A cancelled request stops waiting. Both
+/// The request's deadline (min of the caller's and `request_timeout`, on
+/// the actor clock: `sign_request::deadline` is a steady_clock time point,
+/// which is what the actor clock reads in production) answers
+/// `sign_errc::timed_out`. A cancelled request stops waiting. Both
 /// clean up.
 ///
 /// `(stats_atom) -> signer_stats`.

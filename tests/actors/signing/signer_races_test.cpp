@@ -1,0 +1,432 @@
+// The csr-signer's races on CAF's deterministic scheduler and virtual clock,
+// against a fake kube client and a fake cr-watcher that answer only when the
+// test says so: a create answered after its request ended, the deadline and
+// the final event at the same instant (both orders), a cancel during the
+// TokenReview, and the bound on waiting CertificateRequests.
+
+#define CAF_SUITE actors.signer_races
+
+#include "caf/test/dsl.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/signing/active_issuer.hpp"
+#include "actors/signing/csr_signer.hpp"
+#include "actors/signing/errors.hpp"
+#include "actors/signing/messages.hpp"
+#include "actors/signing/policy/chain.hpp"
+#include "actors/signing/root_store.hpp"
+#include "actors/signing/slot_pool.hpp"
+#include "actors/system/system_config.hpp"
+#include "fake_cr_watcher.hpp"
+#include "kube/api/object.hpp"
+#include "pki/csr.hpp"
+#include "pki/test_pki.hpp"
+#include "signing_api/sign_errc.hpp"
+#include "signing_api/sign_reply.hpp"
+#include "signing_api/sign_request.hpp"
+#include "support/fake_kube_client.hpp"
+
+using namespace std::chrono_literals;
+using namespace istio_csr;
+using namespace istio_csr::test;
+
+namespace {
+
+namespace sg = istio_csr::actors::signing;
+using signing_api::sign_errc;
+using json = nlohmann::json;
+using time_point = caf::actor_clock::time_point;
+
+const std::string workload_id = "spiffe://cluster.local/ns/ns-a/sa/sa-a";
+
+/// What one signing request got.
+struct outcome {
+  /// Every result its reply delivered (a reply delivers at most one: the
+  /// first `finish` wins).
+  std::vector<signing_api::sign_result> results;
+  /// Answers of the signer to the `(sign_atom, request_ref)` request.
+  int signer_answers = 0;
+  caf::error signer_error;
+  std::shared_ptr<signing_api::callback_reply> reply;
+
+  /// "ok", the `sign_errc` name of the one result, "<none>" or "<several>".
+  std::string code() const {
+    if (results.empty())
+      return "<none>";
+    if (results.size() > 1)
+      return "<several>";
+    if (results.front())
+      return "ok";
+    auto code = signing_api::sign_errc_of(results.front().error());
+    return code ? to_string(*code) : "<other error>";
+  }
+};
+
+struct fixture : test_coordinator_fixture<actors::system_config> {
+  key_and_cert ca = make_root("istio-csr signer races CA");
+  pki::private_key workload_key = ec_key();
+  std::string csr_pem;
+  fake_kube_client kube{sys};
+  fake_cr_watcher watcher{sys};
+  std::shared_ptr<sg::slot_pool> pool;
+  sg::signer_actor signer;
+  std::vector<caf::actor> helpers;
+  int crs = 0;
+
+  fixture() {
+    pki::csr_template tmpl;
+    tmpl.sans.uris = {workload_id};
+    csr_pem = unwrap(pki::make_csr(workload_key, tmpl)).to_pem();
+  }
+
+  ~fixture() override {
+    for (auto& h : helpers)
+      anon_send_exit(h, caf::exit_reason::user_shutdown);
+    anon_send_exit(signer, caf::exit_reason::user_shutdown);
+    anon_send_exit(kube.actor(), caf::exit_reason::user_shutdown);
+    anon_send_exit(watcher.actor(), caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  /// Starts the signer: `timeout` is `--certificate-request-timeout`,
+  /// `limit` the bound on waiting CertificateRequests.
+  void start(std::chrono::nanoseconds timeout = 10s, std::size_t limit = 8) {
+    auto opts = std::make_shared<sg::signer_options>();
+    opts->cr.namespace_ = "istio-system";
+    opts->request_timeout = timeout;
+    pool = sg::slot_pool::make(limit);
+    auto roots = sg::policy::load_root_bundle(ca.cert.to_pem());
+    CAF_REQUIRE(roots);
+    sg::signer_deps deps{kube.handle(),
+                         watcher.handle(),
+                         std::make_shared<sg::active_issuer>(kube::issuer_ref{
+                           "istio-ca", "Issuer", "cert-manager.io"}),
+                         std::make_shared<sg::root_store>(std::move(*roots)),
+                         {},
+                         pool};
+    signer = sg::spawn_csr_signer(sys, std::move(opts), std::move(deps));
+    sched.run();
+  }
+
+  time_point now() {
+    return sched.clock().now();
+  }
+
+  /// Sends one request to the signer, as the dispatcher does, from a fresh
+  /// actor that counts the signer's answers.
+  std::shared_ptr<outcome> sign(time_point deadline = time_point::max()) {
+    auto out = std::make_shared<outcome>();
+    signing_api::sign_request req;
+    req.csr_pem = csr_pem;
+    req.validity_seconds = 3600;
+    req.caller.has_authorization = true;
+    req.caller.bearer_token = "a-token";
+    req.caller.peer = "127.0.0.1:1";
+    req.deadline = deadline;
+    std::weak_ptr<outcome> weak = out;
+    out->reply
+      = signing_api::callback_reply::make([weak](signing_api::sign_result r) {
+          if (auto o = weak.lock())
+            o->results.push_back(std::move(r));
+        });
+    req.reply = out->reply;
+    auto ref = sg::make_request_ref(std::move(req));
+    auto dest = signer;
+    helpers.push_back(sys.spawn(
+      [dest](caf::event_based_actor* s, sg::request_ref ref,
+             std::shared_ptr<outcome> out) {
+        s->request(dest, caf::infinite, sg::sign_atom::value, std::move(ref))
+          .then([out] { ++out->signer_answers; },
+                [out](caf::error& err) {
+                  ++out->signer_answers;
+                  out->signer_error = std::move(err);
+                });
+      },
+      std::move(ref), out));
+    sched.run();
+    return out;
+  }
+
+  /// The caller's TokenReview says: the service account ns-a/sa-a.
+  void answer_review() {
+    auto i = kube.pending_one(kube::verb::create, "tokenreviews");
+    kube.answer(
+      i, json{{"apiVersion", "authentication.k8s.io/v1"},
+              {"kind", "TokenReview"},
+              {"status",
+               {{"authenticated", true},
+                {"user",
+                 {{"username", "system:serviceaccount:ns-a:sa-a"},
+                  {"groups", json::array({"system:serviceaccounts",
+                                          "system:serviceaccounts:ns-a",
+                                          "system:authenticated"})}}}}}});
+    sched.run();
+  }
+
+  /// The index of the one unanswered create of a CertificateRequest.
+  std::size_t pending_create() {
+    return kube.pending_one(kube::verb::create, "certificaterequests");
+  }
+
+  /// Answers the create `i` as the API server does (`generateName`); returns
+  /// the name. Does not run the scheduler.
+  std::string answer_create(std::size_t i) {
+    auto name = "istio-csr-" + std::to_string(++crs);
+    auto body = kube.at(i).body;
+    body["metadata"]["name"] = name;
+    body["metadata"]["namespace"] = "istio-system";
+    kube.answer(i, std::move(body));
+    return name;
+  }
+
+  /// A request up to its wait on the watcher; returns the object's name.
+  std::string until_wait(const outcome& out) {
+    answer_review();
+    auto name = answer_create(pending_create());
+    sched.run();
+    CAF_REQUIRE_EQUAL(out.code(), "<none>");
+    CAF_REQUIRE_EQUAL(watcher.waits().back().name, name);
+    return name;
+  }
+
+  /// The CertificateRequest `name` as the CA issuer signs it.
+  sg::finished_request issued(const std::string& name) {
+    pki::cert_template tmpl;
+    tmpl.key_usage
+      = pki::key_usage::digital_signature | pki::key_usage::key_encipherment;
+    tmpl.ext_key_usages = {std::string{pki::oid::client_auth},
+                           std::string{pki::oid::server_auth}};
+    tmpl.not_before = std::chrono::system_clock::now() - 1min;
+    tmpl.not_after = tmpl.not_before + 1h;
+    auto csr = unwrap(pki::csr::from_pem(csr_pem));
+    auto leaf = unwrap(pki::issue_from_csr(csr, tmpl, ca.cert, ca.key));
+    sg::finished_request cr;
+    cr.name = name;
+    cr.outcome = sg::cr_outcome::issued;
+    cr.certificate = leaf.to_pem();
+    cr.ca = ca.cert.to_pem();
+    return cr;
+  }
+
+  /// Runs only the fake cr-watcher, once: its answer lands in the signer's
+  /// mailbox, which does not run.
+  void run_watcher_only() {
+    CAF_REQUIRE(sched.prioritize(watcher.actor()));
+    sched.run_once();
+  }
+
+  /// The deletes of `name` the fake kube client received.
+  std::size_t deletes_of(const std::string& name) {
+    std::size_t result = 0;
+    for (auto i : kube.find(kube::verb::remove, "certificaterequests"))
+      if (kube.at(i).name == name)
+        ++result;
+    return result;
+  }
+
+  std::size_t count(const std::vector<std::string>& xs, const std::string& x) {
+    return static_cast<std::size_t>(std::count(xs.begin(), xs.end(), x));
+  }
+
+  sg::signer_stats stats() {
+    auto result = std::make_shared<std::optional<sg::signer_stats>>();
+    auto dest = signer;
+    helpers.push_back(sys.spawn(
+      [dest](caf::event_based_actor* s,
+             std::shared_ptr<std::optional<sg::signer_stats>> result) {
+        s->request(dest, caf::infinite, sg::stats_atom::value)
+          .then([result](sg::signer_stats& x) { *result = std::move(x); });
+      },
+      result));
+    sched.run();
+    CAF_REQUIRE(result->has_value());
+    return **result;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(signer_races_tests, fixture)
+
+CAF_TEST(a create answered after the deadline deletes the object) {
+  start(10s);
+  auto out = sign();
+  answer_review();
+  auto create = pending_create();
+  CAF_CHECK_EQUAL(pool->in_use(), 1u);
+  advance_time(10s - 1ns);
+  sched.run();
+  CAF_CHECK_EQUAL(out->code(), "<none>");
+  advance_time(1ns);
+  sched.run();
+  CAF_CHECK_EQUAL(out->code(), "timed_out");
+  CAF_CHECK_EQUAL(out->signer_answers, 1);
+  CAF_CHECK_EQUAL(pool->in_use(), 0u);
+  // The API server created the object all the same; its answer comes late.
+  auto name = answer_create(create);
+  sched.run();
+  CAF_CHECK_EQUAL(deletes_of(name), 1u);
+  CAF_CHECK(watcher.waits().empty());
+  CAF_CHECK_EQUAL(out->results.size(), 1u);
+  CAF_CHECK_EQUAL(out->signer_answers, 1);
+  auto st = stats();
+  CAF_CHECK_EQUAL(st.active, 0u);
+  CAF_CHECK_EQUAL(st.finished, 1u);
+}
+
+CAF_TEST(a create answered after a cancel deletes the object) {
+  start(10s);
+  auto out = sign();
+  answer_review();
+  auto create = pending_create();
+  out->reply->cancel_by_caller();
+  CAF_CHECK_EQUAL(out->code(), "cancelled");
+  sched.run();
+  CAF_CHECK_EQUAL(out->signer_answers, 1);
+  CAF_CHECK_EQUAL(pool->in_use(), 0u);
+  auto name = answer_create(create);
+  sched.run();
+  CAF_CHECK_EQUAL(deletes_of(name), 1u);
+  CAF_CHECK(watcher.waits().empty());
+  CAF_CHECK_EQUAL(out->results.size(), 1u);
+  CAF_CHECK_EQUAL(out->signer_answers, 1);
+  // The deadline passes later: nothing more happens.
+  advance_time(10s);
+  sched.run();
+  CAF_CHECK_EQUAL(out->results.size(), 1u);
+  CAF_CHECK_EQUAL(out->signer_answers, 1);
+  CAF_CHECK_EQUAL(stats().finished, 1u);
+}
+
+CAF_TEST(the final event just before the deadline wins) {
+  start(10s);
+  auto t0 = now();
+  auto out = sign();
+  auto name = until_wait(*out);
+  advance_time(9s);
+  sched.run();
+  // Both land in the signer's mailbox before it runs: the object first.
+  watcher.answer(watcher.pending_one(), issued(name));
+  run_watcher_only();
+  advance_time(t0 + 10s - now());
+  sched.run();
+  CAF_CHECK_EQUAL(out->code(), "ok");
+  CAF_REQUIRE(out->results.size() == 1 && out->results.front());
+  CAF_CHECK_EQUAL(out->results.front()->back(), ca.cert.to_pem());
+  CAF_CHECK_EQUAL(out->signer_answers, 1);
+  CAF_CHECK_EQUAL(deletes_of(name), 1u);
+  // The wait was answered: nothing to withdraw.
+  CAF_CHECK(watcher.unwaits().empty());
+  CAF_CHECK_EQUAL(pool->in_use(), 0u);
+  CAF_CHECK_EQUAL(stats().finished, 1u);
+}
+
+CAF_TEST(the deadline just before the final event wins) {
+  start(10s);
+  auto out = sign();
+  auto name = until_wait(*out);
+  // Both land in the signer's mailbox before it runs: the deadline first.
+  advance_time(10s);
+  watcher.answer(watcher.pending_one(), issued(name));
+  run_watcher_only();
+  sched.run();
+  CAF_CHECK_EQUAL(out->code(), "timed_out");
+  CAF_CHECK_EQUAL(out->signer_answers, 1);
+  CAF_CHECK_EQUAL(count(watcher.unwaits(), name), 1u);
+  CAF_CHECK_EQUAL(deletes_of(name), 1u);
+  CAF_CHECK_EQUAL(pool->in_use(), 0u);
+  CAF_CHECK_EQUAL(stats().finished, 1u);
+}
+
+CAF_TEST(the deadline withdraws the wait and deletes the object) {
+  start(10s);
+  auto out = sign();
+  auto name = until_wait(*out);
+  advance_time(10s);
+  sched.run();
+  CAF_CHECK_EQUAL(out->code(), "timed_out");
+  CAF_CHECK_EQUAL(count(watcher.unwaits(), name), 1u);
+  CAF_CHECK_EQUAL(deletes_of(name), 1u);
+  // The withdrawn wait answers wait_cancelled, which changes nothing.
+  CAF_CHECK_EQUAL(out->results.size(), 1u);
+  CAF_CHECK_EQUAL(out->signer_answers, 1);
+}
+
+CAF_TEST(the caller deadline bounds the request timeout) {
+  start(10s);
+  auto out = sign(now() + 3s);
+  auto name = until_wait(*out);
+  advance_time(3s - 1ns);
+  sched.run();
+  CAF_CHECK_EQUAL(out->code(), "<none>");
+  advance_time(1ns);
+  sched.run();
+  CAF_CHECK_EQUAL(out->code(), "timed_out");
+  CAF_CHECK_EQUAL(count(watcher.unwaits(), name), 1u);
+  CAF_CHECK_EQUAL(deletes_of(name), 1u);
+}
+
+CAF_TEST(a cancel during the TokenReview ends the request at once) {
+  start(10s);
+  auto out = sign();
+  auto review = kube.pending_one(kube::verb::create, "tokenreviews");
+  out->reply->cancel_by_caller();
+  CAF_CHECK_EQUAL(out->code(), "cancelled");
+  sched.run();
+  CAF_CHECK_EQUAL(out->signer_answers, 1);
+  CAF_CHECK_EQUAL(stats().active, 0u);
+  // The TokenReview answers later: ignored.
+  kube.answer(
+    review, json{{"status",
+                  {{"authenticated", true},
+                   {"user",
+                    {{"username", "system:serviceaccount:ns-a:sa-a"},
+                     {"groups", json::array({"system:serviceaccounts"})}}}}}});
+  sched.run();
+  CAF_CHECK(kube.find(kube::verb::create, "certificaterequests").empty());
+  CAF_CHECK_EQUAL(kube.size(), 1u);
+  CAF_CHECK(watcher.waits().empty());
+  CAF_CHECK_EQUAL(pool->in_use(), 0u);
+  CAF_CHECK_EQUAL(out->results.size(), 1u);
+  CAF_CHECK_EQUAL(out->signer_answers, 1);
+}
+
+CAF_TEST(waiting CertificateRequests are bounded and slots come back) {
+  start(10s, 1);
+  auto a = sign();
+  auto name_a = until_wait(*a);
+  CAF_CHECK_EQUAL(pool->in_use(), 1u);
+  // No slot left: refused before any create.
+  auto b = sign();
+  answer_review();
+  CAF_CHECK_EQUAL(b->code(), "issuer_overloaded");
+  CAF_CHECK_EQUAL(b->signer_answers, 1);
+  CAF_CHECK_EQUAL(kube.find(kube::verb::create, "certificaterequests").size(),
+                  1u);
+  // a ends: its slot is free for c.
+  watcher.answer(watcher.pending_one(), issued(name_a));
+  sched.run();
+  CAF_CHECK_EQUAL(a->code(), "ok");
+  CAF_CHECK_EQUAL(pool->in_use(), 0u);
+  auto c = sign();
+  answer_review();
+  CAF_CHECK_EQUAL(kube.find(kube::verb::create, "certificaterequests").size(),
+                  2u);
+  CAF_CHECK_EQUAL(pool->in_use(), 1u);
+  // A cancel gives the slot back too.
+  c->reply->cancel_by_caller();
+  sched.run();
+  CAF_CHECK_EQUAL(c->code(), "cancelled");
+  CAF_CHECK_EQUAL(pool->in_use(), 0u);
+  auto name_c = answer_create(pending_create());
+  sched.run();
+  CAF_CHECK_EQUAL(deletes_of(name_c), 1u);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
