@@ -284,15 +284,15 @@ int run(const config::options& opts) {
     controllers.leader_only.push_back(actors::controllers::istiod_cert_factory(
       std::move(istiod), client, setup.issuer));
   }
-  if (auto err
-      = actors::controllers::apply_election_environment(controllers.election))
-    throw startup_error{"invalid leader election settings: " + sys.render(err)};
+  if (auto err = actors::controllers::validate(controllers.election))
+    throw startup_error{"invalid leader election settings: "
+                        + errors::message(err)};
   for (auto& child : actors::controllers::controller_children(controllers))
     children.push_back(std::move(child));
   auto tree = actors::spawn_supervisor(sys, sup_opts, std::move(children));
   if (!tree)
     throw startup_error{"failed to start the actors: "
-                        + sys.render(tree.error())};
+                        + errors::describe(tree.error())};
   handler->bind(caf::actor_cast<signing::dispatcher_actor>(
     tree->child(signing::names::dispatcher)));
   // Whatever happens from here on, the actors stop before the actor system

@@ -112,6 +112,14 @@ struct controller_options {
   /// The parsed selector (empty selector = all namespaces).
   kube::label_selector namespace_selector;
   int max_concurrent_reconciles = 1;
+  /// --leader-election-lease-duration, --leader-election-renew-deadline,
+  /// --leader-election-retry-period (ours; upstream has client-go's fixed
+  /// 15 s, 10 s, 2 s): how long a Lease is valid after its last renewal
+  /// (whole seconds on the wire), how long the leader keeps trying to renew
+  /// before it stops leading, how often candidates and the leader try.
+  duration leader_election_lease_duration = 15s;
+  duration leader_election_renew_deadline = 10s;
+  duration leader_election_retry_period = 2s;
 };
 
 /// docs/upstream.md §1.6: the dynamic istiod Certificate.

@@ -326,6 +326,18 @@ void define_flags(flag_set& fs, options& o) {
   fs.boolean("--disable-kubernetes-client-rate-limiter",
              o.kube.disable_rate_limiter,
              "Disable the client-side rate limiter of the Kubernetes client.");
+  fs.go_duration("--leader-election-lease-duration",
+                 o.controller.leader_election_lease_duration,
+                 "How long a leader-election Lease is valid after its last "
+                 "renewal (whole seconds).");
+  fs.go_duration("--leader-election-renew-deadline",
+                 o.controller.leader_election_renew_deadline,
+                 "How long the leader keeps trying to renew its Lease before "
+                 "it stops leading; shorter than the lease duration.");
+  fs.go_duration("--leader-election-retry-period",
+                 o.controller.leader_election_retry_period,
+                 "How often the leader renews and candidates try to acquire "
+                 "the Lease.");
   fs.integer("--max-concurrent-reconciles",
              o.controller.max_concurrent_reconciles,
              "Maximum number of concurrent reconciles of the ConfigMap and "

@@ -1,65 +1,24 @@
 #include "actors/controllers/controller_tree.hpp"
 
-#include <cstdlib>
-
-#include "caf/sec.hpp"
-
 #include "actors/controllers/leader_election.hpp"
 #include "actors/signing/signing_tree.hpp"
-#include "config/go_duration.hpp"
 #include "config/options.hpp"
 
 namespace istio_csr::actors::controllers {
 
-namespace {
-
-/// Reads one duration variable into `target` when it is set.
-caf::error read_duration(const char* variable, std::chrono::nanoseconds& out,
-                         bool& present) {
-  present = false;
-  const char* text = std::getenv(variable);
-  if (text == nullptr || *text == '\0')
-    return {};
-  auto d = config::parse_go_duration(text);
-  if (!d)
-    return caf::make_error(caf::sec::invalid_argument,
-                           std::string{variable} + ": invalid duration \""
-                             + text + "\"");
-  out = *d;
-  present = true;
-  return {};
-}
-
-} // namespace
-
 controller_setup controller_settings_from(const config::options& opts) {
+  using namespace std::chrono;
   controller_setup s;
   s.election.namespace_ = opts.controller.leader_election_namespace;
   s.election.identity = make_leader_identity();
+  s.election.lease_duration
+    = ceil<seconds>(opts.controller.leader_election_lease_duration);
+  s.election.renew_deadline = duration_cast<milliseconds>(
+    opts.controller.leader_election_renew_deadline);
+  s.election.retry_period
+    = duration_cast<milliseconds>(opts.controller.leader_election_retry_period);
   s.watcher.selector = opts.controller.namespace_selector;
   return s;
-}
-
-caf::error apply_election_environment(leader_election_options& opts) {
-  using namespace std::chrono;
-  nanoseconds d{0};
-  bool present = false;
-  if (auto err
-      = read_duration("ISTIO_CSR_LEADER_ELECTION_LEASE_DURATION", d, present))
-    return err;
-  if (present)
-    opts.lease_duration = ceil<seconds>(d);
-  if (auto err
-      = read_duration("ISTIO_CSR_LEADER_ELECTION_RENEW_DEADLINE", d, present))
-    return err;
-  if (present)
-    opts.renew_deadline = duration_cast<milliseconds>(d);
-  if (auto err
-      = read_duration("ISTIO_CSR_LEADER_ELECTION_RETRY_PERIOD", d, present))
-    return err;
-  if (present)
-    opts.retry_period = duration_cast<milliseconds>(d);
-  return validate(opts);
 }
 
 leader_child_factory

@@ -45,19 +45,11 @@ struct controller_setup {
   std::vector<leader_child_factory> leader_only;
 };
 
-/// The settings from the command line (`--leader-election-namespace`,
-/// `--configmap-namespace-selector`), a fresh identity
-/// (`make_leader_identity`) and client-go's default durations. `client` is
-/// left to the caller.
+/// The settings from the command line (`--leader-election-namespace`, the
+/// `--leader-election-*` durations, `--configmap-namespace-selector`) and a
+/// fresh identity (`make_leader_identity`). `client` is left to the caller;
+/// `validate(election)` says whether the durations fit together.
 controller_setup controller_settings_from(const config::options& opts);
-
-/// Test hook: overrides the election durations from the environment
-/// (Go durations): `ISTIO_CSR_LEADER_ELECTION_LEASE_DURATION` (whole
-/// seconds), `ISTIO_CSR_LEADER_ELECTION_RENEW_DEADLINE`,
-/// `ISTIO_CSR_LEADER_ELECTION_RETRY_PERIOD`. Unset variables keep the
-/// defaults (15 s, 10 s, 2 s). Returns an error for a malformed value or a
-/// combination `validate` refuses.
-caf::error apply_election_environment(leader_election_options& opts);
 
 /// The child spec of the namespace watcher, for the leader supervisor.
 leader_child_factory

@@ -15,9 +15,9 @@
 #include "actors/reconcile/actor_informer.hpp"
 #include "actors/reconcile/driver.hpp"
 #include "actors/supervisor/supervisor.hpp"
+#include "errors/describe.hpp"
 #include "kube/api/object.hpp"
 #include "kube/client/messages.hpp"
-#include "errors/describe.hpp"
 #include "logging/logging.hpp"
 
 namespace istio_csr::actors::controllers {
@@ -171,9 +171,11 @@ caf::behavior watcher_impl(watcher_actor* self, namespace_watcher_options opts,
   sup_opts.backoff = st.opts.backoff;
   sup_opts.on_give_up = escalate;
   auto sup = spawn_supervisor(self->system(), std::move(sup_opts), {});
-  if (!sup)
-    throw std::runtime_error("cannot start the configmap supervisor: "
-                             + errors::describe(sup.error()));
+  if (!sup) {
+    // Cannot happen with no children; end with the reason rather than throw.
+    self->quit(std::move(sup.error()));
+    return {};
+  }
   st.supervisor = sup->supervisor;
   self->link_to(st.supervisor);
   // Also monitored: CAF drops the link when we send it an exit message

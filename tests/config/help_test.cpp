@@ -32,6 +32,8 @@ CAF_TEST(the flag table holds every upstream flag) {
     // 1.5
     "leader-election-namespace", "configmap-namespace-selector",
     "disable-kubernetes-client-rate-limiter", "max-concurrent-reconciles",
+    "leader-election-lease-duration", "leader-election-renew-deadline",
+    "leader-election-retry-period", // ours
     // 1.6
     "istiod-cert-enabled", "istiod-cert-name", "istiod-cert-namespace",
     "istiod-cert-duration", "istiod-cert-renew-before",

@@ -248,6 +248,19 @@ std::vector<flag_case> flag_cases() {
     {"disable-kubernetes-client-rate-limiter",
      {"--disable-kubernetes-client-rate-limiter=true"},
      [](auto& o) { return o.kube.disable_rate_limiter; }},
+    {"leader-election-lease-duration",
+     {"--leader-election-lease-duration=30s"},
+     [](auto& o) {
+       return o.controller.leader_election_lease_duration == 30s;
+     }},
+    {"leader-election-renew-deadline",
+     {"--leader-election-renew-deadline=20s"},
+     [](auto& o) {
+       return o.controller.leader_election_renew_deadline == 20s;
+     }},
+    {"leader-election-retry-period",
+     {"--leader-election-retry-period=3s"},
+     [](auto& o) { return o.controller.leader_election_retry_period == 3s; }},
     {"max-concurrent-reconciles",
      {"--max-concurrent-reconciles", "8"},
      [](auto& o) { return o.controller.max_concurrent_reconciles == 8; }},

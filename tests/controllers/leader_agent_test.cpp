@@ -23,11 +23,12 @@ using steady = std::chrono::steady_clock;
 /// The election durations of these tests (retry period 500 ms).
 constexpr auto lease_duration = 3s;
 
-const std::map<std::string, std::string> election_env{
-  {"ISTIO_CSR_LEADER_ELECTION_LEASE_DURATION", "3s"},
-  {"ISTIO_CSR_LEADER_ELECTION_RENEW_DEADLINE", "2s"},
-  {"ISTIO_CSR_LEADER_ELECTION_RETRY_PERIOD", "500ms"},
-};
+/// The election flags of these tests.
+std::vector<std::string> election_args(const std::string& lease = "3s") {
+  return {"--leader-election-lease-duration=" + lease,
+          "--leader-election-renew-deadline=2s",
+          "--leader-election-retry-period=500ms"};
+}
 
 struct fixture : cluster_fixture {
   std::string issuer_pem;
@@ -51,9 +52,9 @@ struct fixture : cluster_fixture {
   }
 
   std::unique_ptr<agent_process>
-  start_agent(const std::map<std::string, std::string>& env = election_env) {
+  start_agent(const std::vector<std::string>& args = election_args()) {
     std::string why;
-    auto agent = agent_process::start(cluster(), root_file, {}, env, why);
+    auto agent = agent_process::start(cluster(), root_file, args, {}, why);
     if (!agent)
       CAF_FAIL(why);
     return agent;
@@ -164,11 +165,10 @@ CAF_TEST(one of two agents leads and a killed leader is replaced) {
 
 CAF_TEST(a stopped leader releases the lease to the other agent) {
   // A long lease: without the release, b would wait 20 s.
-  auto env = election_env;
-  env["ISTIO_CSR_LEADER_ELECTION_LEASE_DURATION"] = "20s";
-  auto a = start_agent(env);
+  auto args = election_args("20s");
+  auto a = start_agent(args);
   CAF_REQUIRE(wait_until([&] { return holder() == a->identity(); }, 10s));
-  auto b = start_agent(env);
+  auto b = start_agent(args);
   auto ns = make_namespace("release");
   CAF_REQUIRE(wait_converged(ns, issuer_pem, 10s));
   // SIGTERM: orderly shutdown releases the Lease, so b takes over at its

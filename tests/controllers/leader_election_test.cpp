@@ -24,6 +24,7 @@
 #include "actors/controllers/controller_tree.hpp"
 #include "actors/controllers/leader_election.hpp"
 #include "actors/signing/errors.hpp"
+#include "config/parse.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/lease.hpp"
 #include "kube/api/time.hpp"
@@ -179,29 +180,32 @@ CAF_TEST(the identity is the host name and a random uuid) {
   CAF_CHECK(std::regex_match(a, re));
 }
 
-CAF_TEST(durations come from the environment for tests) {
-  ctl::leader_election_options opts;
-  opts.identity = "me";
-  ::setenv("ISTIO_CSR_LEADER_ELECTION_LEASE_DURATION", "3s", 1);
-  ::setenv("ISTIO_CSR_LEADER_ELECTION_RENEW_DEADLINE", "1500ms", 1);
-  ::setenv("ISTIO_CSR_LEADER_ELECTION_RETRY_PERIOD", "250ms", 1);
-  CAF_CHECK(!ctl::apply_election_environment(opts));
-  CAF_CHECK_EQUAL(opts.lease_duration.count(), 3);
-  CAF_CHECK_EQUAL(opts.renew_deadline.count(), 1500);
-  CAF_CHECK_EQUAL(opts.retry_period.count(), 250);
-  ::setenv("ISTIO_CSR_LEADER_ELECTION_RENEW_DEADLINE", "5s", 1);
-  CAF_CHECK(ctl::apply_election_environment(opts)); // > lease duration
-  ::setenv("ISTIO_CSR_LEADER_ELECTION_RENEW_DEADLINE", "soon", 1);
-  CAF_CHECK(ctl::apply_election_environment(opts));
-  ::unsetenv("ISTIO_CSR_LEADER_ELECTION_LEASE_DURATION");
-  ::unsetenv("ISTIO_CSR_LEADER_ELECTION_RENEW_DEADLINE");
-  ::unsetenv("ISTIO_CSR_LEADER_ELECTION_RETRY_PERIOD");
-  ctl::leader_election_options defaults;
-  defaults.identity = "me";
-  CAF_CHECK(!ctl::apply_election_environment(defaults));
-  CAF_CHECK_EQUAL(defaults.lease_duration.count(), 15);
-  CAF_CHECK_EQUAL(defaults.renew_deadline.count(), 10000);
-  CAF_CHECK_EQUAL(defaults.retry_period.count(), 2000);
+CAF_TEST(durations come from the flags) {
+  auto parsed = config::parse(
+    std::vector<std::string>{"--leader-election-lease-duration=2500ms",
+                             "--leader-election-renew-deadline=1500ms",
+                             "--leader-election-retry-period=250ms"});
+  CAF_REQUIRE(parsed.should_run());
+  auto s = ctl::controller_settings_from(*parsed.opts);
+  // Lease durations are whole seconds on the wire: rounded up.
+  CAF_CHECK_EQUAL(s.election.lease_duration.count(), 3);
+  CAF_CHECK_EQUAL(s.election.renew_deadline.count(), 1500);
+  CAF_CHECK_EQUAL(s.election.retry_period.count(), 250);
+  CAF_CHECK(!ctl::validate(s.election));
+  // client-go's defaults.
+  auto defaults = config::parse(std::vector<std::string>{});
+  CAF_REQUIRE(defaults.should_run());
+  auto d = ctl::controller_settings_from(*defaults.opts);
+  CAF_CHECK_EQUAL(d.election.lease_duration.count(), 15);
+  CAF_CHECK_EQUAL(d.election.renew_deadline.count(), 10000);
+  CAF_CHECK_EQUAL(d.election.retry_period.count(), 2000);
+  CAF_CHECK(!ctl::validate(d.election));
+  // A renew deadline beyond the lease duration does not fit.
+  auto bad = config::parse(
+    std::vector<std::string>{"--leader-election-lease-duration=3s",
+                             "--leader-election-renew-deadline=5s"});
+  CAF_REQUIRE(bad.should_run());
+  CAF_CHECK(ctl::validate(ctl::controller_settings_from(*bad.opts).election));
 }
 
 CAF_TEST_FIXTURE_SCOPE(leader_tests, fixture)
