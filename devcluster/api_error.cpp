@@ -170,11 +170,6 @@ api_error timeout(const std::string& message, int retry_after_seconds) {
   return make(504, "Timeout", "Timeout: " + message, std::move(d));
 }
 
-api_error request_entity_too_large() {
-  return make(413, "RequestEntityTooLarge",
-              "Request entity too large: limit is 3145728");
-}
-
 field_cause invalid_value(const std::string& field, const std::string& value,
                           const std::string& detail) {
   return {"FieldValueInvalid",

@@ -62,7 +62,6 @@ api_error internal(const std::string& message);
 api_error too_many_requests(int retry_after_seconds);
 api_error expired(const std::string& message);
 api_error timeout(const std::string& message, int retry_after_seconds);
-api_error request_entity_too_large();
 
 /// A `field_cause` for an invalid value.
 field_cause invalid_value(const std::string& field, const std::string& value,

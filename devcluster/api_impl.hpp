@@ -46,7 +46,6 @@ struct request_ctx {
   bool dry_run = false;
 
   const std::string& param(const std::string& key) const;
-  bool has_param(const std::string& key) const;
 };
 
 /// Label, field and name filter of a list or watch.

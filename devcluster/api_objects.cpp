@@ -293,10 +293,6 @@ const std::string& request_ctx::param(const std::string& key) const {
   return it == req->query.end() ? empty_string : it->second;
 }
 
-bool request_ctx::has_param(const std::string& key) const {
-  return req->query.count(key) > 0;
-}
-
 outcome<object_filter> make_filter(const request_ctx& ctx) {
   object_filter f;
   f.type = ctx.type;

@@ -635,8 +635,4 @@ const resource_registry& api_server::registry() const {
   return impl_->registry;
 }
 
-size_t api_server::watch_count() const {
-  return impl_->watches.size();
-}
-
 } // namespace istio_csr::devcluster

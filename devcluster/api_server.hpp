@@ -69,9 +69,6 @@ class api_server {
   object_store& store();
   const resource_registry& registry() const;
 
-  /// Number of open watch streams.
-  size_t watch_count() const;
-
  private:
   std::unique_ptr<api_impl> impl_;
 };

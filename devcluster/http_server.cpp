@@ -327,12 +327,4 @@ void http_server::stop() {
   impl_->sessions.clear();
 }
 
-size_t http_server::connection_count() const {
-  size_t n = 0;
-  for (auto& w : impl_->sessions)
-    if (!w.expired())
-      ++n;
-  return n;
-}
-
 } // namespace istio_csr::devcluster

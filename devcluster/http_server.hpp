@@ -35,9 +35,6 @@ class http_server {
   /// Stops accepting and closes every connection.
   void stop();
 
-  /// Open connections.
-  size_t connection_count() const;
-
  private:
   struct impl;
   std::shared_ptr<impl> impl_;

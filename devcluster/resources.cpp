@@ -204,14 +204,6 @@ const resource_type* resource_registry::find(std::string_view group,
   return nullptr;
 }
 
-const resource_type* resource_registry::find_kind(std::string_view group,
-                                                  std::string_view kind) const {
-  for (auto& t : types_)
-    if (t.group == group && t.kind == kind)
-      return &t;
-  return nullptr;
-}
-
 const resource_type& resource_registry::core(std::string_view resource) const {
   if (auto* t = find("", "v1", resource))
     return *t;

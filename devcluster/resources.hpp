@@ -81,10 +81,6 @@ class resource_registry {
   const resource_type* find(std::string_view group, std::string_view version,
                             std::string_view resource) const;
 
-  /// Looks a type up by group and kind (bound object references, tables).
-  const resource_type* find_kind(std::string_view group,
-                                 std::string_view kind) const;
-
   /// Shorthand for core/v1 resources.
   const resource_type& core(std::string_view resource) const;
 
