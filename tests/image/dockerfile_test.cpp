@@ -75,8 +75,8 @@ CAF_TEST(the root filesystem comes from image packages by image rootfs) {
               || contains(run, "scripts/image-packages --check "
                                "/build/bin/istio-csr /build/bin/csrctl");
     made = made
-           || contains(run, "scripts/image-rootfs image/packages /rootfs ")
-                && contains(run, "/build/bin/istio-csr /build/bin/csrctl");
+           || (contains(run, "scripts/image-rootfs image/packages /rootfs ")
+               && contains(run, "/build/bin/istio-csr /build/bin/csrctl"));
   }
   CAF_CHECK(checked);
   CAF_CHECK(made);
