@@ -109,10 +109,14 @@ CAF_TEST(user entrypoint environment and labels are those of build image) {
   std::set<std::string> dockerfile_keys;
   for (auto& l : instructions(lines, "LABEL"))
     dockerfile_keys.insert(l.substr(0, l.find('=')));
+  // The labels are the assignment `labels="..."` of build-image.
+  auto begin = build_image.find("\nlabels=\"");
+  auto end = build_image.find("\nprintf", begin);
+  CAF_REQUIRE(begin != std::string::npos && end != std::string::npos);
+  auto labels = build_image.substr(begin, end - begin);
   std::set<std::string> script_keys;
   std::regex key{"\\\\\"(org\\.opencontainers\\.image\\.[a-z.]+)\\\\\":"};
-  for (auto it = std::sregex_iterator(build_image.begin(), build_image.end(),
-                                      key);
+  for (auto it = std::sregex_iterator(labels.begin(), labels.end(), key);
        it != std::sregex_iterator(); ++it)
     script_keys.insert((*it)[1]);
   CAF_CHECK_EQUAL(script_keys.size(), 5u);

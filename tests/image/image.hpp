@@ -73,7 +73,7 @@ inline std::string app_version() {
 /// "port=N" of a log line; 0 if none.
 inline std::uint16_t port_field(const std::string& line) {
   std::smatch m;
-  if (!std::regex_search(line, m, std::regex{"port=([0-9]+)"}))
+  if (!std::regex_search(line, m, std::regex{" port=\"?([0-9]+)"}))
     return 0;
   return static_cast<std::uint16_t>(std::stoi(m[1]));
 }
