@@ -9,13 +9,17 @@
 #   make test     build the sanitizer configuration (ASan+UBSan) in build-asan/
 #                 and run every test through ctest
 #   make release  Release build in build-release/ (benchmarks)
+#   make image    the container image build/istio-csr-<appVersion>.oci.tar
+#                 (scripts/build-image: Release build of istio-csr and csrctl,
+#                 Debian 12 packages of image/packages, no base image); first
+#                 installs umoci, bubblewrap and skopeo (docs/image.md)
 #   make fresh-check  `make test` and `make run` in a fresh minimal Debian 12
 #                 root (scripts/fresh-check; slow, a full build; not in test)
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test release bench format clean fresh-check
+.PHONY: all deps build run test release image bench format clean fresh-check
 
 all: build
 
@@ -44,6 +48,10 @@ build-release/CMakeCache.txt: | deps
 
 release: deps build-release/CMakeCache.txt
 	cmake --build build-release -j $(JOBS)
+
+image: deps
+	@./scripts/install-deps --image || { echo "make: installing the image tools failed in scripts/install-deps --image (see above)" >&2; exit 1; }
+	@JOBS=$(JOBS) ./scripts/build-image
 
 bench: release
 	@./scripts/run-bench
