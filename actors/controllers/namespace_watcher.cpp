@@ -100,7 +100,7 @@ void converge(watcher_actor* self, const reconcile::request& req,
           if (!st.stopping)
             logging::error(
               *st.log, "cannot start the configmap actor",
-              {{"namespace", ns}, {"error", errors::describe(err)}});
+              {{"namespace", ns}, {"err", errors::describe(err)}});
           st.missed.erase(ns);
           done(reconcile::result::done());
         });
