@@ -72,7 +72,7 @@ decoded decode(std::string_view payload) {
 
 /// The parts of a time point both formats print.
 struct clock_parts {
-  std::tm local{};     // klog prints local time (UTC in a container)
+  std::tm local{}; // klog prints local time (UTC in a container)
   std::time_t secs = 0;
   int micros = 0;
 };
@@ -242,9 +242,9 @@ std::string format_text(const spdlog::details::log_msg& msg, const decoded& d) {
   auto t = split(msg.time);
   char head[64];
   std::snprintf(head, sizeof(head), "%c%02d%02d %02d:%02d:%02d.%06d %7d ",
-                severity_letter(msg.level), t.local.tm_mon + 1,
-                t.local.tm_mday, t.local.tm_hour, t.local.tm_min,
-                t.local.tm_sec, t.micros, static_cast<int>(::getpid()));
+                severity_letter(msg.level), t.local.tm_mon + 1, t.local.tm_mday,
+                t.local.tm_hour, t.local.tm_min, t.local.tm_sec, t.micros,
+                static_cast<int>(::getpid()));
   std::string out = head;
   out += caller_of(msg, false);
   out += "] ";
@@ -253,9 +253,8 @@ std::string format_text(const spdlog::details::log_msg& msg, const decoded& d) {
     out += ' ';
     // Keys are written bare, as klog does: keep them one token.
     for (unsigned char c : k)
-      out += c > 0x20 && c < 0x7f && c != '=' && c != '"'
-               ? static_cast<char>(c)
-               : '_';
+      out += c > 0x20 && c < 0x7f && c != '=' && c != '"' ? static_cast<char>(c)
+                                                          : '_';
     out += '=';
     append_quoted(out, redact(v));
   };

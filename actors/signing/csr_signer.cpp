@@ -122,10 +122,9 @@ void delete_object(signer_pointer self, const std::string& name,
       [log, ns, name](caf::error& err) {
         if (kube::is(err, kube::errc::not_found))
           return;
-        logging::error(*log, "failed to delete CertificateRequest",
-                       {{"namespace", ns},
-                        {"name", name},
-                        {"err", errors::describe(err)}});
+        logging::error(
+          *log, "failed to delete CertificateRequest",
+          {{"namespace", ns}, {"name", name}, {"err", errors::describe(err)}});
       });
 }
 

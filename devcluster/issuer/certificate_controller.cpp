@@ -922,9 +922,9 @@ void engine::remove_object(const kube::resource& res, const std::string& ns,
           || kube::is(res.error(), kube::errc::not_found)
           || kube::is(res.error(), kube::errc::conflict))
         return;
-      logging::warn(*self->log_, "cannot delete",
-                    {{"object", what},
-                     {"err", istio_csr::errors::describe(res.error())}});
+      logging::warn(
+        *self->log_, "cannot delete",
+        {{"object", what}, {"err", istio_csr::errors::describe(res.error())}});
     });
 }
 

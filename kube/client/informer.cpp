@@ -276,9 +276,8 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
         ++counters.relists_after_gone;
     }
     if (is(err, errc::gone)) {
-      logging::debug(
-        *log, "informer watch expired, listing again",
-        {{"informer", opts.name}, {"err", errors::describe(err)}});
+      logging::debug(*log, "informer watch expired, listing again",
+                     {{"informer", opts.name}, {"err", errors::describe(err)}});
       list();
       return;
     }

@@ -153,7 +153,7 @@ CAF_TEST(text logs are in the klog layout) {
   CAF_CHECK(contains(letters, "E"));
 }
 
-CAF_TEST(json logs have the component-base fields) {
+CAF_TEST(json logs have the component - base fields) {
   std::string token;
   std::string key_pem;
   int pid = 0;

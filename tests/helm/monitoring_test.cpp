@@ -245,8 +245,8 @@ CAF_TEST(the prometheus rule passes promtool check and its unit tests) {
   if (check.exit_code != 0)
     CAF_ERROR("promtool check rules:\n" << check.out << check.err);
   CAF_CHECK(contains(check.out, "SUCCESS: 6 rules found"));
-  auto tests = run({promtool, "test", "rules", dir.file("alerts_test.yaml")},
-                   120s);
+  auto tests
+    = run({promtool, "test", "rules", dir.file("alerts_test.yaml")}, 120s);
   if (tests.exit_code != 0)
     CAF_ERROR("promtool test rules:\n" << tests.out << tests.err);
   CAF_CHECK(contains(tests.out, "SUCCESS"));
@@ -260,12 +260,11 @@ CAF_TEST(the alerts select the release job or the given selector) {
     CAF_CHECK(contains(e, "{job=\"" + name + "-metrics\""));
   auto renamed = must_render(both_on + "nameOverride: mesh-ca\n");
   for (const auto& e : rule_exprs(renamed.find("PrometheusRule", "mesh-ca")))
-    CAF_CHECK(contains(e, "{job=\"mesh-ca-metrics\"")
-              && !contains(e, name));
-  auto custom = must_render(
-    "app:\n  metrics:\n    prometheusRule:\n      enabled: true\n"
-    "      selector: namespace=\"mesh\",job=\"ca\"\n"
-    "      labels:\n        release: kube-prometheus-stack\n");
+    CAF_CHECK(contains(e, "{job=\"mesh-ca-metrics\"") && !contains(e, name));
+  auto custom
+    = must_render("app:\n  metrics:\n    prometheusRule:\n      enabled: true\n"
+                  "      selector: namespace=\"mesh\",job=\"ca\"\n"
+                  "      labels:\n        release: kube-prometheus-stack\n");
   auto rule = custom.find("PrometheusRule", name);
   CAF_CHECK_EQUAL(str(rule["metadata"]["labels"]["release"]),
                   "kube-prometheus-stack");

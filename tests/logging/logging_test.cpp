@@ -43,8 +43,7 @@ struct fixture {
 
 /// The klog header and the rest of the line, by `klog_header_regex`.
 bool is_text_line(const std::string& line) {
-  return line.back() == '\n'
-         && std::count(line.begin(), line.end(), '\n') == 1
+  return line.back() == '\n' && std::count(line.begin(), line.end(), '\n') == 1
          && test::parse_text_line(line).has_value();
 }
 
@@ -121,9 +120,10 @@ CAF_TEST(text severity letters) {
 CAF_TEST(text format quotes like go and stays on one line) {
   logging::init({1, logging::format::text});
   auto log = logging::get("t");
-  logging::warn(*log, "two\nlines",
-                {{"v", "say \"hi\"\\ \n\tend \x01 \x7f gr\xC3\xBC\xC3\x9F \xff"},
-                 {"bad key=\"x\"", "y"}});
+  logging::warn(
+    *log, "two\nlines",
+    {{"v", "say \"hi\"\\ \n\tend \x01 \x7f gr\xC3\xBC\xC3\x9F \xff"},
+     {"bad key=\"x\"", "y"}});
   auto lines = take();
   CAF_REQUIRE_EQUAL(lines.size(), 1u);
   CAF_CHECK(is_text_line(lines[0]));
@@ -143,8 +143,7 @@ CAF_TEST(go quoting) {
   CAF_CHECK_EQUAL(logging::quoted("a b"), "\"a b\"");
   CAF_CHECK_EQUAL(logging::quoted("\a\b\f\n\r\t\v"),
                   "\"\\a\\b\\f\\n\\r\\t\\v\"");
-  CAF_CHECK_EQUAL(logging::quoted(std::string{"\0\x1f", 2}),
-                  "\"\\x00\\x1f\"");
+  CAF_CHECK_EQUAL(logging::quoted(std::string{"\0\x1f", 2}), "\"\\x00\\x1f\"");
   // Valid UTF-8 (2, 3 and 4 bytes) stays; invalid bytes are escaped.
   CAF_CHECK_EQUAL(logging::quoted("\xC3\xBC \xE2\x82\xAC \xF0\x9F\x98\x80"),
                   "\"\xC3\xBC \xE2\x82\xAC \xF0\x9F\x98\x80\"");
@@ -179,7 +178,7 @@ CAF_TEST(errors go in err right after the message) {
   CAF_CHECK_EQUAL(obj["err"], "boom");
 }
 
-CAF_TEST(json format has the component-base fields) {
+CAF_TEST(json format has the component - base fields) {
   logging::init({1, logging::format::json});
   auto log = logging::get("tls-provider");
   auto before = std::chrono::system_clock::now();
@@ -199,9 +198,9 @@ CAF_TEST(json format has the component-base fields) {
   std::vector<std::string> keys;
   for (auto& [k, v] : obj.items())
     keys.push_back(k);
-  CAF_CHECK_EQUAL(keys, (std::vector<std::string>{
-                          "ts", "caller", "msg", "v", "logger", "reason",
-                          "unicode", "field.msg", "field.v"}));
+  CAF_CHECK_EQUAL(keys, (std::vector<std::string>{"ts", "caller", "msg", "v",
+                                                  "logger", "reason", "unicode",
+                                                  "field.msg", "field.v"}));
   CAF_REQUIRE(obj["ts"].is_number_float());
   auto ts = obj["ts"].get<double>();
   auto secs = [](auto tp) {
