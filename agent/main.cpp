@@ -242,7 +242,7 @@ int run(const config::options& opts) {
     if (auto err = server->set_roots(b->certs))
       logging::error(*logging::get("tls-provider"),
                      "failed to install the new roots",
-                     {{"error", errors::message(err)}});
+                     {{"err", errors::message(err)}});
   });
 
   // The supervision tree.
@@ -414,7 +414,7 @@ int main(int argc, char** argv) {
     return run(opts);
   } catch (const std::exception& e) {
     logging::error(*log, "error running cert-manager-istio-csr",
-                   {{"error", e.what()}});
+                   {{"err", e.what()}});
     spdlog::apply_all(
       [](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
     return 1;

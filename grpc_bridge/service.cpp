@@ -150,7 +150,7 @@ certificate_service::CreateCertificate(grpc::CallbackServerContext* ctx,
     handler_->handle(std::move(req));
   } catch (const std::exception& e) {
     logging::error(*logging::get("grpc-server"), "call handler failed",
-                   {{"error", e.what()}});
+                   {{"err", e.what()}});
     reply->finish(caf::make_error(caf::sec::runtime_error));
   }
   return r;

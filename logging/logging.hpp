@@ -3,6 +3,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <source_location>
 #include <string>
 #include <string_view>
 
@@ -40,41 +41,57 @@ using line_writer = std::function<void(std::string_view line)>;
 void set_writer_for_testing(line_writer writer);
 
 /// A structured key/value attached to a log line. In text format it renders
-/// as ` key="value"`; in JSON as a member of the line's object.
+/// as ` key="value"`; in JSON as a member of the line's object. An error goes
+/// in the key `err` (klog's and component-base's name), which both formats
+/// put right after the message.
 struct field {
   std::string_view key;
   std::string value;
 };
 
-/// Logs `msg` with structured `fields`. Never pass a token or a key here.
+/// Logs `msg` with structured `fields`; `where` is the call site (the
+/// `file:line` of the line). Never pass a token or a key here.
 void log(spdlog::logger& logger, spdlog::level::level_enum level,
-         std::string_view msg, std::initializer_list<field> fields = {});
+         std::string_view msg, std::initializer_list<field> fields = {},
+         std::source_location where = std::source_location::current());
 
+/// Verbosity 0 (always shown): klog's `I` lines, JSON `"v":0`.
 inline void info(spdlog::logger& l, std::string_view msg,
-                 std::initializer_list<field> fields = {}) {
-  log(l, spdlog::level::info, msg, fields);
+                 std::initializer_list<field> fields = {},
+                 std::source_location where = std::source_location::current()) {
+  log(l, spdlog::level::info, msg, fields, where);
 }
 
+/// klog's `W` lines; in JSON an info line with `"v":0` (component-base has
+/// no level name).
 inline void warn(spdlog::logger& l, std::string_view msg,
-                 std::initializer_list<field> fields = {}) {
-  log(l, spdlog::level::warn, msg, fields);
+                 std::initializer_list<field> fields = {},
+                 std::source_location where = std::source_location::current()) {
+  log(l, spdlog::level::warn, msg, fields, where);
 }
 
+/// klog's `E` lines; in JSON a line without `v` (the error in `err`).
 inline void error(spdlog::logger& l, std::string_view msg,
-                  std::initializer_list<field> fields = {}) {
-  log(l, spdlog::level::err, msg, fields);
+                  std::initializer_list<field> fields = {},
+                  std::source_location where
+                  = std::source_location::current()) {
+  log(l, spdlog::level::err, msg, fields, where);
 }
 
 /// Verbosity 2 (`-v 2`): created/signed/deleted objects.
 inline void debug(spdlog::logger& l, std::string_view msg,
-                  std::initializer_list<field> fields = {}) {
-  log(l, spdlog::level::debug, msg, fields);
+                  std::initializer_list<field> fields = {},
+                  std::source_location where
+                  = std::source_location::current()) {
+  log(l, spdlog::level::debug, msg, fields, where);
 }
 
 /// Verbosity 3+: waiting, watch and file-watch details.
 inline void trace(spdlog::logger& l, std::string_view msg,
-                  std::initializer_list<field> fields = {}) {
-  log(l, spdlog::level::trace, msg, fields);
+                  std::initializer_list<field> fields = {},
+                  std::source_location where
+                  = std::source_location::current()) {
+  log(l, spdlog::level::trace, msg, fields, where);
 }
 
 } // namespace istio_csr::logging

@@ -162,7 +162,7 @@ reconcile::driver make_loop(configmap_actor* self) {
         logging::warn(*st.log, "failed to reconcile ConfigMap, retrying",
                       {{"namespace", st.ns},
                        {"step", r.step},
-                       {"error", errors::describe(r.err)},
+                       {"err", errors::describe(r.err)},
                        {"retry-in", std::to_string(ms.count()) + "ms"}});
       };
   return reconcile::driver{

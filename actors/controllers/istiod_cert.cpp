@@ -193,7 +193,7 @@ reconcile::driver make_loop(istiod_cert_actor* self) {
                    "fresh state",
                    {{"namespace", st.opts.cert.namespace_},
                     {"name", st.opts.cert.name},
-                    {"error", errors::describe(r.err)}});
+                    {"err", errors::describe(r.err)}});
   };
   h.on_backoff
     = [self](const std::string&, const result& r, caf::timespan delay) {
@@ -204,7 +204,7 @@ reconcile::driver make_loop(istiod_cert_actor* self) {
         logging::error(*st.log, "failed to reconcile the istiod Certificate",
                        {{"namespace", st.opts.cert.namespace_},
                         {"name", st.opts.cert.name},
-                        {"error", st.status.last_error},
+                        {"err", st.status.last_error},
                         {"retry_in_ms", std::to_string(ms.count())}});
       };
   return reconcile::driver{

@@ -116,7 +116,7 @@ void become_leader(leader_actor* self) {
   auto sup = spawn_supervisor(self->system(), std::move(opts), st.children);
   if (!sup) {
     logging::error(*st.log, "cannot start the leader-only actors",
-                   {{"error", errors::describe(sup.error())}});
+                   {{"err", errors::describe(sup.error())}});
     self->quit(sup.error());
     return;
   }
@@ -186,14 +186,14 @@ void failed(leader_actor* self, const char* step, const caf::error& err) {
     logging::warn(*st.log, "failed to renew lease",
                   {{"lease", lease_key(st)},
                    {"step", step},
-                   {"error", errors::describe(err)}});
+                   {"err", errors::describe(err)}});
   else
     // Not only at debug: a replica without permission on Leases (401, 403)
     // would otherwise never lead, silently.
     logging::warn(*st.log, "failed to acquire lease",
                   {{"lease", lease_key(st)},
                    {"step", step},
-                   {"error", errors::describe(err)}});
+                   {"err", errors::describe(err)}});
   schedule_next(self);
 }
 
@@ -318,7 +318,7 @@ void release_from(leader_actor* self, nlohmann::json lease) {
         auto& st = self->state;
         logging::warn(
           *st.log, "failed to release lease",
-          {{"lease", lease_key(st)}, {"error", errors::describe(err)}});
+          {{"lease", lease_key(st)}, {"err", errors::describe(err)}});
         self->quit(st.stop_reason);
       });
 }

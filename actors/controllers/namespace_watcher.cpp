@@ -98,9 +98,8 @@ void converge(watcher_actor* self, const reconcile::request& req,
         [self, ns, done](caf::error& err) {
           auto& st = self->state;
           if (!st.stopping)
-            logging::error(
-              *st.log, "cannot start the configmap actor",
-              {{"namespace", ns}, {"error", errors::describe(err)}});
+            logging::error(*st.log, "cannot start the configmap actor",
+                           {{"namespace", ns}, {"err", errors::describe(err)}});
           st.missed.erase(ns);
           done(reconcile::result::done());
         });

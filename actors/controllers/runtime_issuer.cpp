@@ -125,7 +125,7 @@ void on_object(runtime_issuer_actor* self, const nlohmann::json& cm) {
                    "previous issuer",
                    {{"namespace", st.opts.namespace_},
                     {"name", st.opts.name},
-                    {"error", st.status.last_error},
+                    {"err", st.status.last_error},
                     {"issuer", text(st.issuer->get())}});
     return;
   }

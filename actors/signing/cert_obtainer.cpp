@@ -80,7 +80,7 @@ void delete_object(obtainer_actor* self, const std::string& name) {
           [log, name](caf::error& err) {
             if (!kube::is(err, kube::errc::not_found))
               logging::warn(*log, "failed to delete CertificateRequest",
-                            {{"name", name}, {"error", errors::describe(err)}});
+                            {{"name", name}, {"err", errors::describe(err)}});
           });
 }
 
@@ -129,7 +129,7 @@ void attempt_failed(obtainer_actor* self, const std::string& reason) {
   auto delay = backoff(self);
   logging::error(
     *st.log, "failed to obtain serving certificate, will retry",
-    {{"error", reason}, {"retry_in_ms", std::to_string(delay.count())}});
+    {{"err", reason}, {"retry_in_ms", std::to_string(delay.count())}});
   schedule(self, delay, renewal);
 }
 

@@ -89,7 +89,7 @@ void delete_object(watcher_actor self, const std::string& name,
                                     {{"namespace", ns},
                                      {"name", name},
                                      {"reason", why},
-                                     {"error", errors::describe(res.error())}});
+                                     {"err", errors::describe(res.error())}});
                     }
                   });
 }

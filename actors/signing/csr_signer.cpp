@@ -122,10 +122,9 @@ void delete_object(signer_pointer self, const std::string& name,
       [log, ns, name](caf::error& err) {
         if (kube::is(err, kube::errc::not_found))
           return;
-        logging::error(*log, "failed to delete CertificateRequest",
-                       {{"namespace", ns},
-                        {"name", name},
-                        {"error", errors::describe(err)}});
+        logging::error(
+          *log, "failed to delete CertificateRequest",
+          {{"namespace", ns}, {"name", name}, {"err", errors::describe(err)}});
       });
 }
 
@@ -281,7 +280,7 @@ void wait_for(signer_pointer self, uint64_t id) {
             }
             logging::error(*self->state.log,
                            "waiting for CertificateRequest failed",
-                           {{"name", name}, {"error", errors::describe(err)}});
+                           {{"name", name}, {"err", errors::describe(err)}});
             fail(self, id, sign_errc::signer_unavailable);
           });
 }
@@ -446,7 +445,7 @@ void impersonate(signer_pointer self, uint64_t id, caller_identity who,
               *self->state.log,
               "impersonation not checked: the pod index is "
               "unavailable",
-              {{"impersonated", target}, {"error", errors::describe(err)}});
+              {{"impersonated", target}, {"err", errors::describe(err)}});
             fail(self, id, sign_errc::pod_cache_unavailable);
           });
 }

@@ -50,13 +50,13 @@ void dispatch(dispatcher_pointer self, request_ref req, int attempt,
             if (signer_lost(err) && attempt == 0) {
               logging::warn(*st.log, "signer lost a call, retrying once",
                             {{"signer", std::to_string(index)},
-                             {"error", errors::describe(err)}});
+                             {"err", errors::describe(err)}});
               dispatch(self, req, attempt + 1, index);
               return;
             }
             logging::error(*st.log, "signing failed",
                            {{"signer", std::to_string(index)},
-                            {"error", errors::describe(err)}});
+                            {"err", errors::describe(err)}});
             req->reply().finish(signing_api::make_error(
               signing_api::sign_errc::signer_unavailable));
           });

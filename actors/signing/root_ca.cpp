@@ -58,7 +58,7 @@ root_ca_impl(root_ca_impl_actor::stateful_pointer<root_ca_state> self,
     } else {
       logging::error(
         *st.log, "cannot watch the root CA file",
-        {{"file", st.opts.file}, {"error", errors::message(w.error())}});
+        {{"file", st.opts.file}, {"err", errors::message(w.error())}});
       self->quit(std::move(w.error()));
     }
   }
@@ -77,7 +77,7 @@ root_ca_impl(root_ca_impl_actor::stateful_pointer<root_ca_state> self,
           *st.log,
           "failed to load the root CA file, keeping the "
           "current roots",
-          {{"file", st.opts.file}, {"error", errors::message(bundle.error())}});
+          {{"file", st.opts.file}, {"err", errors::message(bundle.error())}});
         return;
       }
       auto count = bundle->certs.size();
@@ -91,7 +91,7 @@ root_ca_impl(root_ca_impl_actor::stateful_pointer<root_ca_state> self,
       logging::error(*st.log,
                      "failed to read the root CA file, keeping the current "
                      "roots",
-                     {{"file", st.opts.file}, {"error", errors::message(err)}});
+                     {{"file", st.opts.file}, {"err", errors::message(err)}});
     },
     [self](roots_subscribe_atom, const caf::actor& subscriber) {
       self->state.store->subscribe(subscriber);

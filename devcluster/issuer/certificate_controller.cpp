@@ -625,7 +625,7 @@ void engine::cert_new_key(cert_ptr ctx, finish_fn done) {
         self->generating_.erase(ctx->uid);
         logging::error(*self->log_, "cannot generate a private key",
                        {{"certificate", ctx->key},
-                        {"error", istio_csr::errors::message(key.error())}});
+                        {"err", istio_csr::errors::message(key.error())}});
         self->enqueue_after(kind::certificate, ctx->key,
                             std::chrono::seconds{5});
         return;
@@ -663,7 +663,7 @@ void engine::cert_store_key(const cert_context& ctx,
                    logging::warn(
                      *self->log_, "cannot create the next private key Secret",
                      {{"certificate", key_name},
-                      {"error", istio_csr::errors::describe(res.error())}});
+                      {"err", istio_csr::errors::describe(res.error())}});
                    self->enqueue_after(kind::certificate, key_name,
                                        std::chrono::seconds{1});
                  }
@@ -922,9 +922,9 @@ void engine::remove_object(const kube::resource& res, const std::string& ns,
           || kube::is(res.error(), kube::errc::not_found)
           || kube::is(res.error(), kube::errc::conflict))
         return;
-      logging::warn(*self->log_, "cannot delete",
-                    {{"object", what},
-                     {"error", istio_csr::errors::describe(res.error())}});
+      logging::warn(
+        *self->log_, "cannot delete",
+        {{"object", what}, {"err", istio_csr::errors::describe(res.error())}});
     });
 }
 

@@ -235,7 +235,7 @@ void engine::run(const item& it, const nlohmann::json* fresh) {
     // Malformed objects (wrong JSON types) must not take the controllers
     // down.
     logging::error(*log_, "reconcile failed",
-                   {{"key", it.second}, {"error", e.what()}});
+                   {{"key", it.second}, {"err", e.what()}});
     finish(it, outcome::retry);
   }
 }
@@ -467,7 +467,7 @@ engine::outcome engine::outcome_of(const caf::error& err, std::string_view what,
   logging::warn(*log_, "API call failed, retrying",
                 {{"call", std::string{what}},
                  {"key", key},
-                 {"error", istio_csr::errors::describe(err)}});
+                 {"err", istio_csr::errors::describe(err)}});
   return outcome::retry;
 }
 

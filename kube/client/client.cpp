@@ -488,7 +488,7 @@ void client::impl::retry_or_complete(std::shared_ptr<request_op> op,
                   {"path", op->req.target()},
                   {"attempt", std::to_string(f.attempt)},
                   {"delay_ms", std::to_string(delay->count())},
-                  {"error", errors::describe(f.err)}});
+                  {"err", errors::describe(f.err)}});
   after(*delay, [self = shared_from_this(), op](bool ok) {
     if (!ok)
       return self->complete(op, make_error(errc::cancelled, "client stopped"));
@@ -504,7 +504,7 @@ void client::impl::complete(std::shared_ptr<request_op> op,
     logging::trace(*log, "request failed",
                    {{"verb", to_string(op->req.method)},
                     {"path", op->req.target()},
-                    {"error", errors::describe(result.error())}});
+                    {"err", errors::describe(result.error())}});
   auto done = std::move(op->done);
   op->done = nullptr;
   try {
@@ -635,7 +635,7 @@ void client::impl::on_watch_end(std::shared_ptr<watch_op> op, caf::error err,
   logging::debug(*log, "retrying watch",
                  {{"path", op->req.target()},
                   {"attempt", std::to_string(f.attempt)},
-                  {"error", errors::describe(f.err)}});
+                  {"err", errors::describe(f.err)}});
   after(*delay, [self = shared_from_this(), op](bool ok) {
     if (!ok) {
       op->finished = true;

@@ -125,7 +125,7 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
       auto delay = next_backoff();
       logging::warn(*log, "informer list failed, retrying",
                     {{"informer", opts.name},
-                     {"error", errors::describe(result.error())},
+                     {"err", errors::describe(result.error())},
                      {"delay_ms", std::to_string(delay.count())}});
       schedule(delay, [](impl& self) { self.list(); });
       return;
@@ -276,16 +276,15 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
         ++counters.relists_after_gone;
     }
     if (is(err, errc::gone)) {
-      logging::debug(
-        *log, "informer watch expired, listing again",
-        {{"informer", opts.name}, {"error", errors::describe(err)}});
+      logging::debug(*log, "informer watch expired, listing again",
+                     {{"informer", opts.name}, {"err", errors::describe(err)}});
       list();
       return;
     }
     auto delay = next_backoff();
     logging::warn(*log, "informer watch failed, resuming",
                   {{"informer", opts.name},
-                   {"error", errors::describe(err)},
+                   {"err", errors::describe(err)},
                    {"delay_ms", std::to_string(delay.count())}});
     schedule(delay, [](impl& self) { self.start_watch(); });
   }

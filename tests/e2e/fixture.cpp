@@ -43,15 +43,18 @@ sockaddr_in loopback(std::uint16_t port) {
   return addr;
 }
 
-/// The value of ` port="N"` (or ` port=N`) in a log line; 0 if absent.
+/// The value of ` port="N"` (klog text) or `"port":"N"` (JSON) in a log
+/// line; 0 if absent.
 std::uint16_t port_field(const std::string& line) {
-  auto pos = line.find(" port=");
+  auto pos = line.find(" port=\"");
+  std::size_t skip = 7;
+  if (pos == std::string::npos) {
+    pos = line.find("\"port\":\"");
+    skip = 8;
+  }
   if (pos == std::string::npos)
     return 0;
-  pos += 6;
-  if (pos < line.size() && line[pos] == '"')
-    ++pos;
-  auto value = std::atoi(line.c_str() + pos);
+  auto value = std::atoi(line.c_str() + pos + skip);
   return value > 0 && value < 65536 ? static_cast<std::uint16_t>(value) : 0;
 }
 

@@ -28,6 +28,9 @@ std::vector<std::pair<std::string, std::string>> inline_values() {
     {"servicemonitor", "app:\n  metrics:\n    service:\n      servicemonitor:\n"
                        "        enabled: true\n"},
     {"pdb", "podDisruptionBudget:\n  enabled: true\n"},
+    {"dashboard and alerts", "app:\n  metrics:\n    dashboard:\n"
+                             "      enabled: true\n    prometheusRule:\n"
+                             "      enabled: true\n"},
     {"nameOverride", "nameOverride: istio-csr\n"},
     {"new values", "app:\n  controller:\n    kubeApiQPS: 50\n"
                    "    kubeApiBurst: 100\n  certmanager:\n"

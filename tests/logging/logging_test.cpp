@@ -10,7 +10,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "logging/format.hpp"
 #include "logging/logging.hpp"
+#include "support/log_lines.hpp"
 
 using namespace istio_csr;
 
@@ -39,15 +41,19 @@ struct fixture {
   }
 };
 
-const std::regex text_line{
-  R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z [A-Z]+ \[[^\]]*\] .*\n$)"};
+/// The klog header and the rest of the line, by `klog_header_regex`.
+bool is_text_line(const std::string& line) {
+  return line.back() == '\n' && std::count(line.begin(), line.end(), '\n') == 1
+         && test::parse_text_line(line).has_value();
+}
 
-/// Seconds since the epoch of an RFC 3339 UTC time with milliseconds.
-std::time_t parse_time(const std::string& s) {
+/// "MMDD hh:mm:ss" of now in local time.
+std::string local_now(std::time_t t) {
   std::tm tm{};
-  if (::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr)
-    return 0;
-  return timegm(&tm);
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%m%d %H:%M:%S", &tm);
+  return buf;
 }
 
 } // namespace
@@ -62,43 +68,127 @@ CAF_TEST(verbosity maps to spdlog levels) {
   CAF_CHECK_EQUAL(logging::level_for(5), spdlog::level::trace);
 }
 
-CAF_TEST(text format) {
+CAF_TEST(text format is the klog layout) {
   logging::init({1, logging::format::text});
   auto log = logging::get("grpc-server");
+  auto before = std::time(nullptr);
   logging::info(*log, "serving",
                 {{"serving-addr", "0.0.0.0:6443"}, {"n", "3"}});
+  int line_no = __LINE__ - 2;
+  auto after = std::time(nullptr);
   auto lines = take();
   CAF_REQUIRE_EQUAL(lines.size(), 1u);
   auto& line = lines[0];
-  CAF_CHECK(std::regex_match(line, text_line));
-  CAF_CHECK(
-    line.find(" INFO [grpc-server] serving serving-addr=\"0.0.0.0:6443\" "
-              "n=\"3\"\n")
-    != std::string::npos);
-  auto t = parse_time(line.substr(0, 19));
-  CAF_CHECK_LESS(std::abs(std::time(nullptr) - t), 5);
+  CAF_CHECK(is_text_line(line));
+  // I1206 16:45:06.055123    4242 logging_test.cpp:NN] "serving" ...
+  std::regex header{R"(^I\d{4} \d{2}:\d{2}:\d{2}\.\d{6} {1,7}\d+ )"};
+  CAF_CHECK(std::regex_search(line, header));
+  char pid[16];
+  std::snprintf(pid, sizeof(pid), " %7d ", static_cast<int>(::getpid()));
+  CAF_CHECK_EQUAL(line.substr(21, 9), pid);
+  CAF_CHECK_EQUAL(line.substr(30),
+                  "logging_test.cpp:" + std::to_string(line_no)
+                    + "] \"serving\" serving-addr=\"0.0.0.0:6443\" n=\"3\" "
+                      "logger=\"grpc-server\"\n");
+  auto stamp = line.substr(1, 13);
+  CAF_CHECK(stamp == local_now(before) || stamp == local_now(after));
+  auto parsed = test::parse_text_line(line);
+  CAF_REQUIRE(parsed);
+  CAF_CHECK_EQUAL(parsed->severity, 'I');
+  CAF_CHECK_EQUAL(parsed->pid, ::getpid());
+  CAF_CHECK_EQUAL(parsed->msg, "serving");
+  CAF_CHECK_EQUAL(parsed->keys,
+                  (std::vector<std::string>{"serving-addr", "n", "logger"}));
 }
 
-CAF_TEST(text format escapes to one line) {
+CAF_TEST(text severity letters) {
+  logging::init({3, logging::format::text});
+  auto log = logging::get("t");
+  logging::trace(*log, "t");
+  logging::debug(*log, "d");
+  logging::info(*log, "i");
+  logging::warn(*log, "w");
+  logging::error(*log, "e");
+  std::string letters;
+  for (auto& line : take()) {
+    CAF_CHECK(is_text_line(line));
+    letters += line[0];
+  }
+  CAF_CHECK_EQUAL(letters, "IIIWE");
+}
+
+CAF_TEST(text format quotes like go and stays on one line) {
   logging::init({1, logging::format::text});
   auto log = logging::get("t");
-  logging::warn(*log, "two\nlines", {{"v", "say \"hi\"\\ \n\tend"}});
+  logging::warn(
+    *log, "two\nlines",
+    {{"v", "say \"hi\"\\ \n\tend \x01 \x7f gr\xC3\xBC\xC3\x9F \xff"},
+     {"bad key=\"x\"", "y"}});
   auto lines = take();
   CAF_REQUIRE_EQUAL(lines.size(), 1u);
-  CAF_CHECK(std::regex_match(lines[0], text_line));
-  CAF_CHECK(lines[0].find(" WARN [t] two\\nlines v=\"say \\\"hi\\\"\\\\ "
-                          "\\n\\tend\"\n")
+  CAF_CHECK(is_text_line(lines[0]));
+  CAF_CHECK(lines[0].find(
+              "] \"two\\nlines\" v=\"say \\\"hi\\\"\\\\ \\n\\tend \\x01 \\x7f "
+              "gr\xC3\xBC\xC3\x9F \\xff\" bad_key__x_=\"y\" logger=\"t\"\n")
             != std::string::npos);
-  CAF_CHECK_EQUAL(std::count(lines[0].begin(), lines[0].end(), '\n'), 1);
+  auto parsed = test::parse_text_line(lines[0]);
+  CAF_REQUIRE(parsed);
+  CAF_CHECK_EQUAL(parsed->msg, "two\nlines");
+  CAF_CHECK_EQUAL(parsed->get("v"),
+                  "say \"hi\"\\ \n\tend \x01 \x7f gr\xC3\xBC\xC3\x9F \xff");
 }
 
-CAF_TEST(json format) {
+CAF_TEST(go quoting) {
+  CAF_CHECK_EQUAL(logging::quoted(""), "\"\"");
+  CAF_CHECK_EQUAL(logging::quoted("a b"), "\"a b\"");
+  CAF_CHECK_EQUAL(logging::quoted("\a\b\f\n\r\t\v"),
+                  "\"\\a\\b\\f\\n\\r\\t\\v\"");
+  CAF_CHECK_EQUAL(logging::quoted(std::string{"\0\x1f", 2}), "\"\\x00\\x1f\"");
+  // Valid UTF-8 (2, 3 and 4 bytes) stays; invalid bytes are escaped.
+  CAF_CHECK_EQUAL(logging::quoted("\xC3\xBC \xE2\x82\xAC \xF0\x9F\x98\x80"),
+                  "\"\xC3\xBC \xE2\x82\xAC \xF0\x9F\x98\x80\"");
+  CAF_CHECK_EQUAL(logging::quoted("\xC3"), "\"\\xc3\"");
+  CAF_CHECK_EQUAL(logging::quoted("\xE2\x82"), "\"\\xe2\\x82\"");
+  CAF_CHECK_EQUAL(logging::quoted("\xC0\xAF"), "\"\\xc0\\xaf\"");
+  // What the test parser undoes.
+  for (std::string s : {"x", "a\"b\\c\nd", "\x01\x7f\xff", "\xC3\xBC"})
+    CAF_CHECK_EQUAL(test::unquote(logging::quoted(s)), s);
+}
+
+CAF_TEST(errors go in err right after the message) {
+  logging::init({1, logging::format::text});
+  auto log = logging::get("e");
+  logging::error(*log, "failed", {{"name", "x"}, {"err", "boom"}});
+  auto lines = take();
+  CAF_REQUIRE_EQUAL(lines.size(), 1u);
+  CAF_CHECK_EQUAL(lines[0][0], 'E');
+  CAF_CHECK(lines[0].find("] \"failed\" err=\"boom\" name=\"x\" logger=\"e\"\n")
+            != std::string::npos);
+  logging::init({1, logging::format::json});
+  logging::error(*log, "failed", {{"name", "x"}, {"err", "boom"}});
+  lines = take();
+  CAF_REQUIRE_EQUAL(lines.size(), 1u);
+  auto obj = nlohmann::ordered_json::parse(lines[0]);
+  std::vector<std::string> keys;
+  for (auto& [k, v] : obj.items())
+    keys.push_back(k);
+  // An error line has no v.
+  CAF_CHECK_EQUAL(keys, (std::vector<std::string>{"ts", "caller", "msg",
+                                                  "logger", "err", "name"}));
+  CAF_CHECK_EQUAL(obj["err"], "boom");
+}
+
+CAF_TEST(json format has the component - base fields) {
   logging::init({1, logging::format::json});
   auto log = logging::get("tls-provider");
-  logging::error(*log, "fetch failed",
-                 {{"error", "quote \" backslash \\ newline \n tab \t ctl \x01"},
-                  {"unicode", "gr\xC3\xBC\xC3\x9F"},
-                  {"msg", "not the message"}});
+  auto before = std::chrono::system_clock::now();
+  logging::warn(*log, "fetch failed",
+                {{"reason", "quote \" backslash \\ newline \n tab \t ctl \x01"},
+                 {"unicode", "gr\xC3\xBC\xC3\x9F"},
+                 {"msg", "not the message"},
+                 {"v", "not the verbosity"}});
+  int line_no = __LINE__ - 5;
+  auto after = std::chrono::system_clock::now();
   auto lines = take();
   CAF_REQUIRE_EQUAL(lines.size(), 1u);
   auto& line = lines[0];
@@ -108,23 +198,78 @@ CAF_TEST(json format) {
   std::vector<std::string> keys;
   for (auto& [k, v] : obj.items())
     keys.push_back(k);
-  CAF_CHECK_EQUAL(keys,
-                  (std::vector<std::string>{"time", "level", "logger", "msg",
-                                            "error", "unicode", "field.msg"}));
-  CAF_CHECK_EQUAL(obj["level"], "error");
+  CAF_CHECK_EQUAL(keys, (std::vector<std::string>{"ts", "caller", "msg", "v",
+                                                  "logger", "reason", "unicode",
+                                                  "field.msg", "field.v"}));
+  CAF_REQUIRE(obj["ts"].is_number_float());
+  auto ts = obj["ts"].get<double>();
+  auto secs = [](auto tp) {
+    return std::chrono::duration<double>(tp.time_since_epoch()).count();
+  };
+  CAF_CHECK(ts >= secs(before) - 1e-6 && ts <= secs(after) + 1e-6);
+  // Microseconds at most: "1733500000.123456".
+  auto raw = line.substr(6, line.find(',') - 6);
+  CAF_CHECK(std::regex_match(raw, std::regex{R"(^\d{10}(\.\d{1,6})?$)"}));
+  CAF_CHECK_EQUAL(obj["caller"],
+                  "logging/logging_test.cpp:" + std::to_string(line_no));
+  CAF_CHECK_EQUAL(obj["v"], 0); // a warning is an info line at v 0
   CAF_CHECK_EQUAL(obj["logger"], "tls-provider");
   CAF_CHECK_EQUAL(obj["msg"], "fetch failed");
-  CAF_CHECK_EQUAL(obj["error"],
+  CAF_CHECK_EQUAL(obj["reason"],
                   "quote \" backslash \\ newline \n tab \t ctl \x01");
   CAF_CHECK_EQUAL(obj["unicode"], "gr\xC3\xBC\xC3\x9F");
   CAF_CHECK_EQUAL(obj["field.msg"], "not the message");
-  std::string time = obj["time"];
-  CAF_CHECK(std::regex_match(
-    time, std::regex{R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$)"}));
-  CAF_CHECK_LESS(std::abs(std::time(nullptr) - parse_time(time)), 5);
+  CAF_CHECK_EQUAL(obj["field.v"], "not the verbosity");
   // The raw line escapes control characters.
   CAF_CHECK(line.find("\\n") != std::string::npos);
   CAF_CHECK(line.find("\\u0001") != std::string::npos);
+  auto parsed = test::parse_json_line(line);
+  CAF_REQUIRE(parsed);
+  CAF_CHECK_EQUAL(parsed->severity, 'I');
+}
+
+CAF_TEST(json verbosity of each level) {
+  logging::init({3, logging::format::json});
+  auto log = logging::get("t");
+  logging::trace(*log, "t");
+  logging::debug(*log, "d");
+  logging::info(*log, "i");
+  logging::warn(*log, "w");
+  logging::error(*log, "e");
+  std::vector<std::string> vs;
+  for (auto& line : take()) {
+    auto obj = nlohmann::json::parse(line);
+    vs.push_back(obj.contains("v") ? obj["v"].dump() : "-");
+  }
+  CAF_CHECK_EQUAL(vs, (std::vector<std::string>{"3", "2", "0", "0", "-"}));
+}
+
+CAF_TEST(tokens and private keys never reach a line) {
+  const std::string jwt
+    = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJzdWIiOiJzeXN0ZW06c2EifQ."
+      "c2lnbmF0dXJlLWJ5dGVz_-";
+  const std::string pem = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n"
+                          "-----END EC PRIVATE KEY-----\n";
+  CAF_CHECK_EQUAL(logging::redact("Bearer " + jwt + " rest"),
+                  "Bearer [redacted: token] rest");
+  CAF_CHECK_EQUAL(logging::redact(jwt + "," + jwt),
+                  "[redacted: token],[redacted: token]");
+  CAF_CHECK_EQUAL(logging::redact(pem), "[redacted: private key]");
+  // Not tokens: no three segments, or not starting with eyJ.
+  for (std::string s : {"eyJ", "eyJabc.def", "a.b.c", "eyJa..c", "keys"})
+    CAF_CHECK_EQUAL(logging::redact(s), s);
+  for (auto fmt : {logging::format::text, logging::format::json}) {
+    logging::init({1, fmt});
+    auto log = logging::get("secrets");
+    logging::info(*log, "token " + jwt, {{"authorization", "Bearer " + jwt}});
+    logging::error(*log, "key", {{"err", pem}, {"key", pem}});
+    for (auto& line : take()) {
+      CAF_CHECK(line.find(jwt.substr(0, 20)) == std::string::npos);
+      CAF_CHECK(line.find("PRIVATE KEY") == std::string::npos);
+      CAF_CHECK(line.find("MHcCAQEE") == std::string::npos);
+      CAF_CHECK(line.find("[redacted: ") != std::string::npos);
+    }
+  }
 }
 
 CAF_TEST(json format survives invalid utf8) {
@@ -199,7 +344,7 @@ CAF_TEST(switching format applies to existing loggers) {
   logging::info(*log, "two");
   auto lines = take();
   CAF_REQUIRE_EQUAL(lines.size(), 2u);
-  CAF_CHECK(std::regex_match(lines[0], text_line));
+  CAF_CHECK(is_text_line(lines[0]));
   auto two = nlohmann::json::parse(lines[1]);
   CAF_CHECK_EQUAL(two["msg"], "two");
 }

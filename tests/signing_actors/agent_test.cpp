@@ -121,7 +121,7 @@ CAF_TEST(the agent gets ready serves a call and stops on a TERM signal) {
   CAF_REQUIRE(code);
   CAF_CHECK_EQUAL(*code, 0);
   CAF_CHECK(log_field(a.proc->err(), "shutting down", "signal"));
-  CAF_CHECK(log_field(a.proc->err(), "stopped", "level"));
+  CAF_CHECK_EQUAL(log_field(a.proc->err(), "stopped", "v"), "0");
   CAF_CHECK(a.proc->err().find(token) == std::string::npos);
   delete_test_namespaces();
 }
@@ -151,7 +151,7 @@ CAF_TEST(startup errors exit 1 with a clear message) {
     auto res = run(argv, 60s);
     CAF_CHECK_EQUAL(res.exit_code, 1);
     auto msg
-      = log_field(res.err, "error running cert-manager-istio-csr", "error");
+      = log_field(res.err, "error running cert-manager-istio-csr", "err");
     CAF_CHECK(msg && msg->find(r.error) != std::string::npos);
     if (!msg || msg->find(r.error) == std::string::npos)
       CAF_MESSAGE("expected '" << r.error << "' in:\n" << res.err);
