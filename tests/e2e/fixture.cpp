@@ -1,4 +1,4 @@
-#include "e2e/fixture.hpp"
+#include "tests/e2e/fixture.hpp"
 #include "errors/describe.hpp"
 
 #include <arpa/inet.h>

@@ -23,8 +23,8 @@
 #include "pki/csr.hpp"
 #include "pki/error.hpp"
 #include "pki/private_key.hpp"
-#include "support/process.hpp"
-#include "support/test_cluster.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/test_cluster.hpp"
 
 namespace istio_csr::test::e2e {
 

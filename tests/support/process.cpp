@@ -1,4 +1,4 @@
-#include "support/process.hpp"
+#include "tests/support/process.hpp"
 
 #include <cctype>
 #include <cerrno>
@@ -177,8 +177,8 @@ std::string program(const std::string& name) {
 
 temp_dir::temp_dir() {
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string{base != nullptr ? base : "/tmp"}
-                     + "/istio-csr-test-XXXXXX";
+  std::string tmpl
+    = std::string{base != nullptr ? base : "/tmp"} + "/istio-csr-test-XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr)
     throw std::runtime_error("mkdtemp failed: " + std::string{strerror(errno)});
   path_ = tmpl;
@@ -223,8 +223,8 @@ command_result run(const std::vector<std::string>& argv,
   if (pid < 0)
     return result;
   int status = 0;
-  bool done = wait_until(
-    [&] { return waitpid(pid, &status, WNOHANG) == pid; }, timeout, 2ms);
+  bool done = wait_until([&] { return waitpid(pid, &status, WNOHANG) == pid; },
+                         timeout, 2ms);
   if (done) {
     result.exit_code = decode_status(status);
   } else {
@@ -244,8 +244,7 @@ child_process::spawn(const std::vector<std::string>& argv,
   result->dir_ = std::make_unique<temp_dir>();
   result->out_path_ = result->dir_->file("stdout");
   result->err_path_ = result->dir_->file("stderr");
-  result->pid_ = fork_exec(argv, env, -1, result->out_path_,
-                           result->err_path_);
+  result->pid_ = fork_exec(argv, env, -1, result->out_path_, result->err_path_);
   if (result->pid_ < 0)
     return nullptr;
   return result;

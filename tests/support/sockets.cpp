@@ -1,4 +1,4 @@
-#include "support/sockets.hpp"
+#include "tests/support/sockets.hpp"
 
 #include "process/fd_limit.hpp"
 

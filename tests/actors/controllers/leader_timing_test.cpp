@@ -6,7 +6,7 @@
 // (and never taking one that is renewed), stopping at once on finding
 // another holder, and releasing on shutdown after the leader-only children
 // stopped. The same behaviour against a real API server:
-// tests/controllers/leader_election_test.cpp.
+// tests/actors/controllers/leader_election_test.cpp.
 
 #define CAF_SUITE controllers.leader_timing
 
@@ -27,7 +27,7 @@
 #include "kube/api/errc.hpp"
 #include "kube/api/lease.hpp"
 #include "kube/api/object.hpp"
-#include "support/fake_kube_client.hpp"
+#include "tests/support/fake_kube_client.hpp"
 
 using namespace std::chrono_literals;
 using namespace istio_csr;

@@ -23,7 +23,7 @@
 #include "actors/system/system_config.hpp"
 #include "signing_api/sign_errc.hpp"
 #include "signing_api/sign_reply.hpp"
-#include "support/fake_kube_client.hpp"
+#include "tests/support/fake_kube_client.hpp"
 
 using namespace istio_csr;
 using namespace istio_csr::test;

@@ -23,14 +23,14 @@
 #include "actors/signing/root_store.hpp"
 #include "actors/signing/slot_pool.hpp"
 #include "actors/system/system_config.hpp"
-#include "fake_cr_watcher.hpp"
 #include "kube/api/object.hpp"
 #include "pki/csr.hpp"
-#include "pki/test_pki.hpp"
 #include "signing_api/sign_errc.hpp"
 #include "signing_api/sign_reply.hpp"
 #include "signing_api/sign_request.hpp"
-#include "support/fake_kube_client.hpp"
+#include "tests/actors/signing/fake_cr_watcher.hpp"
+#include "tests/pki/test_pki.hpp"
+#include "tests/support/fake_kube_client.hpp"
 
 using namespace std::chrono_literals;
 using namespace istio_csr;
