@@ -389,7 +389,7 @@ CAF_TEST(an agent without trusted node accounts refuses impersonation) {
   agent_settings s;
   s.trust_domain = env.settings.trust_domain;
   std::string why;
-  auto plain = agent::start(cluster(), s, why);
+  auto plain = start_agent(cluster(), s, why);
   CAF_REQUIRE(plain != nullptr);
   call_options opts;
   opts.token = bound_token("ztunnel", "ztunnel-a");

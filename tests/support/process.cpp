@@ -1,5 +1,7 @@
 #include "tests/support/process.hpp"
 
+#include <array>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <csignal>
@@ -9,6 +11,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <sys/resource.h>
@@ -327,6 +330,48 @@ int child_process::stop(std::chrono::milliseconds grace) {
     }
   }
   return status_.value_or(-1);
+}
+
+// -- kill_on_abort ------------------------------------------------------------
+
+namespace {
+
+std::array<std::atomic<int>, 32> abort_groups{};
+
+extern "C" void kill_groups_and_abort(int sig) {
+  for (auto& group : abort_groups) {
+    int pgid = group.load();
+    if (pgid > 0)
+      ::kill(-pgid, SIGKILL);
+  }
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+} // namespace
+
+void kill_on_abort(int pgid) {
+  static std::once_flag installed;
+  std::call_once(installed, [] {
+    struct sigaction sa {};
+    sa.sa_handler = kill_groups_and_abort;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGABRT, &sa, nullptr);
+  });
+  for (auto& group : abort_groups) {
+    int expected = 0;
+    if (group.compare_exchange_strong(expected, pgid))
+      return;
+  }
+}
+
+void forget_on_abort(int pgid) {
+  for (auto& group : abort_groups) {
+    int expected = pgid;
+    if (group.compare_exchange_strong(expected, 0))
+      return;
+  }
 }
 
 } // namespace istio_csr::test

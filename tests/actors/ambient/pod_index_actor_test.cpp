@@ -17,6 +17,7 @@
 #include "actors/system/system_config.hpp"
 #include "kube/client/messages.hpp"
 #include "tests/actors/ambient/fixture.hpp"
+#include "tests/support/actors.hpp"
 
 using namespace std::chrono_literals;
 using namespace istio_csr;
@@ -47,9 +48,7 @@ struct fixture : test_coordinator_fixture<actors::system_config> {
   }
 
   ~fixture() override {
-    for (auto& h : helpers)
-      anon_send_exit(h, caf::exit_reason::user_shutdown);
-    anon_send_exit(index, caf::exit_reason::user_shutdown);
+    test::send_exit_to_all(caf::exit_reason::user_shutdown, helpers, index);
     sched.run();
   }
 

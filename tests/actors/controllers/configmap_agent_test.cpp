@@ -34,7 +34,7 @@ struct fixture : cluster_fixture {
 
   void start_agent(const std::vector<std::string>& extra = {}) {
     std::string why;
-    agent = agent_process::start(cluster(), root_file, extra, {}, why);
+    agent = controllers::start_agent(cluster(), root_file, extra, {}, why);
     if (!agent)
       CAF_FAIL(why);
   }

@@ -3,7 +3,6 @@
 #include <future>
 
 #include "caf/exit_reason.hpp"
-#include "caf/send.hpp"
 
 #include "actors/controllers/namespace_watcher.hpp"
 #include "actors/controllers/root_cert.hpp"
@@ -17,6 +16,7 @@
 #include "kube/client/config.hpp"
 #include "pki/error.hpp"
 #include "tests/e2e/fixture.hpp"
+#include "tests/support/actors.hpp"
 
 namespace istio_csr::test::controllers {
 
@@ -31,7 +31,7 @@ cluster_fixture::cluster_fixture() {
   if (!cluster_)
     CAF_FAIL("cannot start the test cluster");
   if (auto* proc = cluster_->process())
-    e2e::kill_on_abort(proc->pid());
+    kill_on_abort(proc->pid());
   config::kube_client_flags flags;
   flags.kubeconfig = cluster_->kubeconfig();
   auto cfg = kube::load_config(flags);
@@ -51,7 +51,7 @@ cluster_fixture::~cluster_fixture() {
   if (cluster_ && cluster_->is_devcluster()) {
     auto pid = cluster_->process()->pid();
     cluster_.reset();
-    e2e::forget_on_abort(pid);
+    forget_on_abort(pid);
   }
 }
 
@@ -209,12 +209,9 @@ void distributor_fixture::stop() {
   if (!running_)
     return;
   running_ = false;
-  caf::scoped_actor self{*sys_};
-  self->monitor(tree_.supervisor);
-  caf::anon_send_exit(tree_.supervisor, caf::exit_reason::user_shutdown);
-  self->receive([](caf::down_msg&) {},
-                caf::after(std::chrono::seconds{30}) >>
-                  [] { CAF_FAIL("the actors did not stop"); });
+  if (!stop_and_wait(*sys_, tree_.supervisor, caf::exit_reason::user_shutdown,
+                     30s))
+    CAF_FAIL("the actors did not stop");
 }
 
 caf::actor distributor_fixture::watcher() const {
@@ -280,41 +277,16 @@ std::string distributor_fixture::rotate_roots(const std::string& common_name) {
   return pem;
 }
 
-// -- agent_process ------------------------------------------------------------
-
-namespace {
-
-/// The value of ` key=N` or ` key="N"` in a log line (empty if absent).
-std::string field(const std::string& line, const std::string& key) {
-  auto pos = line.find(" " + key + "=");
-  if (pos == std::string::npos)
-    return {};
-  pos += key.size() + 2;
-  bool quoted = pos < line.size() && line[pos] == '"';
-  if (quoted)
-    ++pos;
-  auto end = line.find(quoted ? '"' : ' ', pos);
-  return line.substr(pos, end == std::string::npos ? end : end - pos);
-}
-
-std::string tail(const std::string& text, size_t max) {
-  return text.size() <= max ? text : "..." + text.substr(text.size() - max);
-}
-
-} // namespace
+// -- the agent ----------------------------------------------------------------
 
 std::unique_ptr<agent_process>
-agent_process::start(const test_cluster& cluster, const std::string& root_file,
-                     const std::vector<std::string>& extra,
-                     const std::map<std::string, std::string>& env,
-                     std::string& why) {
-  std::unique_ptr<agent_process> result{new agent_process};
-  std::vector<std::string> argv{
-    bin("istio-csr"),
-    "--kubeconfig=" + cluster.kubeconfig(),
-    "--serving-address=127.0.0.1:0",
-    "--readiness-probe-port=0",
-    "--metrics-port=0",
+start_agent(const test_cluster& cluster, const std::string& root_file,
+            const std::vector<std::string>& extra,
+            const std::map<std::string, std::string>& env, std::string& why) {
+  agent_options opts;
+  opts.kubeconfig = cluster.kubeconfig();
+  opts.env = env;
+  opts.args = {
     "--serving-certificate-dns-names=" + e2e::serving_dns,
     "--certificate-namespace=istio-system",
     "--issuer-name=istio-ca",
@@ -325,55 +297,18 @@ agent_process::start(const test_cluster& cluster, const std::string& root_file,
     "--root-ca-file=" + root_file,
     "--log-level=2",
   };
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  result->process_ = child_process::spawn(argv, env);
-  if (!result->process_) {
-    why = "cannot start " + argv[0];
+  opts.args.insert(opts.args.end(), extra.begin(), extra.end());
+  auto agent = agent_process::start(opts, why);
+  if (agent && leader_identity(*agent).empty()) {
+    why = "istio-csr did not log its leader-election identity; its output:\n"
+          + agent->log_tail();
     return nullptr;
   }
-  e2e::kill_on_abort(result->process_->pid());
-  auto* proc = result->process_.get();
-  auto id_line
-    = proc->wait_for_line("attempting to acquire leader lease", 60s, true);
-  auto grpc_line = proc->wait_for_line("serving gRPC", 60s, true);
-  auto ready_line = grpc_line
-                      ? proc->wait_for_line("serving readiness", 60s, true)
-                      : std::nullopt;
-  if (!id_line || !grpc_line || !ready_line) {
-    why = "istio-csr did not log its identity and ports; its output:\n"
-          + result->log_tail();
-    return nullptr;
-  }
-  result->identity_ = field(*id_line, "identity");
-  auto port = std::atoi(field(*grpc_line, "port").c_str());
-  auto ready_port = std::atoi(field(*ready_line, "port").c_str());
-  result->address_ = "127.0.0.1:" + std::to_string(port);
-  bool ready = wait_until(
-    [&] {
-      return !proc->running()
-             || e2e::http_status(static_cast<std::uint16_t>(ready_port),
-                                 "/readyz")
-                  == 200;
-    },
-    60s, 50ms);
-  if (!ready || !proc->running()) {
-    why = "istio-csr did not get ready; its output:\n" + result->log_tail();
-    return nullptr;
-  }
-  return result;
+  return agent;
 }
 
-agent_process::~agent_process() {
-  if (process_) {
-    auto pid = process_->pid();
-    process_->stop();
-    e2e::forget_on_abort(pid);
-  }
-}
-
-std::string agent_process::log_tail(size_t max) const {
-  return "--- stdout\n" + tail(process_->out(), max) + "\n--- stderr\n"
-         + tail(process_->err(), max);
+std::string leader_identity(const agent_process& agent) {
+  return agent.field_of("attempting to acquire leader lease", "identity");
 }
 
 json read_lease(const test_cluster& cluster, const std::string& namespace_,

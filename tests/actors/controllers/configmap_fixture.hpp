@@ -26,6 +26,7 @@
 #include "actors/supervisor/supervisor.hpp"
 #include "actors/system/system_config.hpp"
 #include "kube/client/client.hpp"
+#include "tests/support/agent.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_cluster.hpp"
 
@@ -124,7 +125,8 @@ class distributor_fixture : public cluster_fixture {
   /// Starts the actors with `selector`.
   void start(const std::string& selector, ctl::configmap_options cm = {});
 
-  /// Stops them (also done by the destructor).
+  /// Stops them and waits until they are down (also done by the
+  /// destructor).
   void stop();
 
   caf::actor_system& sys() {
@@ -161,42 +163,19 @@ class distributor_fixture : public cluster_fixture {
   bool running_ = false;
 };
 
-/// The real istio-csr against the fixture's cluster.
-class agent_process {
- public:
-  /// Starts `istio-csr` with every listener on port 0, `--root-ca-file` =
-  /// `root_file`, the static issuer istio-system/istio-ca, `extra` flags
-  /// and `env` added to the environment; waits until /readyz answers 200.
-  /// nullptr with `why` on failure.
-  static std::unique_ptr<agent_process>
-  start(const test_cluster& cluster, const std::string& root_file,
-        const std::vector<std::string>& extra,
-        const std::map<std::string, std::string>& env, std::string& why);
+/// Starts the real istio-csr against `cluster` (`agent_process::start`)
+/// with `--root-ca-file` = `root_file`, the static issuer
+/// istio-system/istio-ca, `extra` flags and `env` added to the environment;
+/// also waits for its leader-election identity (`leader_identity`). nullptr
+/// with `why` on failure.
+std::unique_ptr<agent_process>
+start_agent(const test_cluster& cluster, const std::string& root_file,
+            const std::vector<std::string>& extra,
+            const std::map<std::string, std::string>& env, std::string& why);
 
-  ~agent_process();
-
-  /// `127.0.0.1:PORT` of the gRPC endpoint.
-  const std::string& address() const noexcept {
-    return address_;
-  }
-
-  /// The holderIdentity it logged ("attempting to acquire leader lease").
-  const std::string& identity() const noexcept {
-    return identity_;
-  }
-
-  child_process& process() const noexcept {
-    return *process_;
-  }
-
-  std::string log_tail(size_t max = 4000) const;
-
- private:
-  agent_process() = default;
-  std::unique_ptr<child_process> process_;
-  std::string address_;
-  std::string identity_;
-};
+/// The holderIdentity `agent` logged ("attempting to acquire leader lease
+/// ... identity=..."); empty if it logged none within 60 s.
+std::string leader_identity(const agent_process& agent);
 
 /// The Lease `istio-system/istio-csr` (null when absent), via kubectl.
 json read_lease(const test_cluster& cluster,

@@ -45,7 +45,7 @@ CAF_TEST(an idle cluster sees no writes for a minute) {
   for (int i = 0; i < 5; ++i)
     namespaces.push_back(make_namespace("idle"));
   std::string why;
-  auto agent = agent_process::start(cluster(), root_file, {}, {}, why);
+  auto agent = controllers::start_agent(cluster(), root_file, {}, {}, why);
   CAF_REQUIRE_EQUAL(why, "");
   auto list = e2e::kubectl_json(cluster(), {"get", "namespaces"}, &err);
   CAF_REQUIRE(list.is_object());
@@ -85,7 +85,7 @@ CAF_TEST(an idle cluster sees no writes for a minute) {
   auto lease_after = read_lease(cluster());
   CAF_REQUIRE(lease_after.is_object());
   CAF_CHECK_EQUAL(kube::string_at(lease_after, {"spec", "holderIdentity"}),
-                  agent->identity());
+                  leader_identity(*agent));
   CAF_CHECK_NOT_EQUAL(kube::string_at(lease_after, {"spec", "renewTime"}),
                       kube::string_at(lease_before, {"spec", "renewTime"}));
   // ...and still repairs drift; the observer sees those writes (so it

@@ -54,7 +54,7 @@ struct fixture : cluster_fixture {
   std::unique_ptr<agent_process>
   start_agent(const std::vector<std::string>& args = election_args()) {
     std::string why;
-    auto agent = agent_process::start(cluster(), root_file, args, {}, why);
+    auto agent = controllers::start_agent(cluster(), root_file, args, {}, why);
     if (!agent)
       CAF_FAIL(why);
     return agent;
@@ -85,14 +85,16 @@ CAF_TEST(one of two agents leads and a killed leader is replaced) {
   auto ns = make_namespace("handover");
   auto a = start_agent();
   auto b = start_agent();
-  CAF_REQUIRE(!a->identity().empty());
-  CAF_REQUIRE(!b->identity().empty());
-  CAF_REQUIRE_NOT_EQUAL(a->identity(), b->identity());
+  auto a_id = leader_identity(*a);
+  auto b_id = leader_identity(*b);
+  CAF_REQUIRE(!a_id.empty());
+  CAF_REQUIRE(!b_id.empty());
+  CAF_REQUIRE_NOT_EQUAL(a_id, b_id);
   std::string leader_id;
   CAF_REQUIRE(wait_until(
     [&] {
       leader_id = holder();
-      return leader_id == a->identity() || leader_id == b->identity();
+      return leader_id == a_id || leader_id == b_id;
     },
     10s));
   CAF_REQUIRE(wait_converged(ns, issuer_pem, 10s));
@@ -105,8 +107,9 @@ CAF_TEST(one of two agents leads and a killed leader is replaced) {
     },
     2 * lease_duration, 100ms);
   CAF_CHECK(!changed);
-  auto& leader = leader_id == a->identity() ? a : b;
-  auto& follower = leader_id == a->identity() ? b : a;
+  auto& leader = leader_id == a_id ? a : b;
+  auto& follower = leader_id == a_id ? b : a;
+  auto follower_id = leader_id == a_id ? b_id : a_id;
   // Both serve certificates (active-active).
   auto ra = sign(*a);
   auto rb = sign(*b);
@@ -137,7 +140,7 @@ CAF_TEST(one of two agents leads and a killed leader is replaced) {
         ++failed;
         CAF_MESSAGE("call during handover failed: " << r.describe());
       }
-      return holder() == follower->identity();
+      return holder() == follower_id;
     },
     10s, 10ms);
   auto took = steady::now() - killed;
@@ -167,15 +170,17 @@ CAF_TEST(a stopped leader releases the lease to the other agent) {
   // A long lease: without the release, b would wait 20 s.
   auto args = election_args("20s");
   auto a = start_agent(args);
-  CAF_REQUIRE(wait_until([&] { return holder() == a->identity(); }, 10s));
+  auto a_id = leader_identity(*a);
+  CAF_REQUIRE(wait_until([&] { return holder() == a_id; }, 10s));
   auto b = start_agent(args);
+  auto b_id = leader_identity(*b);
   auto ns = make_namespace("release");
   CAF_REQUIRE(wait_converged(ns, issuer_pem, 10s));
   // SIGTERM: orderly shutdown releases the Lease, so b takes over at its
   // next attempt instead of after the lease duration.
   auto stopped = steady::now();
   CAF_CHECK_EQUAL(a->process().stop(), 0);
-  if (!wait_until([&] { return holder() == b->identity(); }, 10s))
+  if (!wait_until([&] { return holder() == b_id; }, 10s))
     CAF_FAIL("b did not take over; a's log:\n"
              << a->process().out() << a->process().err());
   CAF_CHECK_LESS(steady::now() - stopped, 8s);

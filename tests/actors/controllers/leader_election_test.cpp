@@ -29,6 +29,7 @@
 #include "kube/api/lease.hpp"
 #include "kube/api/time.hpp"
 #include "kube/client/client_actor.hpp"
+#include "tests/support/actors.hpp"
 
 using namespace istio_csr;
 using namespace istio_csr::test;
@@ -78,9 +79,7 @@ struct fixture : cluster_fixture {
   }
 
   ~fixture() {
-    for (auto& a : electors)
-      caf::anon_send_exit(a, caf::exit_reason::kill);
-    caf::anon_send_exit(kube_actor, caf::exit_reason::kill);
+    send_exit_to_all(caf::exit_reason::kill, electors, kube_actor);
     sys->await_all_actors_done();
     call(kube::request::remove(kube::resources::leases, "default", lease_name));
   }

@@ -179,7 +179,7 @@ CAF_TEST(a pure runtime install waits for its ConfigMap) {
   // Ready while no issuer is configured (upstream semantics, kept: see
   // docs/compatibility.md), but there is no serving certificate yet and
   // nothing is created.
-  CAF_CHECK_EQUAL(e2e::http_status(env->csr_agent->readiness_port(), "/readyz"),
+  CAF_CHECK_EQUAL(http_status(env->csr_agent->readiness_port(), "/readyz"),
                   200);
   auto first = sign();
   CAF_CHECK(!first.ok());
@@ -190,7 +190,7 @@ CAF_TEST(a pure runtime install waits for its ConfigMap) {
   // The serving certificate, then signing: a 2-certificate chain.
   CAF_REQUIRE(wait_until([&] { return sign().ok(); }, 30s, 200ms));
   check_chain(sign(), 2, {});
-  CAF_CHECK_EQUAL(e2e::http_status(env->csr_agent->readiness_port(), "/readyz"),
+  CAF_CHECK_EQUAL(http_status(env->csr_agent->readiness_port(), "/readyz"),
                   200);
   // The istiod Certificate becomes Ready with the runtime issuer.
   CAF_CHECK(wait_until(

@@ -11,6 +11,7 @@
 #include "kube/api/errc.hpp"
 #include "pki/issue.hpp"
 #include "tests/e2e/fixture.hpp"
+#include "tests/support/actors.hpp"
 
 namespace istio_csr::test::controllers {
 
@@ -144,8 +145,8 @@ runtime_fixture::runtime_fixture() {
 }
 
 runtime_fixture::~runtime_fixture() {
-  for (auto& hdl : spawned_)
-    kill(hdl);
+  if (!stop_and_wait(*sys_, spawned_, caf::exit_reason::kill, 10s))
+    CAF_FAIL("actor did not terminate");
   spawned_.clear();
   sys_->await_all_actors_done();
 }
@@ -173,14 +174,8 @@ caf::actor runtime_fixture::spawn_istiod_cert(ctl::istiod_cert_options o) {
 }
 
 void runtime_fixture::kill(caf::actor hdl) {
-  if (!hdl)
-    return;
-  caf::scoped_actor self{*sys_};
-  self->monitor(hdl);
-  caf::anon_send_exit(hdl, caf::exit_reason::kill);
-  self->receive([](caf::down_msg&) {},
-                caf::after(std::chrono::seconds{10}) >>
-                  [] { CAF_FAIL("actor did not terminate"); });
+  if (!stop_and_wait(*sys_, hdl, caf::exit_reason::kill, 10s))
+    CAF_FAIL("actor did not terminate");
 }
 
 ctl::runtime_issuer_status

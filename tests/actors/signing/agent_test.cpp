@@ -3,6 +3,8 @@
 #include "errors/describe.hpp"
 
 #include "tests/actors/signing/fixture.hpp"
+#include "tests/support/agent.hpp"
+#include "tests/support/sockets.hpp"
 
 #include <csignal>
 #include <sstream>
@@ -34,69 +36,34 @@ std::optional<std::string> log_field(const std::string& log,
   return std::nullopt;
 }
 
-/// GET http://127.0.0.1:port/path with curl; the status code (0 if none).
-int http_status(const std::string& port, const std::string& path) {
-  auto res
-    = run({program("curl"), "-s", "-o", "/dev/null", "-w", "%{http_code}",
-           "--max-time", "5", "http://127.0.0.1:" + port + path},
-          10s);
-  return res.exit_code == 0 ? std::atoi(res.out.c_str()) : 0;
-}
-
-struct agent {
-  std::unique_ptr<child_process> proc;
-
-  explicit agent(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{bin("istio-csr"),
-                                  "--log-format=json",
-                                  "--kubeconfig=" + cluster().kubeconfig(),
-                                  "--serving-address=127.0.0.1:0",
-                                  "--readiness-probe-port=0",
-                                  "--metrics-port=0"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    proc = child_process::spawn(argv);
-    CAF_REQUIRE(proc != nullptr);
-  }
-
-  std::optional<std::string> field(const std::string& msg,
-                                   const std::string& name) {
-    std::optional<std::string> result;
-    wait_until(
-      [&] {
-        result = log_field(proc->err(), msg, name);
-        return result.has_value() || !proc->running();
-      },
-      30s);
-    return result;
-  }
-};
-
 } // namespace
 
 CAF_TEST(the agent gets ready serves a call and stops on a TERM signal) {
   auto ns = make_namespace("agent");
   auto token = sa_token(ns, "app");
   auto id = spiffe_id(ns, "app");
-  agent a{{"--certificate-namespace=" + ns,
-           "--serving-signature-algorithm=ECDSA",
-           "--serving-certificate-key-size=256",
-           "--serving-certificate-dns-names=istio-csr.test.svc"}};
-  auto health_port = a.field("serving readiness", "port");
-  CAF_REQUIRE(health_port);
-  auto grpc_port = a.field("serving gRPC", "port");
-  CAF_REQUIRE(grpc_port);
-  CAF_CHECK(wait_until(
-    [&] { return http_status(*health_port, "/readyz") == 200; }, 60s, 50ms));
-  CAF_CHECK_EQUAL(http_status(*health_port, "/readyz/tls_provider"), 200);
-  CAF_CHECK_EQUAL(http_status(*health_port, "/readyz/grpc_server"), 200);
+  agent_options opts;
+  opts.kubeconfig = cluster().kubeconfig();
+  opts.args = {"--log-format=json", "--certificate-namespace=" + ns,
+               "--serving-signature-algorithm=ECDSA",
+               "--serving-certificate-key-size=256",
+               "--serving-certificate-dns-names=istio-csr.test.svc"};
+  opts.ready_timeout = 60s;
+  std::string why;
+  auto a = agent_process::start(opts, why);
+  if (!a)
+    CAF_FAIL(why);
+  CAF_CHECK_EQUAL(http_status(a->readiness_port(), "/readyz/tls_provider"),
+                  200);
+  CAF_CHECK_EQUAL(http_status(a->readiness_port(), "/readyz/grpc_server"), 200);
   // One real call: TLS to our serving certificate (issued by the cluster's
   // CA, which is also the mesh root), bearer token, CSR.
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = bootstrap_ca_pem();
   grpc::ChannelArguments args;
   args.SetSslTargetNameOverride("istio-csr.test.svc");
-  auto channel = grpc::CreateCustomChannel("127.0.0.1:" + *grpc_port,
-                                           grpc::SslCredentials(ssl), args);
+  auto channel
+    = grpc::CreateCustomChannel(a->address(), grpc::SslCredentials(ssl), args);
   auto stub = istio::v1::auth::IstioCertificateService::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.AddMetadata("authorization", "Bearer " + token);
@@ -110,19 +77,19 @@ CAF_TEST(the agent gets ready serves a call and stops on a TERM signal) {
   CAF_CHECK_EQUAL(status.error_code(), grpc::StatusCode::OK);
   if (!status.ok())
     CAF_MESSAGE("call failed: " << status.error_message() << "\n"
-                                << a.proc->err());
+                                << a->process().err());
   CAF_CHECK_EQUAL(resp.cert_chain_size(), 2);
   if (resp.cert_chain_size() == 2)
     CAF_CHECK_EQUAL(resp.cert_chain(1), bootstrap_ca_pem());
   CAF_CHECK(wait_no_crs(ns));
   // SIGTERM: a clean exit.
-  a.proc->signal(SIGTERM);
-  auto code = a.proc->wait_exit(60s);
+  a->process().signal(SIGTERM);
+  auto code = a->process().wait_exit(60s);
   CAF_REQUIRE(code);
   CAF_CHECK_EQUAL(*code, 0);
-  CAF_CHECK(log_field(a.proc->err(), "shutting down", "signal"));
-  CAF_CHECK(log_field(a.proc->err(), "stopped", "level"));
-  CAF_CHECK(a.proc->err().find(token) == std::string::npos);
+  CAF_CHECK(log_field(a->process().err(), "shutting down", "signal"));
+  CAF_CHECK(log_field(a->process().err(), "stopped", "level"));
+  CAF_CHECK(a->process().err().find(token) == std::string::npos);
   delete_test_namespaces();
 }
 

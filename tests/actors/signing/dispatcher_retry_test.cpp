@@ -23,6 +23,7 @@
 #include "actors/system/system_config.hpp"
 #include "signing_api/sign_errc.hpp"
 #include "signing_api/sign_reply.hpp"
+#include "tests/support/actors.hpp"
 #include "tests/support/fake_kube_client.hpp"
 
 using namespace istio_csr;
@@ -121,9 +122,7 @@ struct fixture : test_coordinator_fixture<actors::system_config> {
   }
 
   ~fixture() override {
-    anon_send_exit(dispatcher, caf::exit_reason::user_shutdown);
-    for (auto& s : signers)
-      anon_send_exit(s, caf::exit_reason::user_shutdown);
+    send_exit_to_all(caf::exit_reason::user_shutdown, dispatcher, signers);
     sched.run();
   }
 

@@ -18,6 +18,7 @@
 #include "pki/csr.hpp"
 #include "pki/error.hpp"
 #include "pki/issue.hpp"
+#include "tests/support/actors.hpp"
 
 namespace istio_csr::test::signing {
 
@@ -448,15 +449,24 @@ void tree_fixture::stop() {
   if (!running_)
     return;
   running_ = false;
-  caf::scoped_actor self{*sys_};
-  self->monitor(tree_.supervisor);
-  caf::anon_send_exit(tree_.supervisor, caf::exit_reason::user_shutdown);
-  bool down = false;
-  self->receive([&](caf::down_msg&) { down = true; },
-                caf::after(std::chrono::seconds{60}) >> [] {});
-  if (!down)
+  if (!stop_and_wait(*sys_, tree_.supervisor, caf::exit_reason::user_shutdown,
+                     60s))
     CAF_FAIL("the signing tree did not stop");
   tree_ = actors::supervisor_handle{};
+}
+
+// -- behaviour_fixture --------------------------------------------------------
+
+bool behaviour_fixture::prepare_namespace(const char* what,
+                                          const std::string& prefix,
+                                          const std::string& behaviour,
+                                          const std::string& delay) {
+  if (!devcluster_only(what))
+    return false;
+  ns = make_namespace(prefix, behaviour, delay);
+  token = sa_token(ns, "app");
+  id = spiffe_id(ns, "app");
+  return true;
 }
 
 // -- log_capture --------------------------------------------------------------

@@ -232,6 +232,23 @@ class tree_fixture {
     = std::make_shared<std::vector<delivered>>();
 };
 
+/// A tree_fixture with a namespace of its own whose Issuer behaves as a
+/// test asks (devcluster only), and the workload `app` in it.
+struct behaviour_fixture : tree_fixture {
+  std::string ns;
+  /// A token of `ns/app`.
+  std::string token;
+  /// `spiffe_id(ns, "app")`.
+  std::string id;
+
+  /// Makes `ns` (`make_namespace(prefix, behaviour, delay)`) and the
+  /// workload; false, and the test skips saying it needs `what`, on a real
+  /// cluster.
+  bool prepare_namespace(const char* what, const std::string& prefix,
+                         const std::string& behaviour,
+                         const std::string& delay = {});
+};
+
 /// Captured log lines (while alive).
 class log_capture {
  public:

@@ -17,18 +17,11 @@ using namespace istio_csr::test::signing;
 
 namespace {
 
-struct fixture : tree_fixture {
-  std::string ns;
-  std::string token;
-  std::string id;
-
+struct fixture : behaviour_fixture {
+  /// A namespace whose issuer behaves as `behaviour`; false (the test
+  /// skips) on a real cluster.
   bool prepare(const std::string& behaviour, const std::string& delay = {}) {
-    if (!devcluster_only("issuer behaviours"))
-      return false;
-    ns = make_namespace("sup", behaviour, delay);
-    token = sa_token(ns, "app");
-    id = spiffe_id(ns, "app");
-    return true;
+    return prepare_namespace("issuer behaviours", "sup", behaviour, delay);
   }
 
   /// The name of a signer that holds a call (waits for one), other than

@@ -24,18 +24,12 @@ struct faults_guard {
   }
 };
 
-struct fixture : tree_fixture {
-  std::string ns;
-  std::string token;
-  std::string id;
-
+struct fixture : behaviour_fixture {
+  /// A namespace whose issuer behaves as `behaviour`; false (the test
+  /// skips) on a real cluster.
   bool prepare(const std::string& behaviour, const std::string& delay) {
-    if (!devcluster_only("watch faults and compaction"))
-      return false;
-    ns = make_namespace("watch", behaviour, delay);
-    token = sa_token(ns, "app");
-    id = spiffe_id(ns, "app");
-    return true;
+    return prepare_namespace("watch faults and compaction", "watch", behaviour,
+                             delay);
   }
 };
 

@@ -1,4 +1,5 @@
 #include "tests/actors/supervisor/supervisor_fixture.hpp"
+#include "tests/support/actors.hpp"
 
 #include <stdexcept>
 
@@ -74,10 +75,8 @@ child_spec worker_spec(std::string name, std::shared_ptr<probe> p,
 
 fixture::~fixture() {
   // Leave no actor behind: the actor system waits for all of them.
-  for (auto& sup : supervisors)
-    caf::anon_send_exit(sup, caf::exit_reason::kill);
-  for (auto& helper : helpers)
-    caf::anon_send_exit(helper, caf::exit_reason::kill);
+  istio_csr::test::send_exit_to_all(caf::exit_reason::kill, supervisors,
+                                    helpers);
   sched.run();
 }
 

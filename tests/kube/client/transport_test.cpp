@@ -1,14 +1,11 @@
 #define CAF_SUITE kube.transport
 #include "caf/test/unit_test.hpp"
 
-#include <condition_variable>
-#include <future>
-#include <mutex>
-
 #include "errors/describe.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/validation.hpp"
 #include "kube/client/client.hpp"
+#include "tests/kube/client/helpers.hpp"
 #include "tests/kube/client/test_server.hpp"
 #include "tests/support/process.hpp"
 
@@ -21,6 +18,9 @@ using istio_csr::test::test_pki;
 using istio_csr::test::wait_until;
 using json = nlohmann::json;
 using conn_t = https_test_server::connection;
+using istio_csr::kube::testing::call;
+using istio_csr::kube::testing::gate;
+using istio_csr::kube::testing::watch_log;
 
 namespace {
 
@@ -62,67 +62,6 @@ std::shared_ptr<client> make_client(client_config cfg,
     CAF_FAIL("client::make failed: " << errors::describe(c.error()));
   return std::move(*c);
 }
-
-/// Runs one request and waits for its completion (the test thread may
-/// block; the client thread never does).
-caf::expected<json> call(client& c, request req) {
-  auto p = std::make_shared<std::promise<caf::expected<json>>>();
-  auto f = p->get_future();
-  c.execute(std::move(req),
-            [p](caf::expected<json> r) { p->set_value(std::move(r)); });
-  if (f.wait_for(30s) != std::future_status::ready)
-    CAF_FAIL("request did not complete");
-  return f.get();
-}
-
-/// A one-shot gate a server handler can wait on.
-struct gate {
-  std::mutex mtx;
-  std::condition_variable cv;
-  bool open = false;
-
-  void release() {
-    std::lock_guard guard{mtx};
-    open = true;
-    cv.notify_all();
-  }
-
-  bool wait(std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock guard{mtx};
-    return cv.wait_for(guard, timeout, [this] { return open; });
-  }
-};
-
-/// Collects the events and the end of a watch.
-struct watch_log {
-  std::mutex mtx;
-  std::vector<watch_event> events;
-  std::optional<caf::error> end;
-
-  watch_event_handler on_event() {
-    return [this](watch_event&& ev) {
-      std::lock_guard guard{mtx};
-      events.push_back(std::move(ev));
-    };
-  }
-
-  watch_done_handler on_done() {
-    return [this](caf::error err) {
-      std::lock_guard guard{mtx};
-      end = std::move(err);
-    };
-  }
-
-  size_t count() {
-    std::lock_guard guard{mtx};
-    return events.size();
-  }
-
-  bool ended() {
-    std::lock_guard guard{mtx};
-    return end.has_value();
-  }
-};
 
 } // namespace
 
