@@ -3,13 +3,9 @@
 
 #include <atomic>
 
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/security/credentials.h>
-
 #include "kube/api/base64.hpp"
 #include "pki/issue.hpp"
 #include "pki/pem.hpp"
-#include "proto/ca.grpc.pb.h"
 
 namespace istio_csr::test::e2e {
 
@@ -18,29 +14,6 @@ bool retriable(int grpc_code) {
   // Unavailable.
   return grpc_code == 1 || grpc_code == 4 || grpc_code == 8 || grpc_code == 10
          || grpc_code == 13 || grpc_code == 14;
-}
-
-std::string code_name(int grpc_code) {
-  static constexpr const char* names[] = {"OK",
-                                          "CANCELLED",
-                                          "UNKNOWN",
-                                          "INVALID_ARGUMENT",
-                                          "DEADLINE_EXCEEDED",
-                                          "NOT_FOUND",
-                                          "ALREADY_EXISTS",
-                                          "PERMISSION_DENIED",
-                                          "RESOURCE_EXHAUSTED",
-                                          "FAILED_PRECONDITION",
-                                          "ABORTED",
-                                          "OUT_OF_RANGE",
-                                          "UNIMPLEMENTED",
-                                          "INTERNAL",
-                                          "UNAVAILABLE",
-                                          "DATA_LOSS",
-                                          "UNAUTHENTICATED"};
-  if (grpc_code >= 0 && grpc_code < static_cast<int>(std::size(names)))
-    return names[grpc_code];
-  return "CODE_" + std::to_string(grpc_code);
 }
 
 json kubectl_json(const test_cluster& cluster,
@@ -180,40 +153,26 @@ call_result create_certificate(const std::string& address,
                                const std::string& root_pem,
                                const std::string& csr_pem,
                                const call_options& opts) {
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = root_pem;
-  ssl.pem_cert_chain = opts.client_cert_pem;
-  ssl.pem_private_key = opts.client_key_pem;
-  grpc::ChannelArguments args;
-  args.SetSslTargetNameOverride(serving_dns);
-  // istio-agent dials a new connection after every failure: no sharing.
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  auto channel
-    = grpc::CreateCustomChannel(address, grpc::SslCredentials(ssl), args);
-  auto stub = istio::v1::auth::IstioCertificateService::NewStub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + opts.timeout);
-  if (opts.token && !opts.token->empty())
-    ctx.AddMetadata("authorization", "Bearer " + *opts.token);
-  if (!opts.cluster_id.empty())
-    ctx.AddMetadata("clusterid", opts.cluster_id);
-  istio::v1::auth::IstioCertificateRequest req;
-  req.set_csr(csr_pem);
-  req.set_validity_duration(opts.validity_seconds);
-  if (!opts.metadata.empty()) {
-    auto& fields = *req.mutable_metadata()->mutable_fields();
-    for (const auto& [key, value] : opts.metadata)
-      fields[key].set_string_value(value);
-  }
-  istio::v1::auth::IstioCertificateResponse resp;
+  csrctl::ca_call call;
+  call.address = address;
+  call.server_name = serving_dns;
+  call.root_pem = root_pem;
+  call.client_cert_pem = opts.client_cert_pem;
+  call.client_key_pem = opts.client_key_pem;
+  call.token = opts.token.value_or("");
+  call.cluster_id = opts.cluster_id;
+  call.csr_pem = csr_pem;
+  call.validity_seconds = opts.validity_seconds;
+  call.metadata = opts.metadata;
+  call.timeout = opts.timeout;
   auto started = std::chrono::steady_clock::now();
-  auto status = stub->CreateCertificate(&ctx, req, &resp);
+  auto res = csrctl::create_certificate(call);
   call_result out;
   out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
     std::chrono::steady_clock::now() - started);
-  out.code = static_cast<int>(status.error_code());
-  out.message = status.error_message();
-  out.chain.assign(resp.cert_chain().begin(), resp.cert_chain().end());
+  out.code = res.code;
+  out.message = std::move(res.message);
+  out.chain = std::move(res.cert_chain);
   return out;
 }
 

@@ -18,6 +18,7 @@
 
 #include "caf/test/unit_test.hpp"
 
+#include "csrctl/ca_call.hpp"
 #include "errors/describe.hpp"
 #include "pki/certificate.hpp"
 #include "pki/csr.hpp"
@@ -48,9 +49,6 @@ inline const std::string behaviour_annotation
 
 /// The gRPC codes istio-agent retries (docs/istio-clients.md §A.2).
 bool retriable(int grpc_code);
-
-/// The canonical name of a gRPC code ("UNAUTHENTICATED").
-std::string code_name(int grpc_code);
 
 template <class T>
 T unwrap(caf::expected<T> x) {
@@ -134,12 +132,13 @@ struct call_result {
   }
 
   std::string describe() const {
-    return code_name(code) + ": " + message;
+    return csrctl::status_code_name(code) + ": " + message;
   }
 };
 
-/// Calls the agent at `address` with grpc++ over TLS, trusting `root_pem`
-/// for the server name `serving_dns`.
+/// Calls the agent at `address` with csrctl's client
+/// (`csrctl::create_certificate`: grpc++ over TLS, a connection of its own),
+/// trusting `root_pem` for the server name `serving_dns`.
 call_result create_certificate(const std::string& address,
                                const std::string& root_pem,
                                const std::string& csr_pem,

@@ -9,9 +9,7 @@
 #include <csignal>
 #include <sstream>
 
-#include <grpcpp/grpcpp.h>
-
-#include "proto/ca.grpc.pb.h"
+#include "csrctl/ca_call.hpp"
 
 using namespace istio_csr;
 using namespace istio_csr::test;
@@ -58,29 +56,21 @@ CAF_TEST(the agent gets ready serves a call and stops on a TERM signal) {
   CAF_CHECK_EQUAL(http_status(a->readiness_port(), "/readyz/grpc_server"), 200);
   // One real call: TLS to our serving certificate (issued by the cluster's
   // CA, which is also the mesh root), bearer token, CSR.
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = bootstrap_ca_pem();
-  grpc::ChannelArguments args;
-  args.SetSslTargetNameOverride("istio-csr.test.svc");
-  auto channel
-    = grpc::CreateCustomChannel(a->address(), grpc::SslCredentials(ssl), args);
-  auto stub = istio::v1::auth::IstioCertificateService::NewStub(channel);
-  grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", "Bearer " + token);
-  ctx.AddMetadata("clusterid", "Kubernetes");
-  ctx.set_deadline(std::chrono::system_clock::now() + 30s);
-  istio::v1::auth::IstioCertificateRequest req;
-  req.set_csr(workload_csr({id}));
-  req.set_validity_duration(3600);
-  istio::v1::auth::IstioCertificateResponse resp;
-  auto status = stub->CreateCertificate(&ctx, req, &resp);
-  CAF_CHECK_EQUAL(status.error_code(), grpc::StatusCode::OK);
-  if (!status.ok())
-    CAF_MESSAGE("call failed: " << status.error_message() << "\n"
-                                << a->process().err());
-  CAF_CHECK_EQUAL(resp.cert_chain_size(), 2);
-  if (resp.cert_chain_size() == 2)
-    CAF_CHECK_EQUAL(resp.cert_chain(1), bootstrap_ca_pem());
+  csrctl::ca_call call;
+  call.address = a->address();
+  call.server_name = "istio-csr.test.svc";
+  call.root_pem = bootstrap_ca_pem();
+  call.token = token;
+  call.cluster_id = "Kubernetes";
+  call.csr_pem = workload_csr({id});
+  call.validity_seconds = 3600;
+  auto res = csrctl::create_certificate(call);
+  CAF_CHECK_EQUAL(res.code, 0);
+  if (!res.ok())
+    CAF_MESSAGE("call failed: " << res.message << "\n" << a->process().err());
+  CAF_CHECK_EQUAL(res.cert_chain.size(), 2u);
+  if (res.cert_chain.size() == 2)
+    CAF_CHECK_EQUAL(res.cert_chain[1], bootstrap_ca_pem());
   CAF_CHECK(wait_no_crs(ns));
   // SIGTERM: a clean exit.
   a->process().signal(SIGTERM);
