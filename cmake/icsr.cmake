@@ -32,8 +32,10 @@ endfunction()
 function(icsr_caf_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;SUITES;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
-  target_include_directories(${name} PRIVATE "${PROJECT_SOURCE_DIR}"
-                                             "${PROJECT_SOURCE_DIR}/tests")
+  # Test headers too are included from the repository root
+  # ("tests/support/process.hpp"): tests/X mirrors X, so a second root at
+  # tests/ would make "X/header.hpp" ambiguous.
+  target_include_directories(${name} PRIVATE "${PROJECT_SOURCE_DIR}")
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} caf::core)
   target_compile_definitions(${name} PRIVATE
     ICSR_BIN_DIR="${CMAKE_RUNTIME_OUTPUT_DIRECTORY}"

@@ -112,7 +112,7 @@ struct supervisor_handle {
 ///
 /// Returns `invalid_spec` or `duplicate_child` if `children` is malformed.
 ///
-/// Example (tests/actors/supervisor_example_test.cpp compiles and runs it):
+/// Example (tests/actors/supervisor/supervisor_example_test.cpp compiles and runs it):
 ///
 ///     actors::system_config cfg;
 ///     caf::actor_system sys{cfg};

@@ -1,9 +1,9 @@
 #define CAF_SUITE config.agent_process
 #include "caf/test/unit_test.hpp"
 
-#include "config/check_case.hpp"
 #include "config/parse.hpp"
-#include "support/process.hpp"
+#include "tests/support/check_case.hpp"
+#include "tests/support/process.hpp"
 
 using namespace istio_csr;
 using istio_csr::test::bin;
@@ -67,7 +67,7 @@ CAF_TEST(fatal conditions exit non zero with the message on stderr) {
 CAF_TEST(a valid configuration starts and never logs the token) {
   // Without a kubeconfig and outside a cluster the agent stops at the
   // Kubernetes client (exit 1); it must have logged its settings by then.
-  // (tests/signing_actors/agent_test.cpp runs it against a cluster.)
+  // (tests/actors/signing/agent_test.cpp runs it against a cluster.)
   auto res = run({bin("istio-csr"), "--token=s3cr3t-token-value",
                   "--log-format=json", "--serving-address=127.0.0.1:0"},
                  std::chrono::seconds{30}, {},

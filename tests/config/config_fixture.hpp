@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "config/check_case.hpp"
 #include "config/parse.hpp"
+#include "tests/support/check_case.hpp"
 
 namespace istio_csr::config::test {
 

@@ -5,10 +5,10 @@
 #include <cmath>
 #include <limits>
 
-#include "config/check_case.hpp"
 #include "config/go_duration.hpp"
 #include "config/go_values.hpp"
 #include "kube/api/validation.hpp"
+#include "tests/support/check_case.hpp"
 
 using namespace istio_csr::config;
 using namespace std::chrono;

@@ -3,8 +3,8 @@
 
 #include <set>
 
-#include "config/check_case.hpp"
 #include "config/parse.hpp"
+#include "tests/support/check_case.hpp"
 
 using namespace istio_csr::config;
 

@@ -4,8 +4,8 @@
 #include <functional>
 #include <set>
 
-#include "config/config_fixture.hpp"
 #include "config/go_duration.hpp"
+#include "tests/config/config_fixture.hpp"
 
 using namespace istio_csr::config;
 using namespace std::chrono_literals;

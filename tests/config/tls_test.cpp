@@ -4,9 +4,9 @@
 
 #include <set>
 
-#include "config/check_case.hpp"
 #include "config/tls_names.hpp"
 #include "kube/api/validation.hpp"
+#include "tests/support/check_case.hpp"
 
 using namespace istio_csr::config;
 

@@ -3,8 +3,8 @@
 
 #include "caf/sec.hpp"
 
-#include "config/config_fixture.hpp"
 #include "config/validate.hpp"
+#include "tests/config/config_fixture.hpp"
 
 using namespace istio_csr::config;
 using namespace std::chrono_literals;

@@ -5,7 +5,7 @@
 #include <regex>
 
 #include "devcluster/crypto.hpp"
-#include "devcluster/fixture.hpp"
+#include "tests/devcluster/fixture.hpp"
 
 using namespace istio_csr::test;
 

@@ -2,7 +2,7 @@
 #define CAF_SUITE devcluster.faults
 #include "caf/test/unit_test.hpp"
 
-#include "devcluster/fixture.hpp"
+#include "tests/devcluster/fixture.hpp"
 
 using namespace istio_csr::test;
 

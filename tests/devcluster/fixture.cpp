@@ -1,4 +1,4 @@
-#include "devcluster/fixture.hpp"
+#include "tests/devcluster/fixture.hpp"
 
 #include <cstdio>
 #include <cstdlib>

@@ -10,8 +10,8 @@
 
 #include "caf/test/unit_test.hpp"
 
-#include "devcluster/https_client.hpp"
-#include "support/test_cluster.hpp"
+#include "tests/devcluster/https_client.hpp"
+#include "tests/support/test_cluster.hpp"
 
 // CAF 0.17's CAF_CHECK_EQUAL & co. bind their operands with `auto&&`, so
 // `CAF_CHECK_EQUAL(r.json()["kind"], ...)` compares a reference into a

@@ -1,4 +1,4 @@
-#include "devcluster/https_client.hpp"
+#include "tests/devcluster/https_client.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -11,7 +11,7 @@
 #include "pki/crypto.hpp"
 #include "pki/csr.hpp"
 #include "pki/private_key.hpp"
-#include "support/test_cluster.hpp"
+#include "tests/support/test_cluster.hpp"
 
 namespace istio_csr::test {
 

@@ -8,8 +8,8 @@
 #include <thread>
 
 #include "devcluster/crypto.hpp"
-#include "devcluster/fixture.hpp"
 #include "devcluster/server.hpp"
+#include "tests/devcluster/fixture.hpp"
 
 using namespace istio_csr::test;
 

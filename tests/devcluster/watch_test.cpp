@@ -4,7 +4,7 @@
 
 #include <regex>
 
-#include "devcluster/fixture.hpp"
+#include "tests/devcluster/fixture.hpp"
 
 using namespace istio_csr::test;
 

@@ -5,7 +5,7 @@
 
 #define CAF_SUITE e2e.csrctl
 
-#include "e2e/fixture.hpp"
+#include "tests/e2e/fixture.hpp"
 
 #include <sys/stat.h>
 

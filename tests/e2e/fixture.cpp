@@ -1,177 +1,19 @@
-#include "e2e/fixture.hpp"
+#include "tests/e2e/fixture.hpp"
 #include "errors/describe.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <array>
 #include <atomic>
-#include <csignal>
-#include <cstring>
-#include <mutex>
-
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/security/credentials.h>
 
 #include "kube/api/base64.hpp"
 #include "pki/issue.hpp"
 #include "pki/pem.hpp"
-#include "proto/ca.grpc.pb.h"
 
 namespace istio_csr::test::e2e {
-
-namespace {
-
-/// A socket closed on scope exit.
-struct socket_fd {
-  int fd = -1;
-  ~socket_fd() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-};
-
-sockaddr_in loopback(std::uint16_t port) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return addr;
-}
-
-/// The value of ` port="N"` (klog text) or `"port":"N"` (JSON) in a log
-/// line; 0 if absent.
-std::uint16_t port_field(const std::string& line) {
-  auto pos = line.find(" port=\"");
-  std::size_t skip = 7;
-  if (pos == std::string::npos) {
-    pos = line.find("\"port\":\"");
-    skip = 8;
-  }
-  if (pos == std::string::npos)
-    return 0;
-  auto value = std::atoi(line.c_str() + pos + skip);
-  return value > 0 && value < 65536 ? static_cast<std::uint16_t>(value) : 0;
-}
-
-std::string tail(const std::string& text, size_t max) {
-  return text.size() <= max ? text : "..." + text.substr(text.size() - max);
-}
-
-std::array<std::atomic<int>, 32> abort_groups{};
-
-extern "C" void kill_groups_and_abort(int sig) {
-  for (auto& group : abort_groups) {
-    int pgid = group.load();
-    if (pgid > 0)
-      ::kill(-pgid, SIGKILL);
-  }
-  std::signal(sig, SIG_DFL);
-  std::raise(sig);
-}
-
-} // namespace
-
-void kill_on_abort(int pgid) {
-  static std::once_flag installed;
-  std::call_once(installed, [] {
-    struct sigaction sa {};
-    sa.sa_handler = kill_groups_and_abort;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND;
-    sigaction(SIGABRT, &sa, nullptr);
-  });
-  for (auto& group : abort_groups) {
-    int expected = 0;
-    if (group.compare_exchange_strong(expected, pgid))
-      return;
-  }
-}
-
-void forget_on_abort(int pgid) {
-  for (auto& group : abort_groups) {
-    int expected = pgid;
-    if (group.compare_exchange_strong(expected, 0))
-      return;
-  }
-}
 
 bool retriable(int grpc_code) {
   // Canceled, DeadlineExceeded, ResourceExhausted, Aborted, Internal,
   // Unavailable.
   return grpc_code == 1 || grpc_code == 4 || grpc_code == 8 || grpc_code == 10
          || grpc_code == 13 || grpc_code == 14;
-}
-
-std::string code_name(int grpc_code) {
-  static constexpr const char* names[] = {"OK",
-                                          "CANCELLED",
-                                          "UNKNOWN",
-                                          "INVALID_ARGUMENT",
-                                          "DEADLINE_EXCEEDED",
-                                          "NOT_FOUND",
-                                          "ALREADY_EXISTS",
-                                          "PERMISSION_DENIED",
-                                          "RESOURCE_EXHAUSTED",
-                                          "FAILED_PRECONDITION",
-                                          "ABORTED",
-                                          "OUT_OF_RANGE",
-                                          "UNIMPLEMENTED",
-                                          "INTERNAL",
-                                          "UNAVAILABLE",
-                                          "DATA_LOSS",
-                                          "UNAUTHENTICATED"};
-  if (grpc_code >= 0 && grpc_code < static_cast<int>(std::size(names)))
-    return names[grpc_code];
-  return "CODE_" + std::to_string(grpc_code);
-}
-
-std::uint16_t free_port() {
-  socket_fd s{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-  if (s.fd < 0)
-    return 0;
-  auto addr = loopback(0);
-  if (::bind(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
-    return 0;
-  socklen_t len = sizeof(addr);
-  if (::getsockname(s.fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    return 0;
-  return ntohs(addr.sin_port);
-}
-
-int http_status(std::uint16_t port, const std::string& path) {
-  socket_fd s{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-  if (s.fd < 0)
-    return -1;
-  timeval tv{2, 0};
-  ::setsockopt(s.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  ::setsockopt(s.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  auto addr = loopback(port);
-  if (::connect(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
-    return -1;
-  auto req = "GET " + path
-             + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  if (::send(s.fd, req.data(), req.size(), MSG_NOSIGNAL)
-      != static_cast<ssize_t>(req.size()))
-    return -1;
-  std::string answer;
-  char buf[512];
-  while (answer.find("\r\n") == std::string::npos) {
-    auto n = ::recv(s.fd, buf, sizeof(buf), 0);
-    if (n <= 0)
-      break;
-    answer.append(buf, static_cast<size_t>(n));
-  }
-  // "HTTP/1.1 200 OK"
-  auto sp = answer.find(' ');
-  if (answer.rfind("HTTP/", 0) != 0 || sp == std::string::npos
-      || answer.size() < sp + 4)
-    return -1;
-  return std::atoi(answer.substr(sp + 1, 3).c_str());
 }
 
 json kubectl_json(const test_cluster& cluster,
@@ -311,40 +153,26 @@ call_result create_certificate(const std::string& address,
                                const std::string& root_pem,
                                const std::string& csr_pem,
                                const call_options& opts) {
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = root_pem;
-  ssl.pem_cert_chain = opts.client_cert_pem;
-  ssl.pem_private_key = opts.client_key_pem;
-  grpc::ChannelArguments args;
-  args.SetSslTargetNameOverride(serving_dns);
-  // istio-agent dials a new connection after every failure: no sharing.
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  auto channel
-    = grpc::CreateCustomChannel(address, grpc::SslCredentials(ssl), args);
-  auto stub = istio::v1::auth::IstioCertificateService::NewStub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + opts.timeout);
-  if (opts.token && !opts.token->empty())
-    ctx.AddMetadata("authorization", "Bearer " + *opts.token);
-  if (!opts.cluster_id.empty())
-    ctx.AddMetadata("clusterid", opts.cluster_id);
-  istio::v1::auth::IstioCertificateRequest req;
-  req.set_csr(csr_pem);
-  req.set_validity_duration(opts.validity_seconds);
-  if (!opts.metadata.empty()) {
-    auto& fields = *req.mutable_metadata()->mutable_fields();
-    for (const auto& [key, value] : opts.metadata)
-      fields[key].set_string_value(value);
-  }
-  istio::v1::auth::IstioCertificateResponse resp;
+  csrctl::ca_call call;
+  call.address = address;
+  call.server_name = serving_dns;
+  call.root_pem = root_pem;
+  call.client_cert_pem = opts.client_cert_pem;
+  call.client_key_pem = opts.client_key_pem;
+  call.token = opts.token.value_or("");
+  call.cluster_id = opts.cluster_id;
+  call.csr_pem = csr_pem;
+  call.validity_seconds = opts.validity_seconds;
+  call.metadata = opts.metadata;
+  call.timeout = opts.timeout;
   auto started = std::chrono::steady_clock::now();
-  auto status = stub->CreateCertificate(&ctx, req, &resp);
+  auto res = csrctl::create_certificate(call);
   call_result out;
   out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
     std::chrono::steady_clock::now() - started);
-  out.code = static_cast<int>(status.error_code());
-  out.message = status.error_message();
-  out.chain.assign(resp.cert_chain().begin(), resp.cert_chain().end());
+  out.code = res.code;
+  out.message = std::move(res.message);
+  out.chain = std::move(res.cert_chain);
   return out;
 }
 
@@ -507,19 +335,13 @@ test_ca make_root(const std::string& common_name) {
 
 // -- agent --------------------------------------------------------------------
 
-std::unique_ptr<agent> agent::start(const test_cluster& cluster,
-                                    const agent_settings& settings,
-                                    std::string& why,
-                                    std::chrono::milliseconds ready_timeout) {
-  std::unique_ptr<agent> result{new agent};
-  // Every listener on an ephemeral port; the agent logs the bound ports
-  // ("serving gRPC ... port=N", "serving readiness port=N").
-  std::vector<std::string> argv{
-    bin("istio-csr"),
-    "--kubeconfig=" + cluster.kubeconfig(),
-    "--serving-address=127.0.0.1:0",
-    "--readiness-probe-port=0",
-    "--metrics-port=0",
+std::unique_ptr<agent_process>
+start_agent(const test_cluster& cluster, const agent_settings& settings,
+            std::string& why, std::chrono::milliseconds ready_timeout) {
+  agent_options opts;
+  opts.kubeconfig = cluster.kubeconfig();
+  opts.ready_timeout = ready_timeout;
+  opts.args = {
     "--serving-certificate-dns-names=" + alt_serving_dns,
     "--serving-certificate-dns-names=" + serving_dns,
     "--serving-certificate-duration=1h",
@@ -540,61 +362,11 @@ std::unique_ptr<agent> agent::start(const test_cluster& cluster,
     "--log-level=2",
   };
   if (!settings.request_timeout.empty())
-    argv.push_back("--certificate-request-timeout=" + settings.request_timeout);
-  argv.insert(argv.end(), settings.extra_args.begin(),
-              settings.extra_args.end());
-  result->process_ = child_process::spawn(argv);
-  if (!result->process_) {
-    why = "cannot start " + argv[0];
-    return nullptr;
-  }
-  kill_on_abort(result->process_->pid());
-  auto* proc = result->process_.get();
-  auto deadline = std::chrono::steady_clock::now() + ready_timeout;
-  auto remaining = [&] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::max(deadline - std::chrono::steady_clock::now(),
-               std::chrono::steady_clock::duration{0}));
-  };
-  auto grpc_line = proc->wait_for_line("serving gRPC", remaining(), true);
-  auto ready_line
-    = grpc_line ? proc->wait_for_line("serving readiness", remaining(), true)
-                : std::nullopt;
-  if (grpc_line)
-    result->port_ = port_field(*grpc_line);
-  if (ready_line)
-    result->readiness_port_ = port_field(*ready_line);
-  if (result->port_ == 0 || result->readiness_port_ == 0) {
-    why = "istio-csr did not log its ports (\"serving gRPC ... port=N\", "
-          "\"serving readiness port=N\"); its output:\n"
-          + result->log_tail();
-    return nullptr;
-  }
-  result->address_ = "127.0.0.1:" + std::to_string(result->port_);
-  auto port = result->readiness_port_;
-  bool ready = wait_until(
-    [&] { return !proc->running() || http_status(port, "/readyz") == 200; },
-    remaining(), 50ms);
-  if (!ready || !proc->running()) {
-    why = std::string{"istio-csr "}
-          + (proc->running() ? "did not answer 200 on /readyz in time"
-                             : "exited before it was ready")
-          + "; its output:\n" + result->log_tail();
-    return nullptr;
-  }
-  return result;
-}
-
-agent::~agent() {
-  if (process_) {
-    process_->stop();
-    forget_on_abort(process_->pid());
-  }
-}
-
-std::string agent::log_tail(size_t max) const {
-  return "--- stdout\n" + tail(process_->out(), max) + "\n--- stderr\n"
-         + tail(process_->err(), max);
+    opts.args.push_back("--certificate-request-timeout="
+                        + settings.request_timeout);
+  opts.args.insert(opts.args.end(), settings.extra_args.begin(),
+                   settings.extra_args.end());
+  return agent_process::start(opts, why);
 }
 
 // -- environment --------------------------------------------------------------
@@ -643,7 +415,7 @@ environment::start(agent_settings settings,
     if (env->root_pem.empty())
       return env;
   }
-  env->csr_agent = agent::start(*env->cluster, env->settings, env->error);
+  env->csr_agent = start_agent(*env->cluster, env->settings, env->error);
   return env;
 }
 

@@ -18,13 +18,16 @@
 
 #include "caf/test/unit_test.hpp"
 
+#include "csrctl/ca_call.hpp"
 #include "errors/describe.hpp"
 #include "pki/certificate.hpp"
 #include "pki/csr.hpp"
 #include "pki/error.hpp"
 #include "pki/private_key.hpp"
-#include "support/process.hpp"
-#include "support/test_cluster.hpp"
+#include "tests/support/agent.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/sockets.hpp"
+#include "tests/support/test_cluster.hpp"
 
 namespace istio_csr::test::e2e {
 
@@ -47,30 +50,12 @@ inline const std::string behaviour_annotation
 /// The gRPC codes istio-agent retries (docs/istio-clients.md §A.2).
 bool retriable(int grpc_code);
 
-/// The canonical name of a gRPC code ("UNAUTHENTICATED").
-std::string code_name(int grpc_code);
-
 template <class T>
 T unwrap(caf::expected<T> x) {
   if (!x)
     CAF_FAIL("unexpected error: " << errors::message(x.error()));
   return std::move(*x);
 }
-
-/// Registers the process group `pgid` (a child_process's pid) to be killed
-/// when this test program aborts: CAF 0.17 aborts on a failed CAF_REQUIRE or
-/// CAF_FAIL, skipping the destructors that would stop the children.
-void kill_on_abort(int pgid);
-
-/// Undoes `kill_on_abort` (the child was stopped normally).
-void forget_on_abort(int pgid);
-
-/// A TCP port that was free a moment ago (bind 127.0.0.1:0, close).
-std::uint16_t free_port();
-
-/// The HTTP status of GET http://127.0.0.1:port/path, or -1 if there is no
-/// answer.
-int http_status(std::uint16_t port, const std::string& path);
 
 /// `kubectl ... -o json`, parsed; null on failure (the error in `err`).
 json kubectl_json(const test_cluster& cluster,
@@ -147,12 +132,13 @@ struct call_result {
   }
 
   std::string describe() const {
-    return code_name(code) + ": " + message;
+    return csrctl::status_code_name(code) + ": " + message;
   }
 };
 
-/// Calls the agent at `address` with grpc++ over TLS, trusting `root_pem`
-/// for the server name `serving_dns`.
+/// Calls the agent at `address` with csrctl's client
+/// (`csrctl::create_certificate`: grpc++ over TLS, a connection of its own),
+/// trusting `root_pem` for the server name `serving_dns`.
 call_result create_certificate(const std::string& address,
                                const std::string& root_pem,
                                const std::string& csr_pem,
@@ -220,52 +206,17 @@ struct agent_settings {
   std::vector<std::string> extra_args;
 };
 
-/// The real istio-csr binary, started against a cluster.
-class agent {
- public:
-  /// Starts `istio-csr` with every listener on port 0, reads the bound ports
-  /// from its log ("serving gRPC ... port=N", "serving readiness port=N")
-  /// and waits until /readyz answers 200 (all within `ready_timeout`).
-  /// Returns nullptr with `why` on failure.
-  static std::unique_ptr<agent>
-  start(const test_cluster& cluster, const agent_settings& settings,
-        std::string& why, std::chrono::milliseconds ready_timeout = 90s);
-
-  ~agent();
-
-  /// `127.0.0.1:PORT` of the gRPC (TLS) endpoint.
-  const std::string& address() const noexcept {
-    return address_;
-  }
-
-  std::uint16_t port() const noexcept {
-    return port_;
-  }
-
-  std::uint16_t readiness_port() const noexcept {
-    return readiness_port_;
-  }
-
-  child_process& process() const noexcept {
-    return *process_;
-  }
-
-  /// The last `max` bytes of stdout and stderr, for failure messages.
-  std::string log_tail(size_t max = 4000) const;
-
- private:
-  agent() = default;
-  std::unique_ptr<child_process> process_;
-  std::string address_;
-  std::uint16_t port_ = 0;
-  std::uint16_t readiness_port_ = 0;
-};
+/// Starts the real istio-csr against `cluster` with upstream's e2e flags
+/// for `settings` (`agent_process::start`). nullptr with `why` on failure.
+std::unique_ptr<agent_process>
+start_agent(const test_cluster& cluster, const agent_settings& settings,
+            std::string& why, std::chrono::milliseconds ready_timeout = 90s);
 
 /// A cluster, an agent, and a workload identity with a token: what most
 /// tests need. `error` is set when something could not start.
 struct environment {
   std::unique_ptr<test_cluster> cluster;
-  std::unique_ptr<agent> csr_agent;
+  std::unique_ptr<agent_process> csr_agent;
   agent_settings settings;
   std::string workload_namespace = "default";
   std::string service_account;

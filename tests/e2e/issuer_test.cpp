@@ -8,7 +8,7 @@
 
 #define CAF_SUITE e2e.issuer
 
-#include "e2e/fixture.hpp"
+#include "tests/e2e/fixture.hpp"
 
 #include "errors/describe.hpp"
 #include "kube/api/base64.hpp"

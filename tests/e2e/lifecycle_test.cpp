@@ -4,7 +4,7 @@
 
 #define CAF_SUITE e2e.lifecycle
 
-#include "e2e/fixture.hpp"
+#include "tests/e2e/fixture.hpp"
 
 #include <cstdio>
 #include <filesystem>

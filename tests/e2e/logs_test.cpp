@@ -1,10 +1,10 @@
 #define CAF_SUITE e2e.logs
-#include "e2e/fixture.hpp"
+#include "tests/e2e/fixture.hpp"
 
 #include <csignal>
 #include <regex>
 
-#include "support/log_lines.hpp"
+#include "tests/support/log_lines.hpp"
 
 using namespace istio_csr;
 using namespace istio_csr::test;

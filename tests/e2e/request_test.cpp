@@ -6,7 +6,7 @@
 
 #define CAF_SUITE e2e.request
 
-#include "e2e/fixture.hpp"
+#include "tests/e2e/fixture.hpp"
 
 #include <algorithm>
 

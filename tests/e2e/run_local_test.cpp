@@ -4,7 +4,7 @@
 
 #define CAF_SUITE e2e.run_local
 
-#include "e2e/fixture.hpp"
+#include "tests/e2e/fixture.hpp"
 
 #include <signal.h>
 

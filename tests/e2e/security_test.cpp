@@ -6,15 +6,15 @@
 
 #define CAF_SUITE e2e.security
 
-#include "e2e/fixture.hpp"
+#include "tests/e2e/fixture.hpp"
 
 #include <algorithm>
 #include <future>
 
 #include "kube/api/base64.hpp"
-#include "pki/crafted_csr.hpp"
 #include "pki/pem.hpp"
-#include "pki/pem_texts.hpp"
+#include "tests/pki/crafted_csr.hpp"
+#include "tests/pki/pem_texts.hpp"
 
 using namespace istio_csr;
 using namespace istio_csr::test;

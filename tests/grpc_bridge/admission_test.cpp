@@ -1,13 +1,13 @@
 #define CAF_SUITE grpc_bridge.admission
 
-#include "grpc_bridge/fixture.hpp"
+#include "tests/grpc_bridge/fixture.hpp"
 
 #include <future>
 
 #include <sys/socket.h>
 
 #include "grpc_bridge/tls/admission.hpp"
-#include "support/sockets.hpp"
+#include "tests/support/sockets.hpp"
 
 using namespace istio_csr;
 using namespace istio_csr::test;

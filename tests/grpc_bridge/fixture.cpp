@@ -1,4 +1,4 @@
-#include "grpc_bridge/fixture.hpp"
+#include "tests/grpc_bridge/fixture.hpp"
 
 #include <grpcpp/security/credentials.h>
 

@@ -17,7 +17,6 @@
 #include "caf/test/unit_test.hpp"
 
 #include "errors/describe.hpp"
-#include "grpc_bridge/h2_client.hpp"
 #include "grpc_bridge/server.hpp"
 #include "pki/certificate.hpp"
 #include "pki/error.hpp"
@@ -27,7 +26,8 @@
 #include "signing_api/sign_errc.hpp"
 #include "signing_api/sign_request.hpp"
 #include "signing_api/spiffe.hpp"
-#include "support/process.hpp"
+#include "tests/grpc_bridge/h2_client.hpp"
+#include "tests/support/process.hpp"
 
 namespace istio_csr::test {
 

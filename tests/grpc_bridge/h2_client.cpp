@@ -1,4 +1,4 @@
-#include "grpc_bridge/h2_client.hpp"
+#include "tests/grpc_bridge/h2_client.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -11,7 +11,7 @@
 #include <poll.h>
 
 #include "proto/ca.pb.h"
-#include "support/sockets.hpp"
+#include "tests/support/sockets.hpp"
 
 namespace istio_csr::test::h2 {
 

@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "support/process.hpp"
+#include "tests/support/process.hpp"
 
 namespace istio_csr::test::h2 {
 

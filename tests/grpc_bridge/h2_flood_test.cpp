@@ -1,6 +1,6 @@
 #define CAF_SUITE grpc_bridge.h2_floods
 
-#include "grpc_bridge/fixture.hpp"
+#include "tests/grpc_bridge/fixture.hpp"
 
 #include <cmath>
 #include <future>

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <span>
 
-#include "grpc_bridge/h2_client.hpp"
 #include "grpc_bridge/tls/h2_frame_tracker.hpp"
 #include "grpc_bridge/tls/h2_frames.hpp"
 #include "grpc_bridge/tls/h2_inspector.hpp"
 #include "grpc_bridge/tls/token_bucket.hpp"
+#include "tests/grpc_bridge/h2_client.hpp"
 
 using namespace istio_csr;
 using namespace istio_csr::test;

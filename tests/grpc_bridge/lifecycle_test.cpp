@@ -1,7 +1,7 @@
 #define CAF_SUITE grpc_bridge.lifecycle
 
 #include "errors/describe.hpp"
-#include "grpc_bridge/fixture.hpp"
+#include "tests/grpc_bridge/fixture.hpp"
 
 #include <future>
 #include <thread>
@@ -12,7 +12,7 @@
 #include "grpc_bridge/tls/client_identity.hpp"
 #include "health/server.hpp"
 #include "proto/ca.pb.h"
-#include "support/sockets.hpp"
+#include "tests/support/sockets.hpp"
 
 using namespace istio_csr;
 using namespace istio_csr::test;

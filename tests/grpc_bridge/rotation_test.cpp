@@ -1,6 +1,6 @@
 #define CAF_SUITE grpc_bridge.rotation
 
-#include "grpc_bridge/fixture.hpp"
+#include "tests/grpc_bridge/fixture.hpp"
 
 #include "proto/ca.pb.h"
 

@@ -1,7 +1,7 @@
 #define CAF_SUITE grpc_bridge.service
 
 #include "errors/describe.hpp"
-#include "grpc_bridge/fixture.hpp"
+#include "tests/grpc_bridge/fixture.hpp"
 
 #include <condition_variable>
 #include <thread>

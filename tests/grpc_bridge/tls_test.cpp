@@ -1,6 +1,6 @@
 #define CAF_SUITE grpc_bridge.tls
 
-#include "grpc_bridge/fixture.hpp"
+#include "tests/grpc_bridge/fixture.hpp"
 
 #include "grpc_bridge/tls/tls_settings.hpp"
 

@@ -1,4 +1,4 @@
-#include "helm/helm_chart.hpp"
+#include "tests/helm/helm_chart.hpp"
 
 #include <algorithm>
 #include <sstream>

@@ -5,7 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "support/process.hpp"
+#include "tests/support/process.hpp"
 
 namespace istio_csr::test::helm {
 

@@ -1,7 +1,7 @@
 #define CAF_SUITE helm.istiod_cert
 #include "caf/test/unit_test.hpp"
 
-#include "helm/helm_chart.hpp"
+#include "tests/helm/helm_chart.hpp"
 
 using namespace istio_csr::test;
 using namespace istio_csr::test::helm;

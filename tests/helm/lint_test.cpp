@@ -3,7 +3,7 @@
 
 #include <utility>
 
-#include "helm/helm_chart.hpp"
+#include "tests/helm/helm_chart.hpp"
 
 using namespace istio_csr::test;
 using namespace istio_csr::test::helm;

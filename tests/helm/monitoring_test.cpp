@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "helm/helm_chart.hpp"
+#include "tests/helm/helm_chart.hpp"
 
 using namespace istio_csr::test;
 using namespace istio_csr::test::helm;

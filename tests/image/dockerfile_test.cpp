@@ -6,7 +6,7 @@
 
 #define CAF_SUITE image.dockerfile
 
-#include "image/image.hpp"
+#include "tests/image/image.hpp"
 
 using namespace istio_csr::test;
 using namespace istio_csr::test::image;

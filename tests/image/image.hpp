@@ -12,7 +12,7 @@
 
 #include "caf/test/unit_test.hpp"
 
-#include "support/process.hpp"
+#include "tests/support/process.hpp"
 
 namespace istio_csr::test::image {
 

@@ -6,7 +6,7 @@
 
 #define CAF_SUITE image.run
 
-#include "image/image.hpp"
+#include "tests/image/image.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,8 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "helm/helm_chart.hpp"
-#include "support/test_cluster.hpp"
+#include "tests/helm/helm_chart.hpp"
+#include "tests/support/test_cluster.hpp"
 
 using namespace istio_csr::test;
 using namespace istio_csr::test::image;

@@ -12,7 +12,7 @@
 
 #include "logging/format.hpp"
 #include "logging/logging.hpp"
-#include "support/log_lines.hpp"
+#include "tests/support/log_lines.hpp"
 
 using namespace istio_csr;
 

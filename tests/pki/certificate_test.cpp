@@ -9,9 +9,9 @@
 #include "pki/csr.hpp"
 #include "pki/issue.hpp"
 #include "pki/pem.hpp"
-#include "pki/test_pki.hpp"
 #include "pki/verify.hpp"
-#include "support/process.hpp"
+#include "tests/pki/test_pki.hpp"
+#include "tests/support/process.hpp"
 
 using namespace istio_csr;
 using namespace std::chrono_literals;

@@ -3,7 +3,7 @@
 #include "caf/test/unit_test.hpp"
 
 #include "pki/crypto.hpp"
-#include "pki/test_pki.hpp"
+#include "tests/pki/test_pki.hpp"
 
 using namespace istio_csr;
 using istio_csr::test::unwrap;

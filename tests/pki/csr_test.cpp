@@ -7,8 +7,8 @@
 #include "pki/extensions.hpp"
 #include "pki/names.hpp"
 #include "pki/pem.hpp"
-#include "pki/test_pki.hpp"
-#include "support/process.hpp"
+#include "tests/pki/test_pki.hpp"
+#include "tests/support/process.hpp"
 
 using namespace istio_csr;
 using istio_csr::test::unwrap;

@@ -5,7 +5,7 @@
 #include "errors/describe.hpp"
 #include "pki/crypto.hpp"
 #include "pki/private_key.hpp"
-#include "pki/test_pki.hpp"
+#include "tests/pki/test_pki.hpp"
 
 using namespace istio_csr;
 using istio_csr::test::unwrap;

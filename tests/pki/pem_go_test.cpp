@@ -12,8 +12,8 @@
 #include "pki/csr.hpp"
 #include "pki/error.hpp"
 #include "pki/pem.hpp"
-#include "pki/pem_texts.hpp"
-#include "pki/test_pki.hpp"
+#include "tests/pki/pem_texts.hpp"
+#include "tests/pki/test_pki.hpp"
 
 using namespace istio_csr;
 using istio_csr::test::unwrap;

@@ -5,7 +5,7 @@
 #include "errors/describe.hpp"
 #include "pki/certificate.hpp"
 #include "pki/pem.hpp"
-#include "pki/test_pki.hpp"
+#include "tests/pki/test_pki.hpp"
 
 using namespace istio_csr;
 using istio_csr::test::unwrap;

@@ -1,4 +1,4 @@
-#include "support/fake_kube_client.hpp"
+#include "tests/support/fake_kube_client.hpp"
 
 #include <unordered_map>
 

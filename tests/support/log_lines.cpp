@@ -1,4 +1,4 @@
-#include "support/log_lines.hpp"
+#include "tests/support/log_lines.hpp"
 
 #include <regex>
 

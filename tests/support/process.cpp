@@ -1,5 +1,7 @@
-#include "support/process.hpp"
+#include "tests/support/process.hpp"
 
+#include <array>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <csignal>
@@ -9,6 +11,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <sys/resource.h>
@@ -177,8 +180,8 @@ std::string program(const std::string& name) {
 
 temp_dir::temp_dir() {
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string{base != nullptr ? base : "/tmp"}
-                     + "/istio-csr-test-XXXXXX";
+  std::string tmpl
+    = std::string{base != nullptr ? base : "/tmp"} + "/istio-csr-test-XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr)
     throw std::runtime_error("mkdtemp failed: " + std::string{strerror(errno)});
   path_ = tmpl;
@@ -223,8 +226,8 @@ command_result run(const std::vector<std::string>& argv,
   if (pid < 0)
     return result;
   int status = 0;
-  bool done = wait_until(
-    [&] { return waitpid(pid, &status, WNOHANG) == pid; }, timeout, 2ms);
+  bool done = wait_until([&] { return waitpid(pid, &status, WNOHANG) == pid; },
+                         timeout, 2ms);
   if (done) {
     result.exit_code = decode_status(status);
   } else {
@@ -244,8 +247,7 @@ child_process::spawn(const std::vector<std::string>& argv,
   result->dir_ = std::make_unique<temp_dir>();
   result->out_path_ = result->dir_->file("stdout");
   result->err_path_ = result->dir_->file("stderr");
-  result->pid_ = fork_exec(argv, env, -1, result->out_path_,
-                           result->err_path_);
+  result->pid_ = fork_exec(argv, env, -1, result->out_path_, result->err_path_);
   if (result->pid_ < 0)
     return nullptr;
   return result;
@@ -328,6 +330,48 @@ int child_process::stop(std::chrono::milliseconds grace) {
     }
   }
   return status_.value_or(-1);
+}
+
+// -- kill_on_abort ------------------------------------------------------------
+
+namespace {
+
+std::array<std::atomic<int>, 32> abort_groups{};
+
+extern "C" void kill_groups_and_abort(int sig) {
+  for (auto& group : abort_groups) {
+    int pgid = group.load();
+    if (pgid > 0)
+      ::kill(-pgid, SIGKILL);
+  }
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+} // namespace
+
+void kill_on_abort(int pgid) {
+  static std::once_flag installed;
+  std::call_once(installed, [] {
+    struct sigaction sa {};
+    sa.sa_handler = kill_groups_and_abort;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGABRT, &sa, nullptr);
+  });
+  for (auto& group : abort_groups) {
+    int expected = 0;
+    if (group.compare_exchange_strong(expected, pgid))
+      return;
+  }
+}
+
+void forget_on_abort(int pgid) {
+  for (auto& group : abort_groups) {
+    int expected = pgid;
+    if (group.compare_exchange_strong(expected, 0))
+      return;
+  }
 }
 
 } // namespace istio_csr::test

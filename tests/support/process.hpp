@@ -41,7 +41,7 @@ std::string program(const std::string& name);
 
 /// A fresh directory under $TMPDIR, removed with its contents on destruction.
 class temp_dir {
-public:
+ public:
   temp_dir();
   ~temp_dir();
   temp_dir(const temp_dir&) = delete;
@@ -57,7 +57,7 @@ public:
   /// Writes `content` to `name` inside the directory; returns the full path.
   std::string write(const std::string& name, const std::string& content) const;
 
-private:
+ private:
   std::string path_;
 };
 
@@ -88,7 +88,7 @@ command_result run(const std::vector<std::string>& argv,
 /// in a private temp dir so that they can be read at any time. Destruction
 /// sends SIGTERM, then SIGKILL after a grace period.
 class child_process {
-public:
+ public:
   /// Starts `argv[0]` (a path) with `argv`, adding `env` to the environment.
   static std::unique_ptr<child_process>
   spawn(const std::vector<std::string>& argv,
@@ -127,7 +127,7 @@ public:
   /// SIGTERM, then SIGKILL after `grace`; returns the exit status.
   int stop(std::chrono::milliseconds grace = 5s);
 
-private:
+ private:
   child_process() = default;
   int pid_ = -1;
   std::optional<int> status_;
@@ -135,5 +135,13 @@ private:
   std::string out_path_;
   std::string err_path_;
 };
+
+/// Registers the process group `pgid` (a child_process's pid) to be killed
+/// when this test program aborts: CAF 0.17 aborts on a failed CAF_REQUIRE or
+/// CAF_FAIL, skipping the destructors that would stop the children.
+void kill_on_abort(int pgid);
+
+/// Undoes `kill_on_abort` (the child was stopped normally).
+void forget_on_abort(int pgid);
 
 } // namespace istio_csr::test

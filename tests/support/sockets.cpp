@@ -1,11 +1,14 @@
-#include "support/sockets.hpp"
+#include "tests/support/sockets.hpp"
 
 #include "process/fd_limit.hpp"
+
+#include <cstdlib>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 namespace istio_csr::test {
@@ -97,6 +100,50 @@ std::size_t closed_count(const std::vector<socket_fd>& fds) {
 
 std::size_t raise_fd_limit() {
   return static_cast<std::size_t>(process::raise_fd_limit().soft);
+}
+
+std::uint16_t free_port() {
+  socket_fd s{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+  if (!s.valid())
+    return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = 0;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+    return 0;
+  socklen_t len = sizeof(addr);
+  if (::getsockname(s.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    return 0;
+  return ntohs(addr.sin_port);
+}
+
+int http_status(std::uint16_t port, const std::string& path) {
+  auto s = tcp_connect(port);
+  if (!s.valid())
+    return -1;
+  timeval tv{2, 0};
+  ::setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(s.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  auto req = "GET " + path
+             + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  if (::send(s.get(), req.data(), req.size(), MSG_NOSIGNAL)
+      != static_cast<ssize_t>(req.size()))
+    return -1;
+  std::string answer;
+  char buf[512];
+  while (answer.find("\r\n") == std::string::npos) {
+    auto n = ::recv(s.get(), buf, sizeof(buf), 0);
+    if (n <= 0)
+      break;
+    answer.append(buf, static_cast<size_t>(n));
+  }
+  // "HTTP/1.1 200 OK"
+  auto sp = answer.find(' ');
+  if (answer.rfind("HTTP/", 0) != 0 || sp == std::string::npos
+      || answer.size() < sp + 4)
+    return -1;
+  return std::atoi(answer.substr(sp + 1, 3).c_str());
 }
 
 } // namespace istio_csr::test

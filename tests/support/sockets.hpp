@@ -59,4 +59,11 @@ std::size_t closed_count(const std::vector<socket_fd>& fds);
 /// the soft limit now in force.
 std::size_t raise_fd_limit();
 
+/// A TCP port that was free a moment ago (bind 127.0.0.1:0, close).
+std::uint16_t free_port();
+
+/// The HTTP status of GET http://127.0.0.1:port/path, or -1 if there is no
+/// answer (2 s to send and to receive).
+int http_status(std::uint16_t port, const std::string& path);
+
 } // namespace istio_csr::test

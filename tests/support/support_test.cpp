@@ -5,7 +5,7 @@
 #include <csignal>
 #include <filesystem>
 
-#include "support/process.hpp"
+#include "tests/support/process.hpp"
 
 using namespace istio_csr::test;
 

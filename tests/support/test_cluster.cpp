@@ -1,4 +1,4 @@
-#include "support/test_cluster.hpp"
+#include "tests/support/test_cluster.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -12,9 +12,8 @@ test_cluster::start(const std::vector<std::string>& extra_devcluster_args) {
   if (const char* real = std::getenv("ISTIO_CSR_TEST_KUBECONFIG");
       real != nullptr && *real != '\0') {
     result->kubeconfig_ = real;
-    auto info = result->kubectl(
-      {"config", "view", "--minify", "-o",
-       "jsonpath={.clusters[0].cluster.server}"});
+    auto info = result->kubectl({"config", "view", "--minify", "-o",
+                                 "jsonpath={.clusters[0].cluster.server}"});
     if (info.exit_code != 0) {
       std::fprintf(stderr, "test_cluster: cannot read %s: %s\n", real,
                    info.err.c_str());
@@ -37,9 +36,9 @@ test_cluster::start(const std::vector<std::string>& extra_devcluster_args) {
   static const std::string ready = "devcluster listening on ";
   auto line = result->process_->wait_for_line(ready, 30s);
   if (!line) {
-    std::fprintf(stderr, "test_cluster: devcluster did not get ready:\n%s\n%s\n",
-                 result->process_->out().c_str(),
-                 result->process_->err().c_str());
+    std::fprintf(
+      stderr, "test_cluster: devcluster did not get ready:\n%s\n%s\n",
+      result->process_->out().c_str(), result->process_->err().c_str());
     return nullptr;
   }
   result->server_ = line->substr(line->find(ready) + ready.size());

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "support/process.hpp"
+#include "tests/support/process.hpp"
 
 namespace istio_csr::test {
 
@@ -13,7 +13,7 @@ namespace istio_csr::test {
 /// ISTIO_CSR_TEST_KUBECONFIG. Tests that need devcluster-only features call
 /// `is_devcluster()` and skip with a message otherwise.
 class test_cluster {
-public:
+ public:
   /// Starts devcluster (`bin("devcluster") --listen 127.0.0.1:0
   /// --kubeconfig-out FILE extra_args...`) and waits for its ready line
   /// ("devcluster listening on https://..."), or adopts the real cluster.
@@ -50,7 +50,7 @@ public:
   /// tests can share a real cluster.
   static std::string unique_name(const std::string& prefix);
 
-private:
+ private:
   test_cluster() = default;
   std::unique_ptr<temp_dir> dir_;
   std::unique_ptr<child_process> process_;

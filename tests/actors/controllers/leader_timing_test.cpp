@@ -6,7 +6,7 @@
 // (and never taking one that is renewed), stopping at once on finding
 // another holder, and releasing on shutdown after the leader-only children
 // stopped. The same behaviour against a real API server:
-// tests/controllers/leader_election_test.cpp.
+// tests/actors/controllers/leader_election_test.cpp.
 
 #define CAF_SUITE controllers.leader_timing
 
@@ -27,7 +27,8 @@
 #include "kube/api/errc.hpp"
 #include "kube/api/lease.hpp"
 #include "kube/api/object.hpp"
-#include "support/fake_kube_client.hpp"
+#include "tests/support/actors.hpp"
+#include "tests/support/fake_kube_client.hpp"
 
 using namespace std::chrono_literals;
 using namespace istio_csr;
@@ -64,10 +65,9 @@ struct fixture : test_coordinator_fixture<actors::system_config> {
   int version = 0;
 
   ~fixture() override {
-    for (auto& h : helpers)
-      anon_send_exit(h, caf::exit_reason::user_shutdown);
-    anon_send_exit(elector, caf::exit_reason::kill);
-    anon_send_exit(kube.actor(), caf::exit_reason::user_shutdown);
+    send_exit_to_all(caf::exit_reason::user_shutdown, helpers);
+    send_exit_to_all(caf::exit_reason::kill, elector);
+    send_exit_to_all(caf::exit_reason::user_shutdown, kube.actor());
     sched.run();
   }
 

@@ -23,7 +23,8 @@
 #include "actors/system/system_config.hpp"
 #include "signing_api/sign_errc.hpp"
 #include "signing_api/sign_reply.hpp"
-#include "support/fake_kube_client.hpp"
+#include "tests/support/actors.hpp"
+#include "tests/support/fake_kube_client.hpp"
 
 using namespace istio_csr;
 using namespace istio_csr::test;
@@ -121,9 +122,7 @@ struct fixture : test_coordinator_fixture<actors::system_config> {
   }
 
   ~fixture() override {
-    anon_send_exit(dispatcher, caf::exit_reason::user_shutdown);
-    for (auto& s : signers)
-      anon_send_exit(s, caf::exit_reason::user_shutdown);
+    send_exit_to_all(caf::exit_reason::user_shutdown, dispatcher, signers);
     sched.run();
   }
 

@@ -1,4 +1,4 @@
-#include "fake_cr_watcher.hpp"
+#include "tests/actors/signing/fake_cr_watcher.hpp"
 
 #include <unordered_map>
 

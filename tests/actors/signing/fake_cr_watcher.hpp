@@ -18,7 +18,7 @@
 #include "actors/signing/certificate_requests.hpp"
 #include "actors/signing/cr_watcher.hpp"
 #include "actors/signing/messages.hpp"
-#include "support/fake_kube_client.hpp"
+#include "tests/support/fake_kube_client.hpp"
 
 namespace istio_csr::test {
 

@@ -23,14 +23,15 @@
 #include "actors/signing/root_store.hpp"
 #include "actors/signing/slot_pool.hpp"
 #include "actors/system/system_config.hpp"
-#include "fake_cr_watcher.hpp"
 #include "kube/api/object.hpp"
 #include "pki/csr.hpp"
-#include "pki/test_pki.hpp"
 #include "signing_api/sign_errc.hpp"
 #include "signing_api/sign_reply.hpp"
 #include "signing_api/sign_request.hpp"
-#include "support/fake_kube_client.hpp"
+#include "tests/actors/signing/fake_cr_watcher.hpp"
+#include "tests/pki/test_pki.hpp"
+#include "tests/support/actors.hpp"
+#include "tests/support/fake_kube_client.hpp"
 
 using namespace std::chrono_literals;
 using namespace istio_csr;
@@ -86,11 +87,8 @@ struct fixture : test_coordinator_fixture<actors::system_config> {
   }
 
   ~fixture() override {
-    for (auto& h : helpers)
-      anon_send_exit(h, caf::exit_reason::user_shutdown);
-    anon_send_exit(signer, caf::exit_reason::user_shutdown);
-    anon_send_exit(kube.actor(), caf::exit_reason::user_shutdown);
-    anon_send_exit(watcher.actor(), caf::exit_reason::user_shutdown);
+    send_exit_to_all(caf::exit_reason::user_shutdown, helpers, signer,
+                     kube.actor(), watcher.actor());
     sched.run();
   }
 
