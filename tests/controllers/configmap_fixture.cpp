@@ -17,6 +17,7 @@
 #include "kube/client/client_actor.hpp"
 #include "kube/client/config.hpp"
 #include "pki/error.hpp"
+#include "support/skip.hpp"
 
 namespace istio_csr::test::controllers {
 
@@ -58,7 +59,7 @@ cluster_fixture::~cluster_fixture() {
 bool cluster_fixture::devcluster_only(const char* what) {
   if (cluster_->is_devcluster())
     return true;
-  CAF_MESSAGE("skipped on a real cluster (needs devcluster): " << what);
+  ICSR_SKIP("on a real cluster (needs devcluster): " << what);
   return false;
 }
 

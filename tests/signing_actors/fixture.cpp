@@ -18,6 +18,7 @@
 #include "pki/csr.hpp"
 #include "pki/error.hpp"
 #include "pki/issue.hpp"
+#include "support/skip.hpp"
 
 namespace istio_csr::test::signing {
 
@@ -45,7 +46,7 @@ test_cluster& cluster() {
 bool devcluster_only(const char* what) {
   if (cluster().is_devcluster())
     return true;
-  CAF_MESSAGE("skipped on a real cluster (needs devcluster): " << what);
+  ICSR_SKIP("on a real cluster (needs devcluster): " << what);
   return false;
 }
 

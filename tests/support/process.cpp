@@ -11,6 +11,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
@@ -65,10 +66,18 @@ int fork_exec(const std::vector<std::string>& argv,
               const std::string& out_path, const std::string& err_path) {
   exec_args args{argv, env};
   const std::string exec_failed = "cannot execute " + argv.at(0) + "\n";
+  auto parent = getpid();
   auto pid = fork();
   if (pid != 0)
     return pid;
   // Child: only async-signal-safe calls from here on.
+  // Die with the test, however it ends (a failed requirement, a crash, a
+  // ctest timeout's SIGKILL): a leftover devcluster issuer or agent would
+  // keep acting on a shared real cluster. The signal follows the forking
+  // thread; tests spawn from the thread that runs them.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent)
+    _exit(127);
   int null_fd = open("/dev/null", O_RDONLY);
   dup2(in_fd >= 0 ? in_fd : null_fd, STDIN_FILENO);
   int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -177,8 +186,8 @@ std::string program(const std::string& name) {
 
 temp_dir::temp_dir() {
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string{base != nullptr ? base : "/tmp"}
-                     + "/istio-csr-test-XXXXXX";
+  std::string tmpl
+    = std::string{base != nullptr ? base : "/tmp"} + "/istio-csr-test-XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr)
     throw std::runtime_error("mkdtemp failed: " + std::string{strerror(errno)});
   path_ = tmpl;
@@ -223,8 +232,8 @@ command_result run(const std::vector<std::string>& argv,
   if (pid < 0)
     return result;
   int status = 0;
-  bool done = wait_until(
-    [&] { return waitpid(pid, &status, WNOHANG) == pid; }, timeout, 2ms);
+  bool done = wait_until([&] { return waitpid(pid, &status, WNOHANG) == pid; },
+                         timeout, 2ms);
   if (done) {
     result.exit_code = decode_status(status);
   } else {
@@ -244,8 +253,7 @@ child_process::spawn(const std::vector<std::string>& argv,
   result->dir_ = std::make_unique<temp_dir>();
   result->out_path_ = result->dir_->file("stdout");
   result->err_path_ = result->dir_->file("stderr");
-  result->pid_ = fork_exec(argv, env, -1, result->out_path_,
-                           result->err_path_);
+  result->pid_ = fork_exec(argv, env, -1, result->out_path_, result->err_path_);
   if (result->pid_ < 0)
     return nullptr;
   return result;
