@@ -19,7 +19,7 @@
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test release image bench format clean fresh-check
+.PHONY: all deps build run test test-real release image bench format clean fresh-check
 
 all: build
 
@@ -42,6 +42,12 @@ build-asan/CMakeCache.txt: | deps
 test: deps build-asan/CMakeCache.txt
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+
+# The Kubernetes-facing suites against a real kube-apiserver (kube-env or
+# ISTIO_CSR_TEST_KUBECONFIG); CI runs it after `make test`.
+test-real: deps build-asan/CMakeCache.txt
+	cmake --build build-asan -j $(JOBS)
+	@./scripts/test-real
 
 build-release/CMakeCache.txt: | deps
 	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)

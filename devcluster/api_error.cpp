@@ -7,7 +7,12 @@ namespace istio_csr::devcluster {
 http_response api_error::to_response() const {
   http_response r;
   r.status = code;
-  r.body = status.dump();
+  if (plain_text) {
+    r.body = *plain_text;
+    r.content_type = "text/plain; charset=utf-8";
+  } else {
+    r.body = status.dump();
+  }
   r.headers = headers;
   return r;
 }
@@ -54,6 +59,13 @@ api_error not_found(const std::string& group, const std::string& resource,
   auto gr = group.empty() ? resource : resource + "." + group;
   return make(404, "NotFound", gr + " " + go_quote(name) + " not found",
               details(group, resource, name));
+}
+
+api_error page_not_found() {
+  api_error e;
+  e.code = 404;
+  e.plain_text = "404 page not found\n";
+  return e;
 }
 
 api_error path_not_found() {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@ struct api_error {
   unsigned code = 500;
   nlohmann::json status;
   std::vector<std::pair<std::string, std::string>> headers;
+  /// When set, the body is this text (`text/plain`) instead of `status`.
+  std::optional<std::string> plain_text;
 
   http_response to_response() const;
 };
@@ -42,6 +45,11 @@ nlohmann::json details(const std::string& group, const std::string& kind,
 api_error not_found(const resource_type& t, const std::string& name);
 api_error not_found(const std::string& group, const std::string& resource,
                     const std::string& name);
+/// 404 `text/plain` "404 page not found": what kube-apiserver answers for a
+/// path outside every API group it serves, and for an unknown resource of a
+/// named group (`/apis/G/V/things`); the core group answers
+/// `path_not_found()`.
+api_error page_not_found();
 /// 404 for a path the server does not serve.
 api_error path_not_found();
 api_error already_exists(const resource_type& t, const std::string& name);

@@ -149,6 +149,12 @@ struct api_impl {
   void after_namespace_created(const std::string& ns);
   void finalize_namespace(const std::string& ns);
   void schedule_namespace_finalize(const std::string& ns);
+  /// The grace period a DELETE gives a pod (0: it goes at once).
+  static int64_t pod_grace_seconds(const nlohmann::json& pod,
+                                   const nlohmann::json& options);
+  /// Removes the pod `uid` after its grace period, as its kubelet would.
+  void schedule_pod_removal(const std::string& ns, const std::string& name,
+                            const std::string& uid, std::chrono::seconds after);
   std::optional<api_error> check_namespace(const resource_type& t,
                                            const std::string& ns,
                                            const std::string& name);

@@ -179,6 +179,51 @@ api_error too_large_rv(uint64_t rv, uint64_t current) {
   return e;
 }
 
+// The enum of cert-manager's CRD schema for `spec.usages` (Certificate and
+// CertificateRequest): the API server refuses anything else with 422.
+void check_key_usages(const json& spec, std::vector<field_cause>& causes) {
+  static const std::vector<std::string> supported{"signing",
+                                                  "digital signature",
+                                                  "content commitment",
+                                                  "key encipherment",
+                                                  "key agreement",
+                                                  "data encipherment",
+                                                  "cert sign",
+                                                  "crl sign",
+                                                  "encipher only",
+                                                  "decipher only",
+                                                  "any",
+                                                  "server auth",
+                                                  "client auth",
+                                                  "code signing",
+                                                  "email protection",
+                                                  "s/mime",
+                                                  "ipsec end system",
+                                                  "ipsec tunnel",
+                                                  "ipsec user",
+                                                  "timestamping",
+                                                  "ocsp signing",
+                                                  "microsoft sgc",
+                                                  "netscape sgc"};
+  auto it = spec.find("usages");
+  if (it == spec.end() || !it->is_array())
+    return;
+  for (size_t i = 0; i < it->size(); ++i) {
+    auto& u = (*it)[i];
+    if (u.is_string()
+        && std::find(supported.begin(), supported.end(), u.get<std::string>())
+             != supported.end())
+      continue;
+    std::string list;
+    for (auto& v : supported)
+      list += (list.empty() ? "" : ", ") + go_quote(v);
+    causes.push_back(
+      {"FieldValueNotSupported",
+       "Unsupported value: " + u.dump() + ": supported values: " + list,
+       "spec.usages[" + std::to_string(i) + "]"});
+  }
+}
+
 api_error webhook_denied(const std::vector<std::string>& errs) {
   std::string msg;
   if (errs.size() == 1) {
@@ -1020,18 +1065,22 @@ outcome<object_ptr> api_impl::delete_object(const resource_type& t,
   auto& pre = at(options, {"preconditions"});
   if (pre.is_object()) {
     auto uid = str_at(old->body, {"metadata", "uid"});
+    // kube-apiserver's storage names the kind here, not the resource.
     if (auto u = pre.value("uid", json()); u.is_string() && u != uid)
-      return errors::conflict(t.group, t.resource, old->name,
-                              "Precondition failed: UID in precondition: "
+      return errors::conflict(t.group, t.kind, old->name,
+                              "the UID in the precondition ("
                                 + u.get<std::string>()
-                                + ", UID in object meta: " + uid);
+                                + ") does not match the UID in record (" + uid
+                                + "). The object might have been deleted and "
+                                  "then recreated");
     auto rv = std::to_string(old->rv);
     if (auto r = pre.value("resourceVersion", json()); r.is_string() && r != rv)
-      return errors::conflict(t.group, t.resource, old->name,
-                              "Precondition failed: ResourceVersion in "
-                              "precondition: "
-                                + r.get<std::string>()
-                                + ", ResourceVersion in object meta: " + rv);
+      return errors::conflict(
+        t.group, t.kind, old->name,
+        "the ResourceVersion in the precondition (" + r.get<std::string>()
+          + ") does not match the ResourceVersion in "
+            "record ("
+          + rv + "). The object might have been modified");
   }
   if (t.resource == "namespaces") {
     for (auto* n : immortal_namespaces)
@@ -1051,6 +1100,28 @@ outcome<object_ptr> api_impl::delete_object(const resource_type& t,
     auto obj = commit(t, std::move(next));
     schedule_namespace_finalize(old->name);
     return obj;
+  }
+  if (t.resource == "pods") {
+    // As kube-apiserver: a pod on a node ends gracefully. It gets a
+    // deletionTimestamp at the end of its grace period and stays until then
+    // (a real kubelet confirms sooner; devcluster has none and removes it
+    // when the period ends). Its bound tokens stay valid meanwhile.
+    auto grace = pod_grace_seconds(old->body, options);
+    if (grace > 0 && !is_deleting(old->body)) {
+      auto next = old->body;
+      next["metadata"]["deletionTimestamp"]
+        = format_time(clock::now() + std::chrono::seconds(grace));
+      next["metadata"]["deletionGracePeriodSeconds"] = grace;
+      if (dry_run)
+        return stored_object::make(std::move(next));
+      auto obj = commit(t, std::move(next));
+      schedule_pod_removal(str_at(old->body, {"metadata", "namespace"}),
+                           old->name, str_at(old->body, {"metadata", "uid"}),
+                           std::chrono::seconds(grace));
+      return obj;
+    }
+    if (grace > 0)
+      return old;
   }
   if (has_finalizers(old->body)) {
     if (is_deleting(old->body))
@@ -1180,6 +1251,36 @@ void api_impl::after_namespace_created(const std::string& ns) {
                 "clusters."}}}}},
            {"data", {{"ca.crt", cfg.cluster_ca_pem}}}},
       admin, false);
+}
+
+int64_t api_impl::pod_grace_seconds(const json& pod, const json& options) {
+  // Unscheduled pods and pods that have ended go at once.
+  if (str_at(pod, {"spec", "nodeName"}).empty())
+    return 0;
+  auto phase = str_at(pod, {"status", "phase"});
+  if (phase == "Succeeded" || phase == "Failed")
+    return 0;
+  int64_t grace = 30;
+  if (auto& g = at(pod, {"spec", "terminationGracePeriodSeconds"});
+      g.is_number_integer())
+    grace = g.get<int64_t>();
+  if (auto& g = at(options, {"gracePeriodSeconds"}); g.is_number_integer())
+    grace = g.get<int64_t>();
+  return grace < 0 ? 0 : grace;
+}
+
+void api_impl::schedule_pod_removal(const std::string& ns,
+                                    const std::string& name,
+                                    const std::string& uid,
+                                    std::chrono::seconds after) {
+  defer(after, [this, ns, name, uid] {
+    auto& t = registry.core("pods");
+    auto pod = store.get(t, ns, name);
+    if (!pod || str_at(pod->body, {"metadata", "uid"}) != uid
+        || has_finalizers(pod->body))
+      return;
+    commit_remove(t, *pod);
+  });
 }
 
 void api_impl::schedule_namespace_finalize(const std::string& ns) {
@@ -1479,6 +1580,7 @@ std::optional<api_error> api_impl::admit(const resource_type& t, json& obj,
     auto& spec = obj["spec"];
     if (!spec.is_object())
       spec = json::object();
+    check_key_usages(spec, causes);
     std::vector<std::string> denied;
     if (!old) {
       // cert-manager's webhook records who asked, and rejects claims of
@@ -1532,6 +1634,9 @@ std::optional<api_error> api_impl::admit(const resource_type& t, json& obj,
     }
     if (!denied.empty())
       return webhook_denied(denied);
+  } else if (t.group == "cert-manager.io" && r == "certificates"
+             && obj.value("spec", json()).is_object()) {
+    check_key_usages(obj["spec"], causes);
   }
   if (!causes.empty())
     return errors::invalid(t, name, causes);

@@ -299,6 +299,8 @@ std::optional<api_error> api_impl::parse_resource_path(const http_request& req,
       return errors::path_not_found();
     ctx.ns = r[1];
     t = registry.find(group, version, r[2]);
+    if (t == nullptr && !group.empty())
+      return errors::page_not_found();
     if (t == nullptr || !t->namespaced)
       return errors::path_not_found();
     if (r.size() > 3)
@@ -310,7 +312,8 @@ std::optional<api_error> api_impl::parse_resource_path(const http_request& req,
       return errors::path_not_found();
     t = registry.find(group, version, r[0]);
     if (t == nullptr)
-      return errors::path_not_found();
+      return group.empty() ? errors::path_not_found()
+                           : errors::page_not_found();
     if (r.size() > 1)
       ctx.name = r[1];
     if (r.size() > 2)

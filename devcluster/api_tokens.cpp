@@ -133,6 +133,9 @@ api_result api_impl::token_request(request_ctx& ctx) {
       c.pod_name = name;
       c.pod_uid = actual_uid;
       c.node_name = pspec.value("nodeName", "");
+      if (!c.node_name.empty())
+        if (auto node = store.get(registry.core("nodes"), "", c.node_name))
+          c.node_uid = node->body["metadata"].value("uid", "");
     } else if (kind == "Secret"
                && (api_version == "v1" || api_version.empty())) {
       auto secret = store.get(registry.core("secrets"), ctx.ns, name);
@@ -142,8 +145,13 @@ api_result api_impl::token_request(request_ctx& ctx) {
       c.secret_name = name;
       c.secret_uid = actual_uid;
     } else if (kind == "Node" && (api_version == "v1" || api_version.empty())) {
-      // devcluster has no nodes.
-      return {errors::not_found("", "nodes", name).to_response(), nullptr};
+      auto node = store.get(registry.core("nodes"), "", name);
+      if (!node)
+        return {errors::not_found("", "nodes", name).to_response(), nullptr};
+      actual_uid = node->body["metadata"].value("uid", "");
+      c.node_name = name;
+      c.node_uid = actual_uid;
+      c.node_bound = true;
     } else {
       return {errors::bad_request("cannot bind token for serviceaccount "
                                   + go_quote(ctx.name) + " to object of kind "
@@ -184,31 +192,63 @@ api_result api_impl::token_request(request_ctx& ctx) {
 
 std::optional<std::string>
 api_impl::check_token_objects(const token_claims& c) {
+  // kube-apiserver's checks, in its order and with its texts: an object
+  // counts as deleted once its deletionTimestamp (for a graceful delete the
+  // end of the grace period) is more than the JWT leeway (60 s) old.
   const std::string invalidated = "service account token has been invalidated";
+  auto now = clock::now();
+  auto deleted = [&](const json& obj) {
+    auto ts = obj["metadata"].value("deletionTimestamp", "");
+    if (ts.empty())
+      return false;
+    auto when = parse_time(ts);
+    return when && *when < now - std::chrono::seconds(60);
+  };
   auto sa
     = store.get(registry.core("serviceaccounts"), c.ns, c.service_account);
-  if (!sa || sa->body["metadata"].contains("deletionTimestamp"))
-    return invalidated;
+  if (!sa)
+    return "serviceaccounts " + go_quote(c.service_account) + " not found";
   auto sa_uid = sa->body["metadata"].value("uid", "");
   if (sa_uid != c.service_account_uid)
     return "service account UID (" + sa_uid + ") does not match claim ("
            + c.service_account_uid + ")";
-  if (c.pod_name) {
-    auto pod = store.get(registry.core("pods"), c.ns, *c.pod_name);
-    if (!pod || pod->body["metadata"].contains("deletionTimestamp"))
-      return invalidated;
-    auto uid = pod->body["metadata"].value("uid", "");
-    if (uid != c.pod_uid)
-      return "pod UID (" + uid + ") does not match claim (" + c.pod_uid + ")";
-  }
+  if (deleted(sa->body))
+    return "service account " + c.ns + "/" + c.service_account
+           + " has been deleted";
   if (c.secret_name) {
     auto secret = store.get(registry.core("secrets"), c.ns, *c.secret_name);
-    if (!secret || secret->body["metadata"].contains("deletionTimestamp"))
+    if (!secret)
       return invalidated;
     auto uid = secret->body["metadata"].value("uid", "");
     if (uid != c.secret_uid)
-      return "secret UID (" + uid + ") does not match claim (" + c.secret_uid
+      return "secret UID (" + uid
+             + ") does not match service account secret ref claim ("
+             + c.secret_uid + ")";
+    if (deleted(secret->body))
+      return invalidated;
+  }
+  if (c.pod_name) {
+    auto pod = store.get(registry.core("pods"), c.ns, *c.pod_name);
+    if (!pod)
+      return invalidated;
+    auto uid = pod->body["metadata"].value("uid", "");
+    if (uid != c.pod_uid)
+      return "pod UID (" + uid
+             + ") does not match service account pod ref claim (" + c.pod_uid
              + ")";
+    if (deleted(pod->body))
+      return invalidated;
+  } else if (c.node_bound) {
+    auto node = store.get(registry.core("nodes"), "", c.node_name);
+    if (!node)
+      return invalidated;
+    auto uid = node->body["metadata"].value("uid", "");
+    if (uid != c.node_uid)
+      return "node UID (" + uid
+             + ") does not match service account node ref claim (" + c.node_uid
+             + ")";
+    if (deleted(node->body))
+      return invalidated;
   }
   return std::nullopt;
 }
@@ -259,7 +299,7 @@ api_result api_impl::token_review(request_ctx& ctx) {
     } else {
       auto& v = std::get<token_authority::verified>(result);
       if (auto why = check_token_objects(v.claims)) {
-        fail(*why);
+        fail(wrap_token_error(*why));
       } else {
         status["authenticated"] = true;
         status["user"] = service_account_user(v.claims).to_json();

@@ -82,10 +82,12 @@ token_authority::issue(token_claims& c,
   k8s["namespace"] = c.ns;
   k8s["serviceaccount"]
     = {{"name", c.service_account}, {"uid", c.service_account_uid}};
-  if (c.pod_name) {
+  if (c.pod_name)
     k8s["pod"] = {{"name", *c.pod_name}, {"uid", c.pod_uid}};
-    if (!c.node_name.empty())
-      k8s["node"] = {{"name", c.node_name}};
+  if (!c.node_name.empty()) {
+    k8s["node"] = {{"name", c.node_name}};
+    if (!c.node_uid.empty())
+      k8s["node"]["uid"] = c.node_uid;
   }
   if (c.secret_name)
     k8s["secret"] = {{"name", *c.secret_name}, {"uid", c.secret_uid}};
@@ -104,6 +106,10 @@ token_authority::issue(token_claims& c,
          + base64url_encode(key_->sign_sha256(signing_input));
 }
 
+std::string wrap_token_error(std::string why) {
+  return "[invalid bearer token, " + why + "]";
+}
+
 bool token_authority::is_own_token(std::string_view token) const {
   auto d1 = token.find('.');
   if (d1 == std::string_view::npos)
@@ -120,9 +126,10 @@ token_authority::verify(std::string_view token,
                         const std::vector<std::string>& audiences,
                         std::chrono::system_clock::time_point now) const {
   using namespace std::chrono;
-  // The texts of kube-apiserver's JWT authenticator; a token that is not a
-  // JWT of this issuer gets the bearer-token authenticator's default.
-  auto wrap = [](std::string why) { return why; };
+  // The texts of kube-apiserver's JWT authenticator, as its union of
+  // authenticators reports them; a token that is not a JWT of this issuer
+  // gets the bearer-token authenticator's default alone.
+  auto wrap = wrap_token_error;
   if (!is_own_token(token))
     return std::string("invalid bearer token");
   auto d1 = token.find('.');
@@ -184,8 +191,11 @@ token_authority::verify(std::string_view token,
     out.pod_name = it->value("name", "");
     out.pod_uid = it->value("uid", "");
   }
-  if (auto it = k8s.find("node"); it != k8s.end() && it->is_object())
+  if (auto it = k8s.find("node"); it != k8s.end() && it->is_object()) {
     out.node_name = it->value("name", "");
+    out.node_uid = it->value("uid", "");
+    out.node_bound = !out.pod_name;
+  }
   if (auto it = k8s.find("secret"); it != k8s.end() && it->is_object()) {
     out.secret_name = it->value("name", "");
     out.secret_uid = it->value("uid", "");
@@ -216,6 +226,8 @@ user_info service_account_user(const token_claims& c) {
     u.extra["authentication.kubernetes.io/credential-id"] = {"JTI=" + c.jti};
   if (!c.node_name.empty())
     u.extra["authentication.kubernetes.io/node-name"] = {c.node_name};
+  if (!c.node_uid.empty())
+    u.extra["authentication.kubernetes.io/node-uid"] = {c.node_uid};
   if (c.pod_name) {
     u.extra["authentication.kubernetes.io/pod-name"] = {*c.pod_name};
     u.extra["authentication.kubernetes.io/pod-uid"] = {c.pod_uid};

@@ -38,8 +38,12 @@ struct token_claims {
   /// Bound pod, if any.
   std::optional<std::string> pod_name;
   std::string pod_uid;
-  /// Node of the bound pod (`spec.nodeName`), if scheduled.
+  /// Node of the bound pod (`spec.nodeName`, if scheduled), or the bound
+  /// node; its uid only when that Node object existed at issue time.
   std::string node_name;
+  std::string node_uid;
+  /// Bound to a Node object (not a pod).
+  bool node_bound = false;
   /// Bound secret, if any.
   std::optional<std::string> secret_name;
   std::string secret_uid;
@@ -47,6 +51,11 @@ struct token_claims {
   std::string jti;
   std::chrono::system_clock::time_point expiry;
 };
+
+/// A service-account token's validation error `why` as kube-apiserver's
+/// union of authenticators reports it (TokenReview `status.error`):
+/// `[invalid bearer token, why]`.
+std::string wrap_token_error(std::string why);
 
 /// Mints and verifies RS256 service-account JWTs as kube-apiserver does.
 class token_authority {

@@ -10,6 +10,7 @@
 #include "devcluster/server.hpp"
 
 #ifdef ICSR_DEVCLUSTER_ISSUER
+#include "devcluster/issuer/bootstrap.hpp"
 #include "devcluster/issuer/controllers.hpp"
 #endif
 
@@ -22,6 +23,17 @@ int run_issuer(const std::string& kubeconfig) {
   std::fprintf(stderr,
                "devcluster issuer: the cert-manager controllers are not part "
                "of this build (kubeconfig %s)\n",
+               kubeconfig.c_str());
+  return 2;
+#endif
+}
+
+int run_bootstrap(const std::string& kubeconfig) {
+#ifdef ICSR_DEVCLUSTER_ISSUER
+  return istio_csr::devcluster::issuer::bootstrap(kubeconfig);
+#else
+  std::fprintf(stderr,
+               "devcluster bootstrap: not part of this build (kubeconfig %s)\n",
                kubeconfig.c_str());
   return 2;
 #endif
@@ -92,10 +104,21 @@ int main(int argc, char** argv) {
               "Certificate) against the cluster of a kubeconfig");
   issuer_cmd->add_option("--kubeconfig", issuer_kubeconfig, "kubeconfig FILE")
     ->required();
+  std::string bootstrap_kubeconfig;
+  auto* bootstrap_cmd = app.add_subcommand(
+    "bootstrap", "create on the cluster of a kubeconfig what a fresh "
+                 "devcluster holds (namespace istio-system, the istio-ca "
+                 "root Secret and CA Issuer), keeping what exists; for "
+                 "running the tests against a real cluster");
+  bootstrap_cmd
+    ->add_option("--kubeconfig", bootstrap_kubeconfig, "kubeconfig FILE")
+    ->required();
   CLI11_PARSE(app, argc, argv);
 
   if (*issuer_cmd)
     return run_issuer(issuer_kubeconfig);
+  if (*bootstrap_cmd)
+    return run_bootstrap(bootstrap_kubeconfig);
 
   opts.namespace_finalize_delay = std::chrono::milliseconds{finalize_delay_ms};
   try {

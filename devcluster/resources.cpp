@@ -87,6 +87,20 @@ resource_registry::resource_registry() {
     add(std::move(t));
   }
   {
+    // Stored only (no kubelet): tests create Nodes for pod-bound tokens'
+    // node claims and Ambient's node checks, as on a real cluster.
+    resource_type t;
+    t.version = "v1";
+    t.resource = "nodes";
+    t.singular = "node";
+    t.kind = "Node";
+    t.namespaced = false;
+    t.has_status = true;
+    t.short_names = {"no"};
+    t.subresources = {{"status", "", "v1", "Node", status_verbs}};
+    add(std::move(t));
+  }
+  {
     resource_type t;
     t.version = "v1";
     t.resource = "serviceaccounts";

@@ -13,8 +13,10 @@
 #include <nlohmann/json.hpp>
 
 #include "devcluster/api_server.hpp"
+#include "devcluster/bootstrap.hpp"
 #include "devcluster/crypto.hpp"
 #include "devcluster/http_server.hpp"
+#include "devcluster/object_store.hpp"
 #include "devcluster/util.hpp"
 #include "process/fd_limit.hpp"
 
@@ -146,26 +148,13 @@ void server::start() {
   d.api
     = std::make_unique<api_server>(*d.ioc, std::move(cfg), std::move(sa_key));
   *api_ptr = d.api.get();
-  if (d.opts.bootstrap) {
-    for (auto* ns : {"default", "kube-system", "kube-public", "kube-node-lease",
-                     "istio-system", "cert-manager"})
-      d.api->create("api/v1/namespaces", json{{"metadata", {{"name", ns}}}});
-    // The mesh root a user brings: a self-signed ECDSA P-256 CA.
-    auto root = cert_authority::self_signed(key_pair::generate_ec_p256(),
-                                            "istio-ca", "cluster.local",
-                                            std::chrono::hours(24 * 365 * 10));
-    auto root_pem = base64_encode(root.cert_pem());
-    d.api->create("api/v1/namespaces/istio-system/secrets",
-                  json{{"metadata", {{"name", "istio-ca"}}},
-                       {"type", "kubernetes.io/tls"},
-                       {"data",
-                        {{"tls.crt", root_pem},
-                         {"tls.key", base64_encode(root.key().private_pem())},
-                         {"ca.crt", root_pem}}}});
-    d.api->create("apis/cert-manager.io/v1/namespaces/istio-system/issuers",
-                  json{{"metadata", {{"name", "istio-ca"}}},
-                       {"spec", {{"ca", {{"secretName", "istio-ca"}}}}}});
-  }
+  if (d.opts.bootstrap)
+    for (auto& obj : bootstrap_objects())
+      d.api->create(obj.collection, obj.body);
+  // A real API server's watch cache starts when the server does: a watch
+  // from an earlier resourceVersion (say 1) gets ERROR 410 Expired, not the
+  // history.
+  d.api->store().compact();
   if (!d.opts.faults.empty()) {
     auto config = json::parse(d.opts.faults, nullptr, false);
     if (config.is_discarded())

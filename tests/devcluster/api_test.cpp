@@ -1,6 +1,7 @@
 // Exact status codes and bodies of object requests, by raw HTTPS.
 #define CAF_SUITE devcluster.api
 #include "caf/test/unit_test.hpp"
+#include "tests/support/skip.hpp"
 
 #include <regex>
 
@@ -370,9 +371,10 @@ CAF_TEST(delete answers per kind) {
                                      {"apiVersion", "v1"},
                                      {"preconditions", {{"uid", "wrong"}}}});
   check_status(wrong_uid, 409, "Conflict");
-  CAF_CHECK(status_of(wrong_uid)["message"].get<std::string>().find(
-              "Precondition failed: UID in precondition: wrong")
-            != std::string::npos);
+  CAF_CHECK(status_of(wrong_uid)["message"].get<std::string>().starts_with(
+    "Operation cannot be fulfilled on ConfigMap \"d\": the UID in the "
+    "precondition (wrong) does not match the UID in record ("));
+  CAF_CHECK_EQUAL(status_of(wrong_uid)["details"]["kind"], "ConfigMap");
   auto wrong_rv
     = client().del(core_path(ns, "configmaps", "d"),
                    json{{"preconditions", {{"resourceVersion", "1"}}}});
@@ -458,7 +460,9 @@ CAF_TEST(status subresource of certificate requests) {
   auto path = group_path("cert-manager.io/v1", ns, "certificaterequests");
   auto cr = create(path, certificate_request("cr"));
   CAF_CHECK_EQUAL(cr["metadata"]["generation"], 1);
-  CAF_CHECK(!cr["spec"].value("username", "").empty());
+  // cert-manager's webhook fills the requester in, not the API server.
+  if (cluster().has_cert_manager_webhook())
+    CAF_CHECK(!cr["spec"].value("username", "").empty());
   // /status ignores spec and label changes.
   auto update = cr;
   update["status"] = {{"conditions",
@@ -500,6 +504,10 @@ CAF_TEST(status subresource of certificate requests) {
 }
 
 CAF_TEST(the cert manager webhook checks certificate requests) {
+  if (!cluster().has_cert_manager_webhook()) {
+    ICSR_SKIP("the cluster runs no cert-manager webhook");
+    return;
+  }
   auto ns = fresh_namespace("api-webhook");
   auto path = group_path("cert-manager.io/v1", ns, "certificaterequests");
   auto garbage = certificate_request("garbage");
@@ -639,7 +647,15 @@ CAF_TEST(discovery legacy and aggregated) {
        {"certificaterequests", "certificaterequests/status", "certificates",
         "certificates/status", "issuers", "clusterissuers"})
     CAF_CHECK(names.count(r) == 1);
-  check_status(client().get("/apis/no.such.group/v1/things"), 404, "NotFound");
+  // Outside the groups served: plain text, as kube-apiserver's fallback.
+  auto unknown = client().get("/apis/no.such.group/v1/things");
+  CAF_CHECK_EQUAL(unknown.status, 404);
+  CAF_CHECK_EQUAL(unknown.body, "404 page not found\n");
+  auto unknown_cr = client().get("/apis/cert-manager.io/v1/things");
+  CAF_CHECK_EQUAL(unknown_cr.status, 404);
+  CAF_CHECK_EQUAL(unknown_cr.body, "404 page not found\n");
+  // The core group answers a Status.
+  check_status(client().get("/api/v1/things"), 404, "NotFound");
 }
 
 CAF_TEST(garbage collection deletes dependents) {

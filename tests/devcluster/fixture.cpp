@@ -3,8 +3,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <openssl/ssl.h>
 
 #include "caf/test/unit_test.hpp"
+#include "tests/support/skip.hpp"
 
 namespace istio_csr::test {
 
@@ -28,7 +30,7 @@ const https_client& client() {
 bool devcluster_only(const char* what) {
   if (cluster().is_devcluster())
     return true;
-  CAF_MESSAGE("skipped on a real cluster: " << what << " is devcluster-only");
+  ICSR_SKIP("on a real cluster: " << what << " is devcluster-only");
   return false;
 }
 
@@ -56,13 +58,44 @@ json config_map(const std::string& name,
   return out;
 }
 
-const std::string& node_name() {
-  static const std::string name = [] {
+namespace {
+
+/// Objects to delete at exit on a real cluster (devcluster just stops):
+/// namespaces (with everything in them) and cluster-scoped objects.
+struct namespace_cleanup {
+  std::vector<std::string> paths;
+  ~namespace_cleanup() {
     if (cluster().is_devcluster())
-      return std::string("devcluster-node");
-    auto r = cluster().kubectl(
-      {"get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"});
-    return r.out;
+      return;
+    for (auto& p : paths)
+      client().del(p);
+  }
+};
+
+namespace_cleanup& cleanup() {
+  // Constructed after cluster() and client(), so destroyed before them; and
+  // after OpenSSL registered its exit handler, so it runs before OpenSSL
+  // frees itself (otherwise the last DELETEs ran on a freed library and
+  // crashed the program at exit on a real cluster).
+  cluster();
+  client();
+  OPENSSL_init_ssl(0, nullptr);
+  static namespace_cleanup instance;
+  return instance;
+}
+
+} // namespace
+
+const std::string& node_name() {
+  // A Node of this program's own, as on a real cluster (pod-bound tokens
+  // carry its name and uid); removed at exit.
+  static const std::string name = [] {
+    auto n = test_cluster::unique_name("icsr-node");
+    cleanup().paths.push_back("/api/v1/nodes/" + n);
+    create("/api/v1/nodes", json{{"apiVersion", "v1"},
+                                 {"kind", "Node"},
+                                 {"metadata", {{"name", n}}}});
+    return n;
   }();
   return name;
 }
@@ -101,32 +134,9 @@ bool eventually(const std::function<bool()>& pred,
   return wait_until(pred, timeout, std::chrono::milliseconds(50));
 }
 
-namespace {
-
-/// Namespaces to delete at exit on a real cluster (devcluster just stops).
-struct namespace_cleanup {
-  std::vector<std::string> names;
-  ~namespace_cleanup() {
-    if (cluster().is_devcluster())
-      return;
-    for (auto& n : names)
-      client().del("/api/v1/namespaces/" + n);
-  }
-};
-
-namespace_cleanup& cleanup() {
-  // Constructed after cluster() and client(), so destroyed before them.
-  cluster();
-  client();
-  static namespace_cleanup instance;
-  return instance;
-}
-
-} // namespace
-
 std::string fresh_namespace(const std::string& prefix) {
   auto name = test_cluster::unique_name(prefix);
-  cleanup().names.push_back(name);
+  cleanup().paths.push_back("/api/v1/namespaces/" + name);
   create("/api/v1/namespaces", json{{"apiVersion", "v1"},
                                     {"kind", "Namespace"},
                                     {"metadata", {{"name", name}}}});

@@ -84,8 +84,8 @@ json config_map(const std::string& name,
 json pod(const std::string& name,
          const std::string& service_account = "default");
 
-/// The node pods are bound to: "devcluster-node" on devcluster, the first
-/// node of a real cluster.
+/// The node pods are bound to: a Node object this program creates (on a
+/// real cluster, deleted at exit).
 const std::string& node_name();
 
 /// Creates `body` at `path` and returns the created object (fails the

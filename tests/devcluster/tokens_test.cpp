@@ -83,6 +83,12 @@ CAF_TEST(a token bound to a pod carries the claims of a real server) {
   CAF_CHECK_EQUAL(k8s["pod"]["name"], "app");
   CAF_CHECK_EQUAL(k8s["pod"]["uid"], pod_uid);
   CAF_CHECK_EQUAL(k8s["node"]["name"], node_name());
+  // The node's uid only because the Node object exists.
+  auto node_uid = client()
+                    .get("/api/v1/nodes/" + node_name())
+                    .json()["metadata"]["uid"]
+                    .get<std::string>();
+  CAF_CHECK_EQUAL(k8s["node"]["uid"], node_uid);
   // Without audiences: the API server's own; without a pod: no pod claim.
   auto plain = request_token(ns, "default", json::object());
   CAF_REQUIRE_EQUAL(plain.status, 201);
@@ -121,6 +127,7 @@ CAF_TEST(token review of a token bound to a pod) {
                   (json{"JTI=" + jti}));
   CAF_CHECK_EQUAL(extra["authentication.kubernetes.io/node-name"],
                   (json{node_name()}));
+  CAF_CHECK_EQUAL(extra["authentication.kubernetes.io/node-uid"].size(), 1u);
   CAF_CHECK_EQUAL(extra["authentication.kubernetes.io/pod-name"],
                   (json{"app"}));
   CAF_CHECK_EQUAL(extra["authentication.kubernetes.io/pod-uid"],
@@ -178,7 +185,9 @@ CAF_TEST(deleted and recreated pods invalidate bound tokens) {
     error = st.value("error", "");
     return !st.contains("authenticated") && !error.empty();
   }));
-  CAF_CHECK_EQUAL(error, "service account token has been invalidated");
+  CAF_CHECK_EQUAL(
+    error,
+    "[invalid bearer token, service account token has been invalidated]");
   // A new pod of the same name has another uid.
   create(core_path(ns, "pods"), pod("app"));
   CAF_CHECK(eventually([&] {
@@ -250,4 +259,49 @@ CAF_TEST(service account tokens authenticate api requests) {
   CAF_CHECK_EQUAL(
     client().with_token(other.token).get(core_path(ns, "configmaps")).status,
     401);
+}
+
+CAF_TEST(a pod on a node that does not exist gets its name only) {
+  auto ns = fresh_namespace("tok-nonode");
+  auto body = pod("app");
+  body["spec"]["nodeName"] = test_cluster::unique_name("no-such-node");
+  create(core_path(ns, "pods"), body);
+  auto t = request_token(
+    ns, "default",
+    json{{"audiences", {"istio-ca"}}, {"boundObjectRef", pod_ref("app")}});
+  CAF_REQUIRE_EQUAL(t.status, 201);
+  auto node = jwt_claims(t.token)["kubernetes.io"]["node"];
+  CAF_CHECK_EQUAL(node["name"], body["spec"]["nodeName"]);
+  CAF_CHECK(!node.contains("uid"));
+  auto extra = review(t.token, {"istio-ca"}).second["status"]["user"]["extra"];
+  CAF_CHECK_EQUAL(extra["authentication.kubernetes.io/node-name"],
+                  (json{body["spec"]["nodeName"]}));
+  CAF_CHECK(!extra.contains("authentication.kubernetes.io/node-uid"));
+}
+
+CAF_TEST(a pod deleted gracefully keeps its tokens valid until it is gone) {
+  auto ns = fresh_namespace("tok-grace");
+  auto body = pod("app");
+  body["spec"]["terminationGracePeriodSeconds"] = 30;
+  create(core_path(ns, "pods"), body);
+  auto t = request_token(
+    ns, "default",
+    json{{"audiences", {"istio-ca"}}, {"boundObjectRef", pod_ref("app")}});
+  CAF_REQUIRE_EQUAL(t.status, 201);
+  auto del = client().del(core_path(ns, "pods", "app"));
+  CAF_CHECK_EQUAL(del.status, 200);
+  auto deleted = del.json();
+  CAF_CHECK_EQUAL(deleted["kind"], "Pod");
+  CAF_CHECK(deleted["metadata"].contains("deletionTimestamp"));
+  CAF_CHECK_EQUAL(deleted["metadata"]["deletionGracePeriodSeconds"], 30);
+  // Still there, terminating, and its token still authenticates.
+  CAF_CHECK_EQUAL(client().get(core_path(ns, "pods", "app")).status, 200);
+  CAF_CHECK_EQUAL(
+    review(t.token, {"istio-ca"}).second["status"]["authenticated"], true);
+  // Gone at once when forced (no kubelet on a real test cluster either).
+  json grace0{{"gracePeriodSeconds", 0}};
+  CAF_CHECK_EQUAL(client().del(core_path(ns, "pods", "app"), grace0).status,
+                  200);
+  CAF_CHECK(eventually(
+    [&] { return client().get(core_path(ns, "pods", "app")).status == 404; }));
 }

@@ -303,15 +303,15 @@ CAF_TEST(tokens verify like the kube apiserver) {
   };
   // Audiences: the server's own by default.
   CAF_CHECK_EQUAL(error_of(auth.verify(token, {}, now)),
-                  "token audiences [\"istio-ca\" \"x\"] is invalid for the "
-                  "target audiences "
-                  "[\"https://kubernetes.default.svc.cluster.local\"]");
+                  "[invalid bearer token, token audiences [\"istio-ca\" "
+                  "\"x\"] is invalid for the target audiences "
+                  "[\"https://kubernetes.default.svc.cluster.local\"]]");
   // Expired, past the one-minute leeway.
   CAF_CHECK(error_of(auth.verify(token, {"x"}, now + std::chrono::seconds(659)))
               .empty());
   CAF_CHECK_EQUAL(
     error_of(auth.verify(token, {"x"}, now + std::chrono::seconds(662))),
-    "service account token has expired");
+    "[invalid bearer token, service account token has expired]");
   // Tampered payload.
   auto d1 = token.find('.');
   auto d2 = token.find('.', d1 + 1);

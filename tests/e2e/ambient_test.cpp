@@ -163,9 +163,12 @@ struct fixture {
     CAF_REQUIRE_EQUAL(r.exit_code, 0);
   }
 
+  /// Removes a pod at once. A plain delete of a pod on a node is graceful
+  /// (it stays Terminating, and impersonable as upstream's index keeps it,
+  /// until its kubelet confirms; test clusters have none).
   void delete_pod(const std::string& name) {
-    auto r
-      = cluster().kubectl({"delete", "pod", name, "-n", l.ns, "--wait=false"});
+    auto r = cluster().kubectl({"delete", "pod", name, "-n", l.ns,
+                                "--grace-period=0", "--force", "--wait=false"});
     CAF_REQUIRE_EQUAL(r.exit_code, 0);
   }
 

@@ -14,6 +14,7 @@
 #include "kube/api/base64.hpp"
 #include "pki/issue.hpp"
 #include "pki/verify.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace istio_csr;
 using namespace istio_csr::test;
@@ -41,7 +42,7 @@ struct fixture {
       return create_ca_issuer(*e.cluster, issuer, "istio-ca");
     });
     if (env->error == "skip") {
-      CAF_MESSAGE("skipped: issuer behaviours need devcluster");
+      ICSR_SKIP("issuer behaviours need devcluster");
       return false;
     }
     env->require();
@@ -223,7 +224,7 @@ CAF_TEST(an intermediate CA issuer gives a three element chain) {
     return {};
   });
   if (env->error == "skip") {
-    CAF_MESSAGE("skipped: needs devcluster");
+    ICSR_SKIP("needs devcluster");
     return;
   }
   env->require();

@@ -58,7 +58,7 @@ run_log run_agent(const std::string& format, std::string& token,
   call_options forged;
   forged.token = forged_token;
   auto refused = env->call(make_csr(env->identity).pem, forged);
-  CAF_CHECK_EQUAL(code_name(refused.code), "UNAUTHENTICATED");
+  CAF_CHECK_EQUAL(csrctl::status_code_name(refused.code), "UNAUTHENTICATED");
   auto& proc = env->csr_agent->process();
   // The signer logs after answering: wait for both lines, then stop.
   CAF_CHECK(wait_until(

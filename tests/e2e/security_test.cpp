@@ -15,6 +15,7 @@
 #include "pki/pem.hpp"
 #include "tests/pki/crafted_csr.hpp"
 #include "tests/pki/pem_texts.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace istio_csr;
 using namespace istio_csr::test;
@@ -197,7 +198,7 @@ held_call second_call_while_one_waits(std::vector<std::string> args) {
     return create_ca_issuer(*e.cluster, issuer, "istio-ca");
   });
   if (out.env->error == "skip") {
-    CAF_MESSAGE("skipped: issuer behaviours need devcluster");
+    ICSR_SKIP("issuer behaviours need devcluster");
     out.skipped = true;
     return out;
   }

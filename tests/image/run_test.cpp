@@ -17,6 +17,7 @@
 
 #include "tests/helm/helm_chart.hpp"
 #include "tests/support/test_cluster.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace istio_csr::test;
 using namespace istio_csr::test::image;
@@ -92,7 +93,7 @@ std::vector<int> process_tree(int pid) {
 
 CAF_TEST(the image runs as a pod with the chart defaults) {
   if (auto why = missing_tools(); !why.empty()) {
-    CAF_MESSAGE("skipped: " << why);
+    ICSR_SKIP(why);
     return;
   }
   auto tag = app_version();
@@ -162,8 +163,8 @@ CAF_TEST(the image runs as a pod with the chart defaults) {
   auto cluster = test_cluster::start();
   CAF_REQUIRE(cluster != nullptr);
   if (!cluster->is_devcluster()) {
-    CAF_MESSAGE("skipped: the image test runs against devcluster (loopback "
-                "API server), not ISTIO_CSR_TEST_KUBECONFIG");
+    ICSR_SKIP("the image test runs against devcluster (loopback API "
+              "server), not ISTIO_CSR_TEST_KUBECONFIG");
     return;
   }
   const std::string ns = helm::release_namespace;

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <random>
 #include <sstream>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
@@ -68,10 +69,18 @@ int fork_exec(const std::vector<std::string>& argv,
               const std::string& out_path, const std::string& err_path) {
   exec_args args{argv, env};
   const std::string exec_failed = "cannot execute " + argv.at(0) + "\n";
+  auto parent = getpid();
   auto pid = fork();
   if (pid != 0)
     return pid;
   // Child: only async-signal-safe calls from here on.
+  // Die with the test, however it ends (a failed requirement, a crash, a
+  // ctest timeout's SIGKILL): a leftover devcluster issuer or agent would
+  // keep acting on a shared real cluster. The signal follows the forking
+  // thread; tests spawn from the thread that runs them.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent)
+    _exit(127);
   int null_fd = open("/dev/null", O_RDONLY);
   dup2(in_fd >= 0 ? in_fd : null_fd, STDIN_FILENO);
   int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);

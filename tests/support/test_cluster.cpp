@@ -20,6 +20,8 @@ test_cluster::start(const std::vector<std::string>& extra_devcluster_args) {
       return nullptr;
     }
     result->server_ = info.out;
+    if (!result->adopt_real_cluster())
+      return nullptr;
     return result;
   }
   result->dir_ = std::make_unique<temp_dir>();
@@ -45,7 +47,42 @@ test_cluster::start(const std::vector<std::string>& extra_devcluster_args) {
   return result;
 }
 
+bool test_cluster::adopt_real_cluster() {
+  // What devcluster holds from the start: create what is missing, keep what
+  // exists (other test programs may be using it).
+  auto boot
+    = run({bin("devcluster"), "bootstrap", "--kubeconfig", kubeconfig_}, 60s);
+  if (boot.exit_code != 0) {
+    std::fprintf(stderr, "test_cluster: devcluster bootstrap failed:\n%s%s\n",
+                 boot.out.c_str(), boot.err.c_str());
+    return false;
+  }
+  // Something must sign CertificateRequests: cert-manager, or one
+  // `devcluster issuer` for the whole run (make test-real), or ours.
+  if (const char* signer = std::getenv("ISTIO_CSR_TEST_SIGNER");
+      signer != nullptr && *signer != '\0')
+    return true;
+  issuer_ = child_process::spawn(
+    {bin("devcluster"), "issuer", "--kubeconfig", kubeconfig_});
+  static const std::string ready = "devcluster issuer running against ";
+  if (!issuer_ || !issuer_->wait_for_line(ready, 30s)) {
+    std::fprintf(stderr, "test_cluster: devcluster issuer did not start:\n%s\n",
+                 issuer_ ? issuer_->err().c_str() : "");
+    return false;
+  }
+  return true;
+}
+
+bool test_cluster::has_cert_manager_webhook() const {
+  if (is_devcluster())
+    return true;
+  auto r = kubectl({"get", "mutatingwebhookconfigurations", "-o", "name"});
+  return r.exit_code == 0 && r.out.find("cert-manager") != std::string::npos;
+}
+
 test_cluster::~test_cluster() {
+  if (issuer_)
+    issuer_->stop();
   if (process_)
     process_->stop();
 }

@@ -10,8 +10,14 @@ namespace istio_csr::test {
 
 /// The Kubernetes API a test runs against: a devcluster started for the
 /// test (default), or the real cluster named by the environment variable
-/// ISTIO_CSR_TEST_KUBECONFIG. Tests that need devcluster-only features call
-/// `is_devcluster()` and skip with a message otherwise.
+/// ISTIO_CSR_TEST_KUBECONFIG. On a real cluster it first creates what a
+/// fresh devcluster holds (`devcluster bootstrap`: namespace istio-system,
+/// the istio-ca root Secret and CA Issuer; existing objects are kept) and,
+/// unless ISTIO_CSR_TEST_SIGNER names a signer already running (cert-manager,
+/// or the one `devcluster issuer` of `make test-real`), runs a
+/// `devcluster issuer` for as long as it lives. Tests that need
+/// devcluster-only features call `is_devcluster()` and skip with a message
+/// otherwise.
 class test_cluster {
  public:
   /// Starts devcluster (`bin("devcluster") --listen 127.0.0.1:0
@@ -37,6 +43,11 @@ class test_cluster {
     return process_ != nullptr;
   }
 
+  /// Whether cert-manager's webhook checks CertificateRequests (fills
+  /// `spec.username`/`groups`, refuses bad CSRs): devcluster emulates it; a
+  /// real cluster has it only when cert-manager runs there.
+  bool has_cert_manager_webhook() const;
+
   /// The devcluster process (nullptr for a real cluster).
   child_process* process() const noexcept {
     return process_.get();
@@ -52,6 +63,8 @@ class test_cluster {
 
  private:
   test_cluster() = default;
+  bool adopt_real_cluster();
+  std::unique_ptr<child_process> issuer_;
   std::unique_ptr<temp_dir> dir_;
   std::unique_ptr<child_process> process_;
   std::string kubeconfig_;

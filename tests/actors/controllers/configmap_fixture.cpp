@@ -17,6 +17,7 @@
 #include "pki/error.hpp"
 #include "tests/e2e/fixture.hpp"
 #include "tests/support/actors.hpp"
+#include "tests/support/skip.hpp"
 
 namespace istio_csr::test::controllers {
 
@@ -58,7 +59,7 @@ cluster_fixture::~cluster_fixture() {
 bool cluster_fixture::devcluster_only(const char* what) {
   if (cluster_->is_devcluster())
     return true;
-  CAF_MESSAGE("skipped on a real cluster (needs devcluster): " << what);
+  ICSR_SKIP("on a real cluster (needs devcluster): " << what);
   return false;
 }
 

@@ -12,6 +12,7 @@
 #include "kube/api/object.hpp"
 #include "pki/certificate.hpp"
 #include "tests/e2e/fixture.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace istio_csr;
 using namespace istio_csr::test;
@@ -47,7 +48,7 @@ struct fixture {
       return std::string{};
     });
     if (env->error == "skip") {
-      CAF_MESSAGE("skipped: needs devcluster");
+      ICSR_SKIP("needs devcluster");
       return false;
     }
     env->require();

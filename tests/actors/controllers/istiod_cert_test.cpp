@@ -41,6 +41,18 @@ struct fixture : runtime_fixture {
     opts.cert.additional_annotations = {{"example.com/created-by", "test"}};
     opts.initial_backoff = std::chrono::milliseconds{50};
     opts.max_backoff = std::chrono::milliseconds{200};
+    // A shared (real) cluster may hold one from an earlier agent.
+    remove_certificate();
+  }
+
+  ~fixture() {
+    remove_certificate();
+  }
+
+  void remove_certificate() {
+    if (!cluster().is_devcluster())
+      cluster().kubectl({"delete", "certificate", cert_name, "-n", istio_system,
+                         "--ignore-not-found", "--wait=false"});
   }
 
   void start(std::optional<kube::issuer_ref> initial) {

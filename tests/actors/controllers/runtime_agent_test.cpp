@@ -13,6 +13,7 @@
 #include <future>
 
 #include "tests/e2e/fixture.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace istio_csr;
 using namespace istio_csr::test;
@@ -58,8 +59,8 @@ struct fixture {
       return std::string{};
     });
     if (env->error == "skip") {
-      CAF_MESSAGE("skipped: needs devcluster (issuer behaviours, the "
-                  "bootstrap CA key)");
+      ICSR_SKIP("needs devcluster (issuer behaviours, the "
+                "bootstrap CA key)");
       return false;
     }
     env->require();

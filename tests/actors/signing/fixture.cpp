@@ -19,6 +19,7 @@
 #include "pki/error.hpp"
 #include "pki/issue.hpp"
 #include "tests/support/actors.hpp"
+#include "tests/support/skip.hpp"
 
 namespace istio_csr::test::signing {
 
@@ -46,7 +47,7 @@ test_cluster& cluster() {
 bool devcluster_only(const char* what) {
   if (cluster().is_devcluster())
     return true;
-  CAF_MESSAGE("skipped on a real cluster (needs devcluster): " << what);
+  ICSR_SKIP("on a real cluster (needs devcluster): " << what);
   return false;
 }
 

@@ -17,9 +17,8 @@ namespace istio_csr::test::issuer {
 namespace {
 
 struct environment {
+  /// On a real cluster it also runs the `devcluster issuer` under test.
   std::unique_ptr<test_cluster> cluster;
-  /// `devcluster issuer` for a real cluster.
-  std::unique_ptr<child_process> controllers;
   temp_dir dir;
   bool failed = false;
   /// Namespaces made by the tests, removed from a shared (real) cluster.
@@ -47,18 +46,6 @@ test_cluster* cluster() {
   if (!e.cluster) {
     e.failed = true;
     return nullptr;
-  }
-  if (!e.cluster->is_devcluster()) {
-    // A real cluster has no cert-manager: run ours beside it.
-    e.controllers = child_process::spawn(
-      {bin("devcluster"), "issuer", "--kubeconfig", e.cluster->kubeconfig()});
-    if (!e.controllers
-        || !e.controllers->wait_for_line("devcluster issuer running", 30s)) {
-      std::fprintf(stderr, "cannot start devcluster issuer: %s\n",
-                   e.controllers ? e.controllers->err().c_str() : "");
-      e.cluster.reset();
-      e.failed = true;
-    }
   }
   return e.cluster.get();
 }

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "tests/devcluster/issuer/fixture.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace istio_csr;
 using namespace istio_csr::test;
@@ -34,7 +35,7 @@ CAF_TEST(dropped watches and 410s and API errors and restarts) {
                                   "15", "--faults", faults.dump()});
   CAF_REQUIRE(own != nullptr);
   if (!own->is_devcluster()) {
-    CAF_MESSAGE("skipped: needs devcluster's fault injection");
+    ICSR_SKIP("needs devcluster's fault injection");
     return;
   }
   auto start_controllers = [&] {

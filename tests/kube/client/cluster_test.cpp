@@ -11,6 +11,7 @@
 #include "kube/api/validation.hpp"
 #include "tests/kube/client/helpers.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace istio_csr;
 using namespace istio_csr::kube;
@@ -284,7 +285,7 @@ CAF_TEST(a rotated token file is used by the next request) {
     cfg.token_file = path;
   });
   if (!has_token) {
-    CAF_MESSAGE("skipped: the test kubeconfig has no bearer token");
+    ICSR_SKIP("the test kubeconfig has no bearer token");
     return;
   }
   auto res = call(*c, request::get(resources::namespaces, "", "default"));

@@ -20,6 +20,7 @@
 #include "pki/csr.hpp"
 #include "pki/private_key.hpp"
 #include "tests/support/test_cluster.hpp"
+#include "tests/support/skip.hpp"
 
 namespace istio_csr::kube::testing {
 
@@ -163,7 +164,7 @@ inline std::string fresh_namespace(client& c, const std::string& prefix) {
 inline bool devcluster_only(const char* what) {
   if (cluster().is_devcluster())
     return true;
-  CAF_MESSAGE("skipped on a real cluster (needs devcluster): " << what);
+  ICSR_SKIP("on a real cluster (needs devcluster): " << what);
   return false;
 }
 
