@@ -516,7 +516,8 @@ std::unique_ptr<agent> agent::start(const test_cluster& cluster,
     "--kubeconfig=" + cluster.kubeconfig(),
     "--serving-address=127.0.0.1:0",
     "--readiness-probe-port=0",
-    "--metrics-port=0",
+    "--metrics-port="
+      + std::to_string(settings.metrics ? free_port() : std::uint16_t{0}),
     "--serving-certificate-dns-names=" + alt_serving_dns,
     "--serving-certificate-dns-names=" + serving_dns,
     "--serving-certificate-duration=1h",
@@ -561,6 +562,17 @@ std::unique_ptr<agent> agent::start(const test_cluster& cluster,
     result->port_ = port_field(*grpc_line);
   if (ready_line)
     result->readiness_port_ = port_field(*ready_line);
+  if (ready_line && settings.metrics) {
+    auto metrics_line
+      = proc->wait_for_line("serving metrics", remaining(), true);
+    if (!metrics_line) {
+      why = "istio-csr did not log \"serving metrics port=N\"; its "
+            "output:\n"
+            + result->log_tail();
+      return nullptr;
+    }
+    result->metrics_port_ = port_field(*metrics_line);
+  }
   if (result->port_ == 0 || result->readiness_port_ == 0) {
     why = "istio-csr did not log its ports (\"serving gRPC ... port=N\", "
           "\"serving readiness port=N\"); its output:\n"
@@ -587,6 +599,16 @@ agent::~agent() {
     process_->stop();
     forget_on_abort(process_->pid());
   }
+}
+
+std::string agent::scrape() const {
+  if (metrics_port_ == 0)
+    return {};
+  auto res = run({program("curl"), "-sS", "--fail", "--max-time", "20",
+                  "http://127.0.0.1:" + std::to_string(metrics_port_)
+                    + "/metrics"},
+                 30s);
+  return res.exit_code == 0 ? res.out : std::string{};
 }
 
 std::string agent::log_tail(size_t max) const {

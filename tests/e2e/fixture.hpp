@@ -217,6 +217,9 @@ struct agent_settings {
   bool client_cert_auth = false;
   std::string root_ca_file;
   std::string request_timeout; ///< --certificate-request-timeout
+  /// Serve /metrics (on a port that was free a moment ago); else
+  /// `--metrics-port=0` (none).
+  bool metrics = false;
   std::vector<std::string> extra_args;
 };
 
@@ -246,6 +249,14 @@ class agent {
     return readiness_port_;
   }
 
+  /// The /metrics port (`agent_settings::metrics`), else 0.
+  std::uint16_t metrics_port() const noexcept {
+    return metrics_port_;
+  }
+
+  /// GET /metrics: the exposition text; empty if it did not answer 200.
+  std::string scrape() const;
+
   child_process& process() const noexcept {
     return *process_;
   }
@@ -259,6 +270,7 @@ class agent {
   std::string address_;
   std::uint16_t port_ = 0;
   std::uint16_t readiness_port_ = 0;
+  std::uint16_t metrics_port_ = 0;
 };
 
 /// A cluster, an agent, and a workload identity with a token: what most
