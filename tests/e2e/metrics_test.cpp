@@ -243,4 +243,25 @@ CAF_TEST(the leader reports its status its event and its controllers) {
   CAF_CHECK(found);
 }
 
+CAF_TEST(handshakes that never reach grpc count by reason) {
+  auto series = "istio_csr_tls_handshake_failures_total{reason=\"not_tls\"}";
+  auto before = std::max(sample(scrape(), series), 0.0);
+  auto handshakes = sample(scrape(), "cert_manager_istio_csr_grpc_server_"
+                                     "started_total{"
+                                       + method + "}");
+  // Plain HTTP to the TLS port: OpenSSL sees an HTTP request.
+  auto res = run({program("curl"), "-sS", "--max-time", "10",
+                  "http://" + env.csr_agent->address() + "/"},
+                 30s);
+  CAF_CHECK_NOT_EQUAL(res.exit_code, 0);
+  auto text = scrape_until(
+    [&](const std::string& t) { return sample(t, series) >= before + 1; });
+  CAF_CHECK_EQUAL(sample(text, series), before + 1);
+  // It never became a call.
+  CAF_CHECK_EQUAL(sample(text, "cert_manager_istio_csr_grpc_server_started_"
+                               "total{"
+                                 + method + "}"),
+                  handshakes);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
