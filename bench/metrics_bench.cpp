@@ -78,7 +78,8 @@ double run(int threads, int requests, bool kube = true) {
   go = true;
   for (auto& th : pool)
     th.join();
-  auto elapsed = std::chrono::duration<double, std::nano>(clock_type::now() - t0);
+  auto elapsed
+    = std::chrono::duration<double, std::nano>(clock_type::now() - t0);
   return elapsed.count() / (static_cast<double>(requests) * threads);
 }
 

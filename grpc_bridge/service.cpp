@@ -61,9 +61,9 @@ class reactor final : public grpc::ServerUnaryReactor {
     if (status.ok())
       m.msg_sent.inc();
     m.handled_with(static_cast<int>(status.error_code())).inc();
-    m.handling_seconds.observe(std::chrono::duration<double>(
-                                 std::chrono::steady_clock::now() - started_)
-                                 .count());
+    m.handling_seconds.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_)
+        .count());
     Finish(status);
   }
 

@@ -293,8 +293,7 @@ class session : public std::enable_shared_from_this<session> {
       return;
     }
     request_ = parser_->release();
-    std::string_view target{request_.target().data(),
-                            request_.target().size()};
+    std::string_view target{request_.target().data(), request_.target().size()};
     reply r;
     std::string content_type = "text/plain; charset=utf-8";
     if (srv_.cfg.handler) {

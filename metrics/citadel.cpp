@@ -38,9 +38,9 @@ const citadel_handles& citadel() {
     h.csr_count = add(counter_family("citadel_server_csr_count",
                                      "The number of CSRs received by Citadel "
                                      "server."));
-    h.authentication_failure = add(
-      counter_family("citadel_server_authentication_failure_count",
-                     "The number of authentication failures."));
+    h.authentication_failure
+      = add(counter_family("citadel_server_authentication_failure_count",
+                           "The number of authentication failures."));
     h.csr_parsing_error
       = add(counter_family("citadel_server_csr_parsing_err_count",
                            "The number of errors occurred when parsing the "

@@ -66,21 +66,21 @@ controllers& all() {
 
 controller_entry make(const std::string& name) {
   using namespace detail;
-  static auto& reconcile_total = counter_family(
-    "controller_runtime_reconcile_total",
-    "Total number of reconciliations per controller");
-  static auto& reconcile_errors = counter_family(
-    "controller_runtime_reconcile_errors_total",
-    "Total number of reconciliation errors per controller");
-  static auto& reconcile_time = histogram_family(
-    "controller_runtime_reconcile_time_seconds",
-    "Length of time per reconciliation per controller");
-  static auto& max_concurrent = gauge_family(
-    "controller_runtime_max_concurrent_reconciles",
-    "Maximum number of concurrent reconciles per controller");
-  static auto& active_workers = gauge_family(
-    "controller_runtime_active_workers",
-    "Number of currently used workers per controller");
+  static auto& reconcile_total
+    = counter_family("controller_runtime_reconcile_total",
+                     "Total number of reconciliations per controller");
+  static auto& reconcile_errors
+    = counter_family("controller_runtime_reconcile_errors_total",
+                     "Total number of reconciliation errors per controller");
+  static auto& reconcile_time
+    = histogram_family("controller_runtime_reconcile_time_seconds",
+                       "Length of time per reconciliation per controller");
+  static auto& max_concurrent
+    = gauge_family("controller_runtime_max_concurrent_reconciles",
+                   "Maximum number of concurrent reconciles per controller");
+  static auto& active_workers
+    = gauge_family("controller_runtime_active_workers",
+                   "Number of currently used workers per controller");
   static auto& depth
     = gauge_family("workqueue_depth", "Current depth of workqueue");
   static auto& adds = counter_family(

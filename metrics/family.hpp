@@ -18,8 +18,8 @@ namespace istio_csr::metrics::detail {
 
 using labels = std::map<std::string, std::string>;
 
-prometheus::Family<prometheus::Counter>& counter_family(const std::string& name,
-                                                        const std::string& help);
+prometheus::Family<prometheus::Counter>&
+counter_family(const std::string& name, const std::string& help);
 
 prometheus::Family<prometheus::Gauge>& gauge_family(const std::string& name,
                                                     const std::string& help);

@@ -36,19 +36,19 @@ grpc_server_handles make() {
                       {"grpc_service", "istio.v1.auth.IstioCertificateService"},
                       {"grpc_method", "CreateCertificate"}};
   grpc_server_handles h;
-  h.started = add(counter_family(
-                    "cert_manager_istio_csr_grpc_server_started_total",
-                    "Total number of RPCs started on the server."),
-                  method);
+  h.started
+    = add(counter_family("cert_manager_istio_csr_grpc_server_started_total",
+                         "Total number of RPCs started on the server."),
+          method);
   h.msg_received
     = add(counter_family(
             "cert_manager_istio_csr_grpc_server_msg_received_total",
             "Total number of RPC stream messages received on the server."),
           method);
-  h.msg_sent = add(counter_family(
-                     "cert_manager_istio_csr_grpc_server_msg_sent_total",
-                     "Total number of gRPC stream messages sent by the server."),
-                   method);
+  h.msg_sent = add(
+    counter_family("cert_manager_istio_csr_grpc_server_msg_sent_total",
+                   "Total number of gRPC stream messages sent by the server."),
+    method);
   auto& handled = counter_family(
     "cert_manager_istio_csr_grpc_server_handled_total",
     "Total number of RPCs completed on the server, regardless of success or "

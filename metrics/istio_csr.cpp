@@ -20,8 +20,7 @@ counter cached(prometheus::Family<prometheus::Counter>& family,
   std::lock_guard<std::mutex> guard{mtx};
   auto i = cache.find(key);
   if (i == cache.end())
-    i = cache
-          .emplace(key, detail::add(family, {{label, std::string{value}}}))
+    i = cache.emplace(key, detail::add(family, {{label, std::string{value}}}))
           .first;
   return i->second;
 }
@@ -71,31 +70,30 @@ const istio_csr_handles& ours() {
       = add(gauge_family("istio_csr_requests_in_flight",
                          "CreateCertificate calls accepted and not answered "
                          "yet."));
-    h.certificate_requests_waiting = add(
-      gauge_family("istio_csr_certificate_requests_waiting",
-                   "CertificateRequests created for callers that are not "
-                   "final yet."));
+    h.certificate_requests_waiting
+      = add(gauge_family("istio_csr_certificate_requests_waiting",
+                         "CertificateRequests created for callers that are not "
+                         "final yet."));
     h.issuer_wait = add(
       histogram_family("istio_csr_issuer_wait_seconds",
                        "Time from creating a CertificateRequest to seeing it "
                        "final (issued, denied or failed)."),
       {}, buckets::issuer_wait_seconds);
-    h.token_review = add(
-      histogram_family("istio_csr_token_review_duration_seconds",
-                       "Duration of TokenReview calls authenticating "
-                       "callers."),
-      {}, buckets::default_seconds);
+    h.token_review
+      = add(histogram_family("istio_csr_token_review_duration_seconds",
+                             "Duration of TokenReview calls authenticating "
+                             "callers."),
+            {}, buckets::default_seconds);
     h.serving_certificate_expiry = add(gauge_family(
       "istio_csr_serving_certificate_expiry_timestamp_seconds",
       "Unix time at which the gRPC serving certificate expires (0: none "
       "yet)."));
-    h.configmaps_repaired = add(counter_family(
-      "istio_csr_configmaps_repaired_total",
-      "istio-ca-root-cert ConfigMaps created or rewritten."));
-    h.pod_index_pods
-      = add(gauge_family("istio_csr_pod_index_pods",
-                         "Pods in the Ambient pod index (node "
-                         "authorization)."));
+    h.configmaps_repaired = add(
+      counter_family("istio_csr_configmaps_repaired_total",
+                     "istio-ca-root-cert ConfigMaps created or rewritten."));
+    h.pod_index_pods = add(gauge_family("istio_csr_pod_index_pods",
+                                        "Pods in the Ambient pod index (node "
+                                        "authorization)."));
     restarts_family();
     handshake_family();
     return h;

@@ -90,12 +90,11 @@ std::vector<prometheus::MetricFamily> collect_process() {
     out.push_back(one("process_open_fds", "Number of open file descriptors.",
                       MetricType::Gauge, fds > 0 ? fds - 1 : 0));
   if (rlimit lim{}; ::getrlimit(RLIMIT_NOFILE, &lim) == 0)
-    out.push_back(one("process_max_fds",
-                      "Maximum number of open file descriptors.",
-                      MetricType::Gauge,
-                      lim.rlim_cur == RLIM_INFINITY
-                        ? -1.0
-                        : static_cast<double>(lim.rlim_cur)));
+    out.push_back(
+      one("process_max_fds", "Maximum number of open file descriptors.",
+          MetricType::Gauge,
+          lim.rlim_cur == RLIM_INFINITY ? -1.0
+                                        : static_cast<double>(lim.rlim_cur)));
   return out;
 }
 

@@ -49,8 +49,7 @@ void rest_client_request(std::string_view method, int status,
   auto i = cache.find(key);
   if (i == cache.end()) {
     auto code = status > 0 ? std::to_string(status) : "<error>";
-    i = cache
-          .emplace(key, make(code, std::string{method}, std::string{host}))
+    i = cache.emplace(key, make(code, std::string{method}, std::string{host}))
           .first;
   }
   i->second.requests.inc();

@@ -73,8 +73,8 @@ std::string make_leader_identity();
 /// - on acquiring, records client-go's Event (reason `LeaderElection`,
 ///   "<identity> became leader", about the Lease) in `event_namespace`,
 ///   sets `leader_election_master_status{name="istio-csr"}` to 1 (0 again
-///   when it stops leading), and starts the **leader supervisor** with `leader_children`
-///   (fresh children on every acquisition) and links to it;
+///   when it stops leading), and starts the **leader supervisor** with
+///   `leader_children` (fresh children on every acquisition) and links to it;
 /// - while leading, renews every `retry_period` (`renewTime`, MicroTime);
 /// - stops leading at once, killing the leader supervisor, when no renewal
 ///   succeeded within `renew_deadline` (a hanging request included), or

@@ -22,12 +22,12 @@ enum class refusal {
 /// reply carries `unauthenticated`, which `count_outcome` leaves alone).
 void count_refusal(refusal kind);
 
-/// Counts the result a caller gets: `citadel_server_success_cert_issuance_count`
-/// for a chain, `citadel_server_csr_sign_err_count{error}` (the
-/// `sign_errc` name) for every error but `unauthenticated` (counted by
-/// `count_refusal`). With `citadel_server_csr_count` counted when a
-/// request enters (`dispatch_handler`), every CSR counts in exactly one
-/// outcome.
+/// Counts the result a caller gets:
+/// `citadel_server_success_cert_issuance_count` for a chain,
+/// `citadel_server_csr_sign_err_count{error}` (the `sign_errc` name) for every
+/// error but `unauthenticated` (counted by `count_refusal`). With
+/// `citadel_server_csr_count` counted when a request enters
+/// (`dispatch_handler`), every CSR counts in exactly one outcome.
 void count_outcome(const signing_api::sign_result& result);
 
 } // namespace istio_csr::actors::signing

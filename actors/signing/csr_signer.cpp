@@ -620,7 +620,8 @@ signer_impl(signer_pointer self, std::shared_ptr<const signer_options> opts,
       auto id = st.next_id++;
       const auto& request = req->request();
       auto reply = request.reply;
-      st.requests.emplace(id, pending_request{req, rp, {}, {}, {}, {}, false, {}, {}});
+      st.requests.emplace(
+        id, pending_request{req, rp, {}, {}, {}, {}, false, {}, {}});
       // The deadline: ours, never beyond the caller's. Measured on the
       // actor clock (steady_clock in production, virtual time under CAF's
       // test coordinator), which also times the delayed message.

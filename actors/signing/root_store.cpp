@@ -20,10 +20,10 @@ void export_expiry(const policy::root_bundle& roots) {
   auto earliest = roots.certs.front().not_after();
   for (const auto& cert : roots.certs)
     earliest = std::min(earliest, cert.not_after());
-  metrics::citadel().root_cert_expiry.set(static_cast<double>(
-    std::chrono::duration_cast<std::chrono::seconds>(
-      earliest.time_since_epoch())
-      .count()));
+  metrics::citadel().root_cert_expiry.set(
+    static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
+                          earliest.time_since_epoch())
+                          .count()));
 }
 
 } // namespace

@@ -76,31 +76,24 @@ std::string source_key(const asio::ip::address& addr) {
 /// for (its issue #65), failures that never reach the gRPC handler.
 std::string_view handshake_failure_reason(const error_code& ec) {
   if (ec == asio::error::eof || ec == asio::error::connection_reset
-      || ec == ssl::error::stream_truncated
-      || ec == asio::error::broken_pipe)
+      || ec == ssl::error::stream_truncated || ec == asio::error::broken_pipe)
     return "connection_closed";
   if (ec.category() != asio::error::get_ssl_category())
     return "io_error";
   switch (ERR_GET_REASON(static_cast<unsigned long>(ec.value()))) {
     case SSL_R_NO_SHARED_CIPHER:
     case SSL_R_NO_SHARED_GROUPS:
-    case SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM:
-      return "no_shared_cipher";
+    case SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM: return "no_shared_cipher";
     case SSL_R_UNSUPPORTED_PROTOCOL:
     case SSL_R_WRONG_VERSION_NUMBER:
     case SSL_R_VERSION_TOO_LOW:
-    case SSL_R_VERSION_TOO_HIGH:
-      return "protocol_version";
+    case SSL_R_VERSION_TOO_HIGH: return "protocol_version";
     case SSL_R_HTTP_REQUEST:
-    case SSL_R_HTTPS_PROXY_REQUEST:
-      return "not_tls";
+    case SSL_R_HTTPS_PROXY_REQUEST: return "not_tls";
     case SSL_R_CERTIFICATE_VERIFY_FAILED:
-    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
-      return "client_certificate";
-    case SSL_R_NO_APPLICATION_PROTOCOL:
-      return "alpn";
-    default:
-      return "tls_error";
+    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE: return "client_certificate";
+    case SSL_R_NO_APPLICATION_PROTOCOL: return "alpn";
+    default: return "tls_error";
   }
 }
 

@@ -483,10 +483,12 @@ class connector : public std::enable_shared_from_this<connector> {
 /// client-go's per-request metrics (`rest_client_*`): one per HTTP
 /// attempt that reached the server or failed on the way; requests the
 /// client cancelled itself (shutdown) are not API calls and not counted.
-void count_request(const transport_settings& s, boost::beast::string_view method,
-                   int status, clock_type::time_point started) {
+void count_request(const transport_settings& s,
+                   boost::beast::string_view method, int status,
+                   clock_type::time_point started) {
   metrics::rest_client_request(
-    std::string_view{method.data(), method.size()}, status, s.host + ":" + s.port,
+    std::string_view{method.data(), method.size()}, status,
+    s.host + ":" + s.port,
     std::chrono::duration<double>(clock_type::now() - started).count());
 }
 

@@ -604,10 +604,10 @@ agent::~agent() {
 std::string agent::scrape() const {
   if (metrics_port_ == 0)
     return {};
-  auto res = run({program("curl"), "-sS", "--fail", "--max-time", "20",
-                  "http://127.0.0.1:" + std::to_string(metrics_port_)
-                    + "/metrics"},
-                 30s);
+  auto res
+    = run({program("curl"), "-sS", "--fail", "--max-time", "20",
+           "http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics"},
+          30s);
   return res.exit_code == 0 ? res.out : std::string{};
 }
 

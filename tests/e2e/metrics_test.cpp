@@ -39,7 +39,8 @@ const std::string method
 double sample(const std::string& text, const std::string& series) {
   std::istringstream lines{text};
   for (std::string line; std::getline(lines, line);)
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0
+    if (line.size() > series.size()
+        && line.compare(0, series.size(), series) == 0
         && line[series.size()] == ' ')
       return std::stod(line.substr(series.size() + 1));
   return -1;
@@ -65,11 +66,12 @@ struct fixture {
   }
 
   command_result csrctl(std::vector<std::string> args) {
-    std::vector<std::string> argv{bin("csrctl"),  "request",
-                                  "--kubeconfig", env.cluster->kubeconfig(),
-                                  "--address",    env.csr_agent->address(),
-                                  "--namespace",  env.workload_namespace,
-                                  "--service-account", env.service_account};
+    std::vector<std::string> argv{
+      bin("csrctl"),       "request",
+      "--kubeconfig",      env.cluster->kubeconfig(),
+      "--address",         env.csr_agent->address(),
+      "--namespace",       env.workload_namespace,
+      "--service-account", env.service_account};
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv, 60s);
   }
@@ -81,7 +83,8 @@ struct fixture {
   }
 
   /// Scrapes until `pred` holds on the text (deadline 30 s).
-  std::string scrape_until(const std::function<bool(const std::string&)>& pred) {
+  std::string
+  scrape_until(const std::function<bool(const std::string&)>& pred) {
     std::string text;
     wait_until(
       [&] {
@@ -101,8 +104,8 @@ CAF_TEST(counts of signed and refused requests are exact in both families) {
   auto before = scrape();
   // A fresh agent: nothing called it yet, yet every upstream series exists.
   CAF_CHECK_EQUAL(
-    sample(before, "cert_manager_istio_csr_grpc_server_started_total{" + method
-                     + "}"),
+    sample(before,
+           "cert_manager_istio_csr_grpc_server_started_total{" + method + "}"),
     0);
   CAF_CHECK_EQUAL(sample(before, "cert_manager_istio_csr_grpc_server_handled_"
                                  "total{grpc_code=\"OK\","
@@ -149,9 +152,8 @@ CAF_TEST(counts of signed and refused requests are exact in both families) {
                   refused);
   for (auto code : {"Canceled", "Unknown", "Internal", "Unavailable",
                     "ResourceExhausted", "DeadlineExceeded"})
-    CAF_CHECK_EQUAL(g("handled_total", "grpc_code=\"" + std::string{code}
-                                         + "\","),
-                    0);
+    CAF_CHECK_EQUAL(
+      g("handled_total", "grpc_code=\"" + std::string{code} + "\","), 0);
   CAF_CHECK_EQUAL(g("handling_seconds_count"), total);
   CAF_CHECK_EQUAL(sample(text, "cert_manager_istio_csr_grpc_server_handling_"
                                "seconds_bucket{"
@@ -187,9 +189,10 @@ CAF_TEST(counts of signed and refused requests are exact in both families) {
     1);
   // The Kubernetes client: TokenReviews and CertificateRequests are POSTs
   // answered 201.
-  CAF_CHECK(!samples_of(text, "rest_client_requests_total{code=\"201\"").empty());
-  CAF_CHECK(!samples_of(text, "rest_client_request_duration_seconds_count{")
-               .empty());
+  CAF_CHECK(
+    !samples_of(text, "rest_client_requests_total{code=\"201\"").empty());
+  CAF_CHECK(
+    !samples_of(text, "rest_client_request_duration_seconds_count{").empty());
   CAF_CHECK_GREATER(sample(text, "process_start_time_seconds"), 1.7e9);
   CAF_CHECK_GREATER(sample(text, "process_open_fds"), 0);
   CAF_CHECK_EQUAL(test::promtool_problems(text), "");
@@ -205,11 +208,12 @@ CAF_TEST(the leader reports its status its event and its controllers) {
   });
   CAF_CHECK_EQUAL(
     sample(text, "leader_election_master_status{name=\"istio-csr\"}"), 1);
-  CAF_CHECK_GREATER(sample(text, "controller_runtime_reconcile_total{"
-                                 "controller=\"configmap\",result=\"success\"}"),
+  CAF_CHECK_GREATER(sample(text,
+                           "controller_runtime_reconcile_total{"
+                           "controller=\"configmap\",result=\"success\"}"),
                     0);
-  CAF_CHECK_GREATER(
-    sample(text, "workqueue_adds_total{name=\"configmap\"}"), 0);
+  CAF_CHECK_GREATER(sample(text, "workqueue_adds_total{name=\"configmap\"}"),
+                    0);
   CAF_CHECK_EQUAL(sample(text, "controller_runtime_reconcile_errors_total{"
                                "controller=\"configmap\"}"),
                   0);

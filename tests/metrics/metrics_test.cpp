@@ -34,14 +34,13 @@ CAF_TEST(upstream families exist before the first call) {
                       "counter"));
   CAF_CHECK(has(text, "cert_manager_istio_csr_grpc_server_started_total{"
                         + method + "}"));
-  for (auto code : {"OK", "Canceled", "Unknown", "InvalidArgument",
-                    "DeadlineExceeded", "NotFound", "AlreadyExists",
-                    "PermissionDenied", "ResourceExhausted",
-                    "FailedPrecondition", "Aborted", "OutOfRange",
-                    "Unimplemented", "Internal", "Unavailable", "DataLoss",
-                    "Unauthenticated"})
+  for (auto code :
+       {"OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded",
+        "NotFound", "AlreadyExists", "PermissionDenied", "ResourceExhausted",
+        "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented",
+        "Internal", "Unavailable", "DataLoss", "Unauthenticated"})
     CAF_CHECK(has(text, "cert_manager_istio_csr_grpc_server_handled_total{"
-                          "grpc_code=\""
+                        "grpc_code=\""
                           + std::string{code} + "\","));
   CAF_CHECK(has(text, "# TYPE cert_manager_istio_csr_grpc_server_handling_"
                       "seconds histogram"));
@@ -51,7 +50,8 @@ CAF_TEST(upstream families exist before the first call) {
     CAF_CHECK(has(text, "cert_manager_istio_csr_grpc_server_handling_seconds_"
                         "bucket{"
                           + method + ",le=\"" + le + "\"}"));
-  CAF_CHECK(has(text, "cert_manager_istio_csr_grpc_server_msg_received_total{"));
+  CAF_CHECK(
+    has(text, "cert_manager_istio_csr_grpc_server_msg_received_total{"));
   CAF_CHECK(has(text, "cert_manager_istio_csr_grpc_server_msg_sent_total{"));
   CAF_CHECK(has(text, "cert_manager_istio_csr_tls_provider_certificate_"
                       "requests{success=\"1\"}"));
@@ -64,12 +64,14 @@ CAF_TEST(upstream families exist before the first call) {
                     "citadel_server_id_extraction_err_count",
                     "citadel_server_success_cert_issuance_count"})
     CAF_CHECK(has(text, "# TYPE " + std::string{name} + " counter"));
-  CAF_CHECK(has(text, "# TYPE citadel_server_root_cert_expiry_timestamp gauge"));
+  CAF_CHECK(
+    has(text, "# TYPE citadel_server_root_cert_expiry_timestamp gauge"));
   CAF_CHECK(has(text, "# TYPE istio_csr_requests_in_flight gauge"));
   CAF_CHECK(has(text, "# TYPE istio_csr_issuer_wait_seconds histogram"));
-  for (auto name : {"process_cpu_seconds_total", "process_resident_memory_bytes",
-                    "process_virtual_memory_bytes", "process_open_fds",
-                    "process_max_fds", "process_start_time_seconds"})
+  for (auto name :
+       {"process_cpu_seconds_total", "process_resident_memory_bytes",
+        "process_virtual_memory_bytes", "process_open_fds", "process_max_fds",
+        "process_start_time_seconds"})
     CAF_CHECK(has(text, "\n" + std::string{name} + " "));
 }
 
@@ -81,7 +83,7 @@ CAF_TEST(go code names are CamelCase) {
   CAF_CHECK_EQUAL(metrics::go_code_name(99), "Unknown");
 }
 
-CAF_TEST(controller families are pre-initialised per controller) {
+CAF_TEST(controller families are pre - initialised per controller) {
   auto c = metrics::controller("test-controller");
   c.max_concurrent_reconciles.set(3);
   c.reconcile_success.inc();

@@ -275,7 +275,7 @@ CAF_TEST(a leader whose renewals fail stops at the renew deadline) {
   CAF_CHECK_EQUAL(metrics::leader_election().value(), 0.0);
 }
 
-CAF_TEST(becoming leader records the LeaderElection event as client-go) {
+CAF_TEST(becoming leader records the LeaderElection event as client - go) {
   CAF_CHECK_EQUAL(metrics::leader_election().value(), 0.0);
   start("cert-ns");
   kube.fail(kube.pending_one(kube::verb::get, "leases"),
