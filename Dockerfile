@@ -20,7 +20,7 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
       build-essential cmake ccache pkg-config libcaf-dev libgrpc++-dev \
       protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libssl-dev \
       openssl libboost-dev libboost-system-dev nlohmann-json3-dev \
-      libspdlog-dev libyaml-cpp-dev libcli11-dev
+      libspdlog-dev libyaml-cpp-dev libcli11-dev prometheus-cpp-dev prometheus
 WORKDIR /src
 COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DICSR_BUILD_TESTS=OFF \

@@ -41,6 +41,7 @@
 #include "kube/client/client.hpp"
 #include "kube/client/config.hpp"
 #include "logging/logging.hpp"
+#include "metrics/endpoint.hpp"
 #include "pki/error.hpp"
 #include "process/fd_limit.hpp"
 
@@ -303,6 +304,12 @@ int run(const config::options& opts) {
   hs.port = static_cast<std::uint16_t>(opts.telemetry.readiness_probe_port);
   hs.path = opts.telemetry.readiness_probe_path;
   health::server health_server{hs};
+  std::unique_ptr<metrics::endpoint> metrics_endpoint;
+  if (opts.telemetry.metrics_port != 0) {
+    metrics::endpoint_settings ms;
+    ms.port = static_cast<std::uint16_t>(opts.telemetry.metrics_port);
+    metrics_endpoint = std::make_unique<metrics::endpoint>(ms);
+  }
   struct cleanup {
     std::function<void()> fn;
     ~cleanup() {
@@ -315,6 +322,8 @@ int run(const config::options& opts) {
     server->shutdown(drain_time);
     stop_tree(sys, tree->supervisor, actor_stop_time);
     health_server.stop();
+    if (metrics_endpoint)
+      metrics_endpoint->stop();
     handler->bind(signing::dispatcher_actor{});
     logging::info(*log, "stopped");
   }};
@@ -361,11 +370,18 @@ int run(const config::options& opts) {
   logging::info(
     *log, "serving readiness",
     {{"port", std::to_string(health_server.port())}, {"path", hs.path}});
-  logging::info(
-    *log,
-    "metrics are not implemented yet: --metrics-port is "
-    "accepted and ignored",
-    {{"metrics-port", std::to_string(opts.telemetry.metrics_port)}});
+  // Prometheus metrics (upstream: 0.0.0.0:--metrics-port; 0 disables).
+  if (metrics_endpoint) {
+    if (auto err = metrics_endpoint->start())
+      throw startup_error{"failed to start the metrics server on port "
+                          + std::to_string(opts.telemetry.metrics_port) + ": "
+                          + errors::message(err)};
+    logging::info(*log, "serving metrics",
+                  {{"port", std::to_string(metrics_endpoint->port())},
+                   {"path", "/metrics"}});
+  } else {
+    logging::info(*log, "metrics disabled (--metrics-port=0)");
+  }
 
   // Wait for SIGTERM/SIGINT on this (non-actor) thread.
   int sig = 0;

@@ -8,6 +8,7 @@ find_package(nlohmann_json 3 REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(yaml-cpp REQUIRED)
 find_package(CLI11 REQUIRED)
+find_package(prometheus-cpp CONFIG REQUIRED COMPONENTS core)
 
 # CAF 0.17 ships no CMake package: find the libraries and wrap them.
 find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)

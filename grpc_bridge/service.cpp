@@ -1,5 +1,6 @@
 #include "grpc_bridge/service.hpp"
 
+#include <chrono>
 #include <exception>
 #include <string_view>
 
@@ -7,6 +8,8 @@
 
 #include "grpc_bridge/status.hpp"
 #include "logging/logging.hpp"
+#include "metrics/grpc_server.hpp"
+#include "metrics/istio_csr.hpp"
 
 namespace istio_csr::grpc_bridge {
 
@@ -37,11 +40,31 @@ class grpc_reply final : public signing_api::sign_reply {
   IstioCertificateResponse* response_;
 };
 
+/// One CreateCertificate call. Counts upstream's gRPC server families
+/// (go-grpc-middleware: started and received at the start; sent on OK;
+/// handled with the code and the handling time at the finish) and holds a
+/// unit of `istio_csr_requests_in_flight` until gRPC is done with it.
 class reactor final : public grpc::ServerUnaryReactor {
  public:
   explicit reactor(std::shared_ptr<std::atomic<std::size_t>> active)
-    : active_(std::move(active)) {
+    : active_(std::move(active)), started_(std::chrono::steady_clock::now()),
+      in_flight_(metrics::ours().requests_in_flight) {
     ++*active_;
+    const auto& m = metrics::grpc_server_series();
+    m.started.inc();
+    m.msg_received.inc();
+  }
+
+  /// Answers the call (once) and counts the answer.
+  void finish(const grpc::Status& status) {
+    const auto& m = metrics::grpc_server_series();
+    if (status.ok())
+      m.msg_sent.inc();
+    m.handled_with(static_cast<int>(status.error_code())).inc();
+    m.handling_seconds.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_)
+        .count());
+    Finish(status);
   }
 
   void attach(std::shared_ptr<grpc_reply> r) {
@@ -60,6 +83,8 @@ class reactor final : public grpc::ServerUnaryReactor {
 
  private:
   std::shared_ptr<std::atomic<std::size_t>> active_;
+  std::chrono::steady_clock::time_point started_;
+  metrics::gauge_hold in_flight_;
   // Keeps the reply alive while gRPC may still report a cancellation.
   std::shared_ptr<grpc_reply> reply_;
 };
@@ -68,9 +93,9 @@ void grpc_reply::deliver(signing_api::sign_result result) {
   if (result) {
     for (auto& element : *result)
       response_->add_cert_chain(std::move(element));
-    reactor_->Finish(grpc::Status::OK);
+    reactor_->finish(grpc::Status::OK);
   } else {
-    reactor_->Finish(status_of(result.error()));
+    reactor_->finish(status_of(result.error()));
   }
 }
 
@@ -108,14 +133,14 @@ certificate_service::CreateCertificate(grpc::CallbackServerContext* ctx,
   auto* r = new reactor(active_);
   // `r` counts itself in.
   if (*active_ > max_active_calls_) {
-    r->Finish(grpc::Status{grpc::StatusCode::RESOURCE_EXHAUSTED,
+    r->finish(grpc::Status{grpc::StatusCode::RESOURCE_EXHAUSTED,
                            "too many requests in progress"});
     return r;
   }
   auto conn = registry_->find(ctx->peer());
   if (!conn) {
     // The TLS connection is already gone: nobody can receive an answer.
-    r->Finish(grpc::Status{grpc::StatusCode::UNAVAILABLE, "connection closed"});
+    r->finish(grpc::Status{grpc::StatusCode::UNAVAILABLE, "connection closed"});
     return r;
   }
   signing_api::sign_request req;

@@ -293,12 +293,21 @@ class session : public std::enable_shared_from_this<session> {
       return;
     }
     request_ = parser_->release();
-    auto r = srv_.handle(
-      std::string_view{request_.target().data(), request_.target().size()});
+    std::string_view target{request_.target().data(), request_.target().size()};
+    reply r;
+    std::string content_type = "text/plain; charset=utf-8";
+    if (srv_.cfg.handler) {
+      auto custom = srv_.cfg.handler(target);
+      r.status = static_cast<http::status>(custom.status);
+      r.body = std::move(custom.body);
+      content_type = std::move(custom.content_type);
+    } else {
+      r = srv_.handle(target);
+    }
     response_ = {};
     response_.version(request_.version());
     response_.result(r.status);
-    response_.set(http::field::content_type, "text/plain; charset=utf-8");
+    response_.set(http::field::content_type, content_type);
     response_.set("X-Content-Type-Options", "nosniff");
     response_.keep_alive(request_.keep_alive());
     if (request_.method() != http::verb::head)
@@ -385,7 +394,7 @@ caf::error server::start() {
   auto addr = asio::ip::make_address(self.cfg.address, ec);
   if (ec)
     return caf::make_error(caf::sec::invalid_argument,
-                           "invalid readiness address: " + self.cfg.address);
+                           "invalid listen address: " + self.cfg.address);
   tcp::endpoint ep{addr, self.cfg.port};
   self.acceptor.open(ep.protocol(), ec);
   if (!ec)
@@ -396,7 +405,7 @@ caf::error server::start() {
     self.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
     return caf::make_error(caf::sec::runtime_error,
-                           "cannot listen for readiness probes on port "
+                           "cannot listen on port "
                              + std::to_string(self.cfg.port) + ": "
                              + ec.message());
   self.port = self.acceptor.local_endpoint().port();

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "caf/error.hpp"
 
@@ -16,6 +17,18 @@ namespace istio_csr::health {
 /// and must not block (read an atomic flag or a snapshot, never wait for
 /// signing or the API server).
 using check = std::function<std::optional<std::string>()>;
+
+/// An answer of a `route`.
+struct response {
+  unsigned status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+/// Serves every request target instead of the readiness checks (the
+/// `/metrics` endpoint reuses this server, its limits and timeouts). Runs on
+/// the server's I/O thread: thread-safe, no blocking.
+using route = std::function<response(std::string_view target)>;
 
 /// Where and how the probe server listens.
 struct settings {
@@ -37,6 +50,8 @@ struct settings {
   /// request; it is never refused, so idle or slow sockets cannot fail the
   /// probes (kubelet opens a fresh connection per probe).
   std::size_t max_connections = 64;
+  /// When set, answers every request instead of the readiness checks.
+  route handler;
 };
 
 /// The readiness HTTP/1.1 server, answering like controller-runtime's

@@ -32,6 +32,11 @@ void sign_reply::on_cancel(std::function<void()> f) {
     f();
 }
 
+void sign_reply::observe(std::function<void(const sign_result&)> f) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  observer_ = std::move(f);
+}
+
 void sign_reply::cancel() {
   std::function<void()> f;
   {
@@ -47,13 +52,17 @@ void sign_reply::cancel() {
 }
 
 bool sign_reply::finish_impl(sign_result result, bool from_cancel) {
+  std::function<void(const sign_result&)> observer;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     if (finished_ || (cancelled_ && !from_cancel))
       return false;
     finished_ = true;
     on_cancel_ = nullptr;
+    observer.swap(observer_);
   }
+  if (observer)
+    observer(result);
   deliver(std::move(result));
   return true;
 }

@@ -42,6 +42,12 @@ class sign_reply {
   /// Replaces an earlier callback.
   void on_cancel(std::function<void()> f);
 
+  /// Runs `f` with the one result the caller gets (a chain, an error, or
+  /// `cancelled`), on the thread that delivers it, just before the
+  /// transport sees it: for counting outcomes. Set it before the request
+  /// is handed on; replaces an earlier observer.
+  void observe(std::function<void(const sign_result&)> f);
+
  protected:
   sign_reply() = default;
 
@@ -61,6 +67,7 @@ class sign_reply {
   bool finished_ = false;
   bool cancelled_ = false;
   std::function<void()> on_cancel_;
+  std::function<void(const sign_result&)> observer_;
 };
 
 /// A reply that hands the result to a callback: for callers in process and

@@ -21,6 +21,7 @@
 #include "kube/client/informer.hpp"
 #include "kube/client/messages.hpp"
 #include "logging/logging.hpp"
+#include "metrics/istio_csr.hpp"
 
 namespace istio_csr::actors::ambient {
 
@@ -40,6 +41,7 @@ struct pod_index_state {
   ~pod_index_state() {
     if (status)
       status->synced = false;
+    metrics::ours().pod_index_pods.set(0);
   }
 
   std::optional<node_authorizer> authorizer;
@@ -119,6 +121,7 @@ void on_event(pod_index_pointer self, const kube::informer_event& ev) {
       break;
     }
   }
+  metrics::ours().pod_index_pods.set(static_cast<double>(st.index.size()));
 }
 
 pod_index_impl_actor::behavior_type

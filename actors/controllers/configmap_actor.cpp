@@ -15,6 +15,7 @@
 #include "kube/api/errc.hpp"
 #include "kube/client/informer.hpp"
 #include "logging/logging.hpp"
+#include "metrics/istio_csr.hpp"
 
 namespace istio_csr::actors::controllers {
 
@@ -73,6 +74,7 @@ void apply_plan(configmap_actor* self, const nlohmann::json* current,
         .then(
           [self, done](kube::response&) {
             ++self->state.stats.creates;
+            metrics::ours().configmaps_repaired.inc();
             done(written(self, "created ConfigMap"));
           },
           [self, done](caf::error& err) {
@@ -90,6 +92,7 @@ void apply_plan(configmap_actor* self, const nlohmann::json* current,
         .then(
           [self, done](kube::response&) {
             ++self->state.stats.updates;
+            metrics::ours().configmaps_repaired.inc();
             done(written(self, "updated ConfigMap data"));
           },
           [self, done](caf::error& err) {
@@ -147,6 +150,8 @@ reconcile::driver make_loop(configmap_actor* self) {
   opts.backoff.initial = st.opts.initial_backoff;
   opts.backoff.max = st.opts.max_backoff;
   opts.max_conflict_retries = st.opts.conflict_retries;
+  // Upstream's controller name: every namespace's actor shares its series.
+  opts.controller = "configmap";
   reconcile::hooks h;
   h.on_conflict_retry = [self](const std::string&, const result& r) {
     logging::debug(*self->state.log,

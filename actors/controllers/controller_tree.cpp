@@ -11,6 +11,8 @@ controller_setup controller_settings_from(const config::options& opts) {
   controller_setup s;
   s.election.namespace_ = opts.controller.leader_election_namespace;
   s.election.identity = make_leader_identity();
+  // Upstream's event sink writes into the certificate namespace.
+  s.election.event_namespace = opts.issuer.certificate_namespace;
   s.election.lease_duration
     = ceil<seconds>(opts.controller.leader_election_lease_duration);
   s.election.renew_deadline = duration_cast<milliseconds>(

@@ -185,6 +185,8 @@ reconcile::driver make_loop(istiod_cert_actor* self) {
   opts.backoff.max = st.opts.max_backoff;
   // Events during a backoff join the scheduled retry.
   opts.triggers_wait_for_retry = true;
+  // controller-runtime's default name for a controller of Certificates.
+  opts.controller = "certificate";
   reconcile::hooks h;
   h.on_conflict_retry = [self](const std::string&, const result& r) {
     auto& st = self->state;

@@ -21,9 +21,11 @@
 #include "errors/describe.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/lease.hpp"
+#include "kube/api/time.hpp"
 #include "kube/client/client_actor.hpp"
 #include "kube/client/messages.hpp"
 #include "logging/logging.hpp"
+#include "metrics/leader_election.hpp"
 
 namespace istio_csr::actors::controllers {
 
@@ -37,6 +39,11 @@ using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
 struct leader_state {
+  ~leader_state() {
+    if (leading)
+      metrics::leader_election().set(0);
+  }
+
   leader_election_options opts;
   kube::client_actor kube;
   std::vector<child_spec> children;
@@ -106,6 +113,62 @@ void observe(leader_state& st, const nlohmann::json& lease,
   st.status.transitions = parsed.lease_transitions;
 }
 
+/// client-go's `LeaseLock.RecordEvent`: a Normal Event, reason
+/// `LeaderElection`, message "<identity> <what>", about the Lease, from the
+/// component named by our identity (controller-runtime's recorder for the
+/// election). Best effort: a failure is logged, never retried.
+void record_event(leader_actor* self, const std::string& what) {
+  auto& st = self->state;
+  if (st.opts.event_namespace.empty())
+    return;
+  auto now = std::chrono::system_clock::now();
+  auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                 now.time_since_epoch())
+                 .count();
+  char suffix[32];
+  std::snprintf(suffix, sizeof(suffix), ".%llx",
+                static_cast<unsigned long long>(nanos));
+  nlohmann::json involved{{"kind", "Lease"},
+                          {"apiVersion", "coordination.k8s.io/v1"},
+                          {"namespace", st.opts.namespace_},
+                          {"name", st.opts.name}};
+  if (st.observed) {
+    const auto& meta = (*st.observed)["metadata"];
+    if (meta.contains("uid"))
+      involved["uid"] = meta["uid"];
+    if (meta.contains("resourceVersion"))
+      involved["resourceVersion"] = meta["resourceVersion"];
+  }
+  auto stamp = kube::format_time(now);
+  nlohmann::json event{
+    {"apiVersion", "v1"},
+    {"kind", "Event"},
+    {"metadata",
+     {{"name", st.opts.name + suffix}, {"namespace", st.opts.event_namespace}}},
+    {"involvedObject", std::move(involved)},
+    {"reason", "LeaderElection"},
+    {"message", st.opts.identity + " " + what},
+    {"source", {{"component", st.opts.identity}}},
+    {"firstTimestamp", stamp},
+    {"lastTimestamp", stamp},
+    {"count", 1},
+    {"type", "Normal"},
+    {"eventTime", nullptr},
+    {"reportingComponent", ""},
+    {"reportingInstance", ""},
+  };
+  auto log = st.log;
+  self
+    ->request(st.kube, request_timeout(st),
+              kube::request::create(kube::resources::events,
+                                    st.opts.event_namespace, std::move(event)))
+    .then([](kube::response&) {},
+          [log](caf::error& err) {
+            logging::warn(*log, "failed to record the leader election event",
+                          {{"error", errors::describe(err)}});
+          });
+}
+
 void become_leader(leader_actor* self) {
   auto& st = self->state;
   supervisor_options opts;
@@ -127,8 +190,10 @@ void become_leader(leader_actor* self) {
   self->monitor(st.leader_sup);
   st.leading = true;
   ++st.status.acquisitions;
+  metrics::leader_election().set(1);
   logging::info(*st.log, "successfully acquired lease",
                 {{"lease", lease_key(st)}, {"identity", st.opts.identity}});
+  record_event(self, "became leader");
 }
 
 void lose(leader_actor* self, const std::string& why) {
@@ -136,6 +201,7 @@ void lose(leader_actor* self, const std::string& why) {
   if (!st.leading)
     return;
   st.leading = false;
+  metrics::leader_election().set(0);
   ++st.status.losses;
   ++st.renew_token;
   st.observed.reset();
@@ -331,6 +397,7 @@ void release_and_quit(leader_actor* self) {
     return;
   }
   st.leading = false;
+  metrics::leader_election().set(0);
   if (st.observed) {
     release_from(self, *st.observed);
     return;
@@ -379,6 +446,7 @@ caf::behavior leader_impl(leader_actor* self, leader_election_options opts,
   st.children = std::move(children);
   st.log = logging::get("leader-election");
   st.status.identity = st.opts.identity;
+  metrics::leader_election().set(0);
   if (st.opts.client) {
     st.kube = kube::spawn_client_actor(self->system(), st.opts.client);
     self->link_to(st.kube);

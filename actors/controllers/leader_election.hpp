@@ -46,6 +46,9 @@ struct leader_election_options {
   /// ConfigMap per namespace). When set, the elector talks through a façade
   /// on it that it spawns and links; else through the `kube` it is given.
   std::shared_ptr<kube::client> client;
+  /// Where the "became leader" Event goes (upstream:
+  /// `--certificate-namespace`); empty: no Event.
+  std::string event_namespace;
 };
 
 /// client-go's rule: lease duration > renew deadline > 1.2 × retry period
@@ -67,8 +70,11 @@ std::string make_leader_identity();
 ///   `acquireTime` = now and `leaseTransitions` + 1 when the holder
 ///   changes. Every write is an update with the resourceVersion read
 ///   (a 409 means someone else won);
-/// - on acquiring, starts the **leader supervisor** with `leader_children`
-///   (fresh children on every acquisition) and links to it;
+/// - on acquiring, records client-go's Event (reason `LeaderElection`,
+///   "<identity> became leader", about the Lease) in `event_namespace`,
+///   sets `leader_election_master_status{name="istio-csr"}` to 1 (0 again
+///   when it stops leading), and starts the **leader supervisor** with
+///   `leader_children` (fresh children on every acquisition) and links to it;
 /// - while leading, renews every `retry_period` (`renewTime`, MicroTime);
 /// - stops leading at once, killing the leader supervisor, when no renewal
 ///   succeeded within `renew_deadline` (a hanging request included), or

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <optional>
 #include <random>
 #include <unordered_map>
 
 #include "caf/actor_clock.hpp"
 #include "caf/event_based_actor.hpp"
+
+#include "metrics/controller.hpp"
 
 namespace istio_csr::actors::reconcile {
 
@@ -35,13 +38,37 @@ struct driver::impl : std::enable_shared_from_this<driver::impl> {
     /// a timer or completion of an earlier one finds a mismatch.
     uint64_t token = 0;
     time_point started;
+    /// When it was last queued (the workqueue's queue duration).
+    time_point queued_at;
+    /// Its entry in the metrics' running work.
+    uint64_t work_id = 0;
   };
+
+  static double seconds(caf::timespan d) {
+    return std::chrono::duration<double>(d).count();
+  }
 
   impl(caf::event_based_actor* self, reconciler fn, options opts, hooks h)
     : self(self), fn(std::move(fn)), opts(std::move(opts)), h(std::move(h)),
       id(next_driver_id++), rng(std::random_device{}()) {
     this->opts.max_concurrent_reconciles
       = std::max<size_t>(this->opts.max_concurrent_reconciles, 1);
+    if (!this->opts.controller.empty()) {
+      m = metrics::controller(this->opts.controller);
+      m->max_concurrent_reconciles.set(
+        static_cast<double>(this->opts.max_concurrent_reconciles));
+    }
+  }
+
+  ~impl() {
+    // The actor went with work queued or running: give the gauges back.
+    if (!m)
+      return;
+    m->depth.dec(static_cast<double>(queue.size()));
+    m->active_workers.dec(static_cast<double>(active));
+    for (const auto& [key, k] : keys)
+      if (k.ph == key_state::phase::running)
+        m->running->finish(k.work_id);
   }
 
   caf::event_based_actor* self;
@@ -55,6 +82,7 @@ struct driver::impl : std::enable_shared_from_this<driver::impl> {
   size_t active = 0;
   bool dispatching = false;
   counters stats;
+  std::optional<metrics::controller_handles> m;
 
   void trigger(const std::string& key) {
     ++stats.triggers;
@@ -81,7 +109,12 @@ struct driver::impl : std::enable_shared_from_this<driver::impl> {
 
   void enqueue(const std::string& key, key_state& k) {
     k.ph = key_state::phase::queued;
+    k.queued_at = self->clock().now();
     queue.push_back(key);
+    if (m) {
+      m->adds.inc();
+      m->depth.inc();
+    }
   }
 
   /// Runs queued keys while workers are free. Not re-entered: a run that
@@ -93,6 +126,11 @@ struct driver::impl : std::enable_shared_from_this<driver::impl> {
     while (active < opts.max_concurrent_reconciles && !queue.empty()) {
       auto key = std::move(queue.front());
       queue.pop_front();
+      if (m) {
+        m->depth.dec();
+        m->queue_duration.observe(
+          seconds(self->clock().now() - keys[key].queued_at));
+      }
       run(key);
     }
     dispatching = false;
@@ -104,6 +142,10 @@ struct driver::impl : std::enable_shared_from_this<driver::impl> {
     k.started = self->clock().now();
     auto token = ++k.token;
     ++active;
+    if (m) {
+      m->active_workers.inc();
+      k.work_id = m->running->start();
+    }
     request req{key, k.after_conflict, k.failures};
     k.after_conflict = false;
     // The reconciler may complete (and change `keys`) before returning.
@@ -123,6 +165,8 @@ struct driver::impl : std::enable_shared_from_this<driver::impl> {
     stats.time_total += elapsed;
     stats.time_max = std::max(stats.time_max, elapsed);
     --active;
+    if (m)
+      count(k, r, elapsed);
     switch (r.type) {
       case result::kind::done:
         ++stats.done;
@@ -143,6 +187,11 @@ struct driver::impl : std::enable_shared_from_this<driver::impl> {
         ++stats.conflict;
         if (++k.conflicts <= opts.max_conflict_retries) {
           ++stats.conflict_retries;
+          if (m) {
+            // A rate-limited add that skips the queue.
+            m->retries.inc();
+            m->adds.inc();
+          }
           if (h.on_conflict_retry)
             h.on_conflict_retry(key, r);
           // The fresh read covers every trigger so far.
@@ -161,6 +210,28 @@ struct driver::impl : std::enable_shared_from_this<driver::impl> {
         break;
     }
     dispatch();
+  }
+
+  /// controller-runtime's result label and the workqueue's timings.
+  void count(const key_state& k, const result& r, caf::timespan elapsed) {
+    m->active_workers.dec();
+    m->running->finish(k.work_id);
+    m->reconcile_time.observe(seconds(elapsed));
+    m->work_duration.observe(seconds(elapsed));
+    switch (r.type) {
+      case result::kind::done: m->reconcile_success.inc(); break;
+      case result::kind::requeue_after:
+        if (r.delay > caf::timespan::zero())
+          m->reconcile_requeue_after.inc();
+        else
+          m->reconcile_requeue.inc();
+        break;
+      case result::kind::conflict:
+      case result::kind::error:
+        m->reconcile_error.inc();
+        m->reconcile_errors.inc();
+        break;
+    }
   }
 
   /// The run is over: once more if triggered meanwhile (or `again`), else
@@ -182,6 +253,8 @@ struct driver::impl : std::enable_shared_from_this<driver::impl> {
       opts.backoff.delay(k.failures, rng));
     if (h.on_backoff)
       h.on_backoff(key, r, delay);
+    if (m)
+      m->retries.inc();
     // The retry covers every trigger so far.
     k.dirty = false;
     if (delay <= caf::timespan::zero()) {

@@ -55,6 +55,11 @@ struct options {
   /// Triggers of a key waiting for its backoff: false (controller-runtime)
   /// runs it at once; true lets them join the scheduled retry.
   bool triggers_wait_for_retry = false;
+  /// The controller name of its metrics: controller-runtime's
+  /// `controller_runtime_*{controller}` and the workqueue's `workqueue_*{name}`
+  /// (metrics/controller.hpp); empty: none. Drivers with the same name share
+  /// the series.
+  std::string controller;
 };
 
 /// The controller's voice: the driver itself never logs.

@@ -21,6 +21,9 @@
 #include "kube/api/time.hpp"
 #include "kube/client/resource.hpp"
 #include "logging/logging.hpp"
+#include "metrics/citadel.hpp"
+#include "metrics/istio_csr.hpp"
+#include "metrics/tls_provider.hpp"
 #include "pki/csr.hpp"
 #include "pki/error.hpp"
 #include "pki/names.hpp"
@@ -123,6 +126,7 @@ void attempt_failed(obtainer_actor* self, const std::string& reason) {
     return;
   auto renewal = st.current->renewal;
   close_attempt(self);
+  metrics::tls_provider().failed.inc();
   ++st.streak;
   ++st.status.failures;
   st.status.last_error = reason;
@@ -131,6 +135,34 @@ void attempt_failed(obtainer_actor* self, const std::string& reason) {
     *st.log, "failed to obtain serving certificate, will retry",
     {{"err", reason}, {"retry_in_ms", std::to_string(delay.count())}});
   schedule(self, delay, renewal);
+}
+
+double unix_seconds(std::chrono::system_clock::time_point t) {
+  return static_cast<double>(
+    std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch())
+      .count());
+}
+
+/// The serving certificate's expiry (ours) and istiod's
+/// `citadel_server_cert_chain_expiry_timestamp`: the earliest notAfter of
+/// the CA certificates above it (its intermediates and the current roots).
+void export_expiry(obtainer_actor* self,
+                   const std::vector<pki::certificate>& chain) {
+  metrics::ours().serving_certificate_expiry.set(
+    unix_seconds(chain.front().not_after()));
+  std::optional<std::chrono::system_clock::time_point> earliest;
+  auto consider = [&](const pki::certificate& cert) {
+    auto t = cert.not_after();
+    if (!earliest || t < *earliest)
+      earliest = t;
+  };
+  for (size_t i = 1; i < chain.size(); ++i)
+    consider(chain[i]);
+  if (auto roots = self->state.deps.roots->current())
+    for (const auto& cert : roots->certs)
+      consider(cert);
+  if (earliest)
+    metrics::citadel().cert_chain_expiry.set(unix_seconds(*earliest));
 }
 
 void on_final(obtainer_actor* self, const finished_request& cr) {
@@ -194,6 +226,8 @@ void on_final(obtainer_actor* self, const finished_request& cr) {
   auto name = st.current->cr_name;
   st.issued_by = st.current->issuer;
   close_attempt(self);
+  metrics::tls_provider().succeeded.inc();
+  export_expiry(self, *chain);
   st.have_certificate = true;
   st.streak = 0;
   ++st.status.obtained;

@@ -15,6 +15,7 @@
 #include "actors/ambient/errors.hpp"
 #include "actors/ambient/messages.hpp"
 #include "actors/signing/active_issuer.hpp"
+#include "actors/signing/citadel_outcome.hpp"
 #include "actors/signing/errors.hpp"
 #include "actors/signing/messages.hpp"
 #include "actors/signing/policy/csr_policy.hpp"
@@ -27,6 +28,8 @@
 #include "kube/api/token_review.hpp"
 #include "kube/client/resource.hpp"
 #include "logging/logging.hpp"
+#include "metrics/handles.hpp"
+#include "metrics/istio_csr.hpp"
 #include "pki/certificate.hpp"
 #include "pki/error.hpp"
 #include "signing_api/sign_errc.hpp"
@@ -65,6 +68,11 @@ struct pending_request {
   std::string cr_name;
   /// Registered with the cr-watcher and not answered yet.
   bool waiting = false;
+  /// From the create's answer until the object is final or the request
+  /// ends: a unit of `istio_csr_certificate_requests_waiting`.
+  metrics::gauge_hold waiting_gauge;
+  /// When the create answered (actor clock): the issuer wait starts.
+  caf::actor_clock::time_point created_at;
 };
 
 struct signer_state {
@@ -157,11 +165,14 @@ void fail(signer_pointer self, uint64_t id, sign_errc code,
 
 /// Authentication or authorization failed: details go to the log only.
 void refuse(signer_pointer self, uint64_t id, std::string_view reason,
-            const std::vector<std::string>& identities = {}) {
+            const std::vector<std::string>& identities = {},
+            refusal kind = refusal::authentication) {
   auto& st = self->state;
   auto* pr = find(self, id);
   if (pr == nullptr)
     return;
+  if (!pr->req->reply().finished())
+    count_refusal(kind);
   logging::error(*st.log, "failed to authenticate request",
                  {{"reason", std::string{reason}},
                   {"identities", join(identities)},
@@ -190,6 +201,12 @@ void on_final(signer_pointer self, uint64_t id, const finished_request& cr) {
   if (pr == nullptr)
     return;
   pr->waiting = false;
+  if (cr.outcome != cr_outcome::pending) {
+    metrics::ours().issuer_wait.observe(
+      std::chrono::duration<double>(self->clock().now() - pr->created_at)
+        .count());
+    pr->waiting_gauge.release();
+  }
   switch (cr.outcome) {
     case cr_outcome::denied:
       fail_signing(self, id,
@@ -348,6 +365,9 @@ void create_request(signer_pointer self, uint64_t id,
           return;
         }
         pr->cr_name = name;
+        pr->created_at = self->clock().now();
+        pr->waiting_gauge
+          = metrics::gauge_hold{metrics::ours().certificate_requests_waiting};
         logging::debug(*st.log, "created CertificateRequest",
                        {{"namespace", st.opts->cr.namespace_},
                         {"name", name},
@@ -378,7 +398,10 @@ void check_csr(signer_pointer self, uint64_t id,
     refuse(self, id,
            std::string{policy::to_string(rejection->reason)} + ": "
              + rejection->detail,
-           callers);
+           callers,
+           rejection->reason == policy::csr_reason::malformed
+             ? refusal::csr_parsing
+             : refusal::authentication);
     return;
   }
   pr->approved = std::move(std::get<policy::approved_csr>(decision));
@@ -456,7 +479,7 @@ void authorized(signer_pointer self, uint64_t id, caller_identity who) {
   if (pr == nullptr)
     return;
   if (who.identities.empty()) {
-    refuse(self, id, "caller has no identities");
+    refuse(self, id, "caller has no identities", {}, refusal::id_extraction);
     return;
   }
   if (auto target = pr->req->request().impersonated_identity; !target.empty()) {
@@ -551,12 +574,18 @@ void authenticate(signer_pointer self, uint64_t id) {
     return;
   }
   auto review = kube::make_token_review(token, st.opts->token_audiences);
+  auto started = self->clock().now();
+  auto observe = [self, started] {
+    metrics::ours().token_review.observe(
+      std::chrono::duration<double>(self->clock().now() - started).count());
+  };
   self
     ->request(st.deps.kube, caf::infinite,
               kube::request::create(kube::resources::tokenreviews, "",
                                     std::move(review)))
     .then(
-      [self, id](kube::response& answer) {
+      [self, id, observe](kube::response& answer) {
+        observe();
         auto who = check_review(*self->state.opts, answer.body());
         if (!who) {
           refuse(self, id, errors::message(who.error()));
@@ -564,7 +593,8 @@ void authenticate(signer_pointer self, uint64_t id) {
         }
         authorized(self, id, std::move(*who));
       },
-      [self, id](caf::error& err) {
+      [self, id, observe](caf::error& err) {
+        observe();
         refuse(self, id,
                "failed to validate the JWT from cluster: "
                  + errors::describe(err));
@@ -589,7 +619,8 @@ signer_impl(signer_pointer self, std::shared_ptr<const signer_options> opts,
       auto id = st.next_id++;
       const auto& request = req->request();
       auto reply = request.reply;
-      st.requests.emplace(id, pending_request{req, rp, {}, {}, {}, {}, false});
+      st.requests.emplace(
+        id, pending_request{req, rp, {}, {}, {}, {}, false, {}, {}});
       // The deadline: ours, never beyond the caller's. Measured on the
       // actor clock (steady_clock in production, virtual time under CAF's
       // test coordinator), which also times the delayed message.
@@ -618,7 +649,8 @@ signer_impl(signer_pointer self, std::shared_ptr<const signer_options> opts,
         refuse(self, id,
                "malformed: the CSR PEM has "
                  + std::to_string(request.csr_pem.size()) + " bytes, more than "
-                 + std::to_string(policy::max_csr_pem_bytes));
+                 + std::to_string(policy::max_csr_pem_bytes),
+               {}, refusal::csr_parsing);
         return rp;
       }
       authenticate(self, id);

@@ -6,9 +6,11 @@
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
+#include "actors/signing/citadel_outcome.hpp"
 #include "actors/supervisor/errors.hpp"
 #include "errors/describe.hpp"
 #include "logging/logging.hpp"
+#include "metrics/citadel.hpp"
 #include "signing_api/sign_errc.hpp"
 
 namespace istio_csr::actors::signing {
@@ -82,6 +84,9 @@ dispatcher_actor spawn_dispatcher(caf::actor_system& sys,
 }
 
 void dispatch_handler::handle(signing_api::sign_request request) {
+  // istiod's CA counters: one CSR in, exactly one outcome out.
+  metrics::citadel().csr_count.inc();
+  request.reply->observe(count_outcome);
   auto ref = make_request_ref(std::move(request));
   if (!dispatcher_)
     return; // `ref` goes: the guard answers signer_unavailable

@@ -1,16 +1,36 @@
 #include "actors/signing/root_store.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "caf/send.hpp"
 
 #include "actors/signing/messages.hpp"
+#include "metrics/citadel.hpp"
 
 namespace istio_csr::actors::signing {
 
+namespace {
+
+/// istiod's `citadel_server_root_cert_expiry_timestamp`: the earliest
+/// notAfter of the roots (the first one to break the mesh).
+void export_expiry(const policy::root_bundle& roots) {
+  if (roots.certs.empty())
+    return;
+  auto earliest = roots.certs.front().not_after();
+  for (const auto& cert : roots.certs)
+    earliest = std::min(earliest, cert.not_after());
+  metrics::citadel().root_cert_expiry.set(
+    static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
+                          earliest.time_since_epoch())
+                          .count()));
+}
+
+} // namespace
+
 root_store::root_store(policy::root_bundle initial)
   : current_(std::make_shared<const policy::root_bundle>(std::move(initial))) {
-  // nop
+  export_expiry(*current_);
 }
 
 root_store::bundle_ptr root_store::current() const {
@@ -23,6 +43,7 @@ bool root_store::set(policy::root_bundle bundle) {
   if (current_ && current_->pem == bundle.pem)
     return false;
   current_ = std::make_shared<const policy::root_bundle>(std::move(bundle));
+  export_expiry(*current_);
   notify(current_);
   return true;
 }

@@ -20,6 +20,7 @@
 #include "actors/supervisor/proxy.hpp"
 #include "errors/describe.hpp"
 #include "logging/logging.hpp"
+#include "metrics/istio_csr.hpp"
 
 namespace istio_csr::actors {
 
@@ -247,8 +248,10 @@ class supervisor_actor : public caf::event_based_actor {
   }
 
   void start(child& c) {
-    if (c.started)
+    if (c.started) {
       ++c.restarts;
+      metrics::ours().actor_restarts(c.spec.name).inc();
+    }
     c.started = true;
     child_context ctx{system(), c.spec.name, c.restarts,
                       caf::actor_cast<caf::actor>(this), registry_};

@@ -24,6 +24,7 @@
 #include <openssl/x509v3.h>
 
 #include "kube/api/errc.hpp"
+#include "metrics/rest_client.hpp"
 
 namespace istio_csr::kube::detail {
 
@@ -479,6 +480,18 @@ class connector : public std::enable_shared_from_this<connector> {
 };
 
 /// One request/response exchange.
+/// client-go's per-request metrics (`rest_client_*`): one per HTTP
+/// attempt that reached the server or failed on the way; requests the
+/// client cancelled itself (shutdown) are not API calls and not counted.
+void count_request(const transport_settings& s,
+                   boost::beast::string_view method, int status,
+                   clock_type::time_point started) {
+  metrics::rest_client_request(
+    std::string_view{method.data(), method.size()}, status,
+    s.host + ":" + s.port,
+    std::chrono::duration<double>(clock_type::now() - started).count());
+}
+
 class exchange_op : public op_base,
                     public std::enable_shared_from_this<exchange_op> {
  public:
@@ -593,6 +606,11 @@ class exchange_op : public op_base,
   void deliver(exchange_result result) {
     if (!done_)
       return;
+    if (!result.err)
+      count_request(transport_->settings(), req_.method_string(),
+                    result.response.status, started_);
+    else if (!kube::is(result.err, errc::cancelled))
+      count_request(transport_->settings(), req_.method_string(), 0, started_);
     if (has_slot_)
       transport_->release(std::move(conn_), reusable_);
     has_slot_ = false;
@@ -605,6 +623,7 @@ class exchange_op : public op_base,
   http::request<http::string_body> req_;
   clock_type::time_point deadline_;
   std::function<void(exchange_result)> done_;
+  clock_type::time_point started_ = clock_type::now();
   std::optional<http::response_parser<http::string_body>> parser_;
   connection_ptr conn_;
   std::shared_ptr<connector> connector_;
@@ -712,6 +731,9 @@ class stream_op : public op_base,
     if (cancelled_)
       return;
     auto& res = parser_.get();
+    counted_ = true;
+    count_request(transport_->settings(), req_.method_string(),
+                  static_cast<int>(res.result_int()), started_);
     if (callbacks_.on_headers)
       callbacks_.on_headers(static_cast<int>(res.result_int()),
                             parse_retry_after(res.base()));
@@ -758,6 +780,8 @@ class stream_op : public op_base,
     ended_ = true;
     if (transport_->stopped() || aborted_)
       err = make_error(errc::cancelled, "client shut down");
+    else if (err && !counted_)
+      count_request(transport_->settings(), req_.method_string(), 0, started_);
     conn_->close();
     if (callbacks_.on_end)
       callbacks_.on_end(std::move(err), sent_);
@@ -771,6 +795,8 @@ class stream_op : public op_base,
   std::shared_ptr<connector> connector_;
   http::response_parser<http::buffer_body> parser_;
   char buf_[16384];
+  clock_type::time_point started_ = clock_type::now();
+  bool counted_ = false;
   bool sent_ = false;
   bool cancelled_ = false;
   bool aborted_ = false;

@@ -341,6 +341,7 @@ start_agent(const test_cluster& cluster, const agent_settings& settings,
   agent_options opts;
   opts.kubeconfig = cluster.kubeconfig();
   opts.ready_timeout = ready_timeout;
+  opts.metrics = settings.metrics;
   opts.args = {
     "--serving-certificate-dns-names=" + alt_serving_dns,
     "--serving-certificate-dns-names=" + serving_dns,

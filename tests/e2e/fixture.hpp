@@ -203,6 +203,8 @@ struct agent_settings {
   bool client_cert_auth = false;
   std::string root_ca_file;
   std::string request_timeout; ///< --certificate-request-timeout
+  /// Serve /metrics (`agent_options::metrics`).
+  bool metrics = false;
   std::vector<std::string> extra_args;
 };
 

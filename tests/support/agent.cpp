@@ -48,7 +48,8 @@ std::unique_ptr<agent_process> agent_process::start(const agent_options& opts,
     "--kubeconfig=" + opts.kubeconfig,
     "--serving-address=127.0.0.1:0",
     "--readiness-probe-port=0",
-    "--metrics-port=0",
+    "--metrics-port="
+      + std::to_string(opts.metrics ? free_port() : std::uint16_t{0}),
   };
   argv.insert(argv.end(), opts.args.begin(), opts.args.end());
   result->process_ = child_process::spawn(argv, opts.env);
@@ -69,6 +70,15 @@ std::unique_ptr<agent_process> agent_process::start(const agent_options& opts,
   if (grpc_line)
     result->readiness_port_
       = port_field(proc->wait_for_line("serving readiness", remaining(), true));
+  if (grpc_line && opts.metrics) {
+    result->metrics_port_
+      = port_field(proc->wait_for_line("serving metrics", remaining(), true));
+    if (result->metrics_port_ == 0) {
+      why = "istio-csr did not log \"serving metrics port=N\"; its output:\n"
+            + result->log_tail();
+      return nullptr;
+    }
+  }
   if (result->port_ == 0 || result->readiness_port_ == 0) {
     why = "istio-csr did not log its ports (\"serving gRPC ... port=N\", "
           "\"serving readiness port=N\"); its output:\n"
@@ -103,6 +113,16 @@ std::string agent_process::field_of(const std::string& needle,
                                     std::chrono::milliseconds timeout) const {
   auto line = process_->wait_for_line(needle, timeout, true);
   return line ? log_field(*line, key) : std::string{};
+}
+
+std::string agent_process::scrape() const {
+  if (metrics_port_ == 0)
+    return {};
+  auto res
+    = run({program("curl"), "-sS", "--fail", "--max-time", "20",
+           "http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics"},
+          30s);
+  return res.exit_code == 0 ? res.out : std::string{};
 }
 
 std::string agent_process::log_tail(std::size_t max) const {

@@ -23,6 +23,9 @@ struct agent_options {
   std::map<std::string, std::string> env;
   /// How long start-up may take, until /readyz answers 200.
   std::chrono::milliseconds ready_timeout = 90s;
+  /// Serve /metrics on a port that was free a moment ago (`--metrics-port=0`
+  /// disables it, so it cannot be ephemeral); else none.
+  bool metrics = false;
 };
 
 /// The value of `key` in a log line of the agent, text (` key=N`,
@@ -59,6 +62,14 @@ class agent_process {
     return readiness_port_;
   }
 
+  /// The /metrics port (`agent_options::metrics`), else 0.
+  std::uint16_t metrics_port() const noexcept {
+    return metrics_port_;
+  }
+
+  /// GET /metrics: the exposition text; empty if it did not answer 200.
+  std::string scrape() const;
+
   child_process& process() const noexcept {
     return *process_;
   }
@@ -77,6 +88,7 @@ class agent_process {
   std::string address_;
   std::uint16_t port_ = 0;
   std::uint16_t readiness_port_ = 0;
+  std::uint16_t metrics_port_ = 0;
 };
 
 } // namespace istio_csr::test

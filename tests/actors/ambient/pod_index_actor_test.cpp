@@ -16,6 +16,7 @@
 #include "actors/ambient/pod_index_actor.hpp"
 #include "actors/system/system_config.hpp"
 #include "kube/client/messages.hpp"
+#include "metrics/istio_csr.hpp"
 #include "tests/actors/ambient/fixture.hpp"
 #include "tests/support/actors.hpp"
 
@@ -188,6 +189,10 @@ CAF_TEST(events keep the answers current) {
   renewed.pod_uid = "67890";
   CAF_CHECK_EQUAL(reason(*ask(renewed, id)), "<allowed>");
   CAF_CHECK_EQUAL(stats().pods, 2u);
+  // istio_csr_pod_index_pods follows the index.
+  CAF_CHECK_EQUAL(istio_csr::metrics::ours().pod_index_pods.value(), 2.0);
+  remove(pod_same_node);
+  CAF_CHECK_EQUAL(istio_csr::metrics::ours().pod_index_pods.value(), 1.0);
 }
 
 CAF_TEST(waiting requests expire when no sync comes) {
@@ -221,6 +226,8 @@ CAF_TEST(the readiness flag drops with the incarnation) {
   anon_send_exit(index, caf::exit_reason::kill);
   sched.run();
   CAF_CHECK(!status->synced);
+  // So does the pod count: a new incarnation lists afresh.
+  CAF_CHECK_EQUAL(istio_csr::metrics::ours().pod_index_pods.value(), 0.0);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -40,17 +40,6 @@ struct fixture : cluster_fixture {
   }
 
   /// Every namespace, via kubectl.
-  std::vector<std::string> all_namespaces() {
-    std::string err;
-    auto list = e2e::kubectl_json(cluster(), {"get", "namespaces"}, &err);
-    if (list.is_null())
-      CAF_FAIL("kubectl get namespaces: " << err);
-    std::vector<std::string> out;
-    for (auto& item : list.at("items"))
-      out.push_back(kube::object_ref{item}.name());
-    return out;
-  }
-
   /// namespace → root-cert.pem of every ConfigMap labelled
   /// istio.io/config=true, via kubectl.
   std::map<std::string, std::string> distributed() {
@@ -89,7 +78,7 @@ CAF_TEST_FIXTURE_SCOPE(configmap_agent_tests, fixture)
 CAF_TEST(every namespace gets the root and follows changes) {
   auto early = make_namespace("early");
   start_agent();
-  auto namespaces = all_namespaces();
+  auto namespaces = active_namespaces(cluster());
   CAF_REQUIRE(std::find(namespaces.begin(), namespaces.end(), early)
               != namespaces.end());
   for (auto& ns : namespaces)
@@ -112,7 +101,7 @@ CAF_TEST(every namespace gets the root and follows changes) {
   // every namespace follows.
   auto bundle = issuer_pem + make_root_pem("next-root");
   write_roots(bundle);
-  namespaces = all_namespaces();
+  namespaces = active_namespaces(cluster());
   for (auto& ns : namespaces)
     CAF_CHECK(wait_converged(ns, bundle, 5s));
   seen = distributed();

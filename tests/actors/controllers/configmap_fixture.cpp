@@ -312,6 +312,18 @@ std::string leader_identity(const agent_process& agent) {
   return agent.field_of("attempting to acquire leader lease", "identity");
 }
 
+std::vector<std::string> active_namespaces(const test_cluster& cluster) {
+  std::string err;
+  auto list = e2e::kubectl_json(cluster, {"get", "namespaces"}, &err);
+  if (list.is_null())
+    CAF_FAIL("kubectl get namespaces: " << err);
+  std::vector<std::string> out;
+  for (auto& item : list.at("items"))
+    if (kube::string_at(item, {"status", "phase"}) == "Active")
+      out.push_back(kube::object_ref{item}.name());
+  return out;
+}
+
 json read_lease(const test_cluster& cluster, const std::string& namespace_,
                 const std::string& name) {
   std::string err;

@@ -177,6 +177,11 @@ start_agent(const test_cluster& cluster, const std::string& root_file,
 /// ... identity=..."); empty if it logged none within 60 s.
 std::string leader_identity(const agent_process& agent);
 
+/// The namespaces in phase Active, via kubectl: the ones the ConfigMap
+/// controller must serve (a Terminating one, e.g. of an earlier test on a
+/// shared real cluster, gets nothing, as upstream).
+std::vector<std::string> active_namespaces(const test_cluster& cluster);
+
 /// The Lease `istio-system/istio-csr` (null when absent), via kubectl.
 json read_lease(const test_cluster& cluster,
                 const std::string& namespace_ = "istio-system",

@@ -47,11 +47,7 @@ CAF_TEST(an idle cluster sees no writes for a minute) {
   std::string why;
   auto agent = controllers::start_agent(cluster(), root_file, {}, {}, why);
   CAF_REQUIRE_EQUAL(why, "");
-  auto list = e2e::kubectl_json(cluster(), {"get", "namespaces"}, &err);
-  CAF_REQUIRE(list.is_object());
-  std::vector<std::string> all;
-  for (auto& item : list.at("items"))
-    all.push_back(kube::object_ref{item}.name());
+  auto all = active_namespaces(cluster());
   for (auto& ns : all)
     CAF_REQUIRE(wait_converged(ns, issuer_pem, 20s));
   std::map<std::string, std::string> versions;

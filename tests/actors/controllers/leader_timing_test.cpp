@@ -27,6 +27,7 @@
 #include "kube/api/errc.hpp"
 #include "kube/api/lease.hpp"
 #include "kube/api/object.hpp"
+#include "metrics/leader_election.hpp"
 #include "tests/support/actors.hpp"
 #include "tests/support/fake_kube_client.hpp"
 
@@ -73,11 +74,12 @@ struct fixture : test_coordinator_fixture<actors::system_config> {
 
   /// Starts the elector with client-go's defaults; its first attempt (a
   /// GET) is pending when this returns.
-  void start() {
+  void start(std::string event_namespace = {}) {
     ctl::leader_election_options opts;
     opts.namespace_ = "istio-system";
     opts.name = "istio-csr";
     opts.identity = "me";
+    opts.event_namespace = std::move(event_namespace);
     CAF_REQUIRE(!ctl::validate(opts));
     auto pr = p;
     actors::child_spec child{"probe", [pr](actors::child_context& ctx) {
@@ -263,11 +265,44 @@ CAF_TEST(a leader whose renewals fail stops at the renew deadline) {
   CAF_CHECK_EQUAL(kube.find(kube::verb::get, "leases").size(), 4u);
   CAF_CHECK(leading());
   CAF_CHECK_EQUAL(p->running, 1);
+  CAF_CHECK_EQUAL(metrics::leader_election().value(), 1.0);
   advance(1ns);
   auto st = status();
   CAF_CHECK(!st.leading);
   CAF_CHECK_EQUAL(st.losses, 1u);
   CAF_CHECK_EQUAL(p->running, 0);
+  // leader_election_master_status flips with leadership.
+  CAF_CHECK_EQUAL(metrics::leader_election().value(), 0.0);
+}
+
+CAF_TEST(becoming leader records the LeaderElection event as client - go) {
+  CAF_CHECK_EQUAL(metrics::leader_election().value(), 0.0);
+  start("cert-ns");
+  kube.fail(kube.pending_one(kube::verb::get, "leases"),
+            kube::make_error(kube::errc::not_found));
+  sched.run();
+  CAF_CHECK(kube.find(kube::verb::create, "events").empty());
+  accept_write(kube.pending_one(kube::verb::create, "leases"));
+  CAF_REQUIRE(leading());
+  CAF_CHECK_EQUAL(metrics::leader_election().value(), 1.0);
+  auto i = kube.pending_one(kube::verb::create, "events");
+  const auto& req = kube.at(i);
+  CAF_CHECK_EQUAL(req.namespace_, "cert-ns");
+  const auto& ev = req.body;
+  CAF_CHECK_EQUAL(ev["reason"], "LeaderElection");
+  CAF_CHECK_EQUAL(ev["message"], "me became leader");
+  CAF_CHECK_EQUAL(ev["type"], "Normal");
+  CAF_CHECK_EQUAL(ev["source"]["component"], "me");
+  CAF_CHECK_EQUAL(ev["involvedObject"]["kind"], "Lease");
+  CAF_CHECK_EQUAL(ev["involvedObject"]["namespace"], "istio-system");
+  CAF_CHECK_EQUAL(ev["involvedObject"]["name"], "istio-csr");
+  CAF_CHECK_EQUAL(ev["metadata"]["namespace"], "cert-ns");
+  CAF_CHECK_EQUAL(
+    ev["metadata"]["name"].get<std::string>().rfind("istio-csr.", 0), 0u);
+  // A failed Event costs nothing but a log line: still leading.
+  kube.fail(i, kube::make_error(kube::errc::forbidden));
+  sched.run();
+  CAF_CHECK(leading());
 }
 
 CAF_TEST(a hung renewal ends leadership at the renew deadline) {

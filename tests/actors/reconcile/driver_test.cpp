@@ -17,6 +17,7 @@
 
 #include "actors/reconcile/driver.hpp"
 #include "actors/system/system_config.hpp"
+#include "metrics/controller.hpp"
 
 using namespace std::chrono_literals;
 using namespace istio_csr::actors;
@@ -418,6 +419,56 @@ CAF_TEST(a second completion of the same run is ignored) {
   CAF_CHECK_EQUAL(st.done, 1u);
   CAF_CHECK_EQUAL(st.error, 0u);
   CAF_CHECK(!loop().busy("a"));
+}
+
+CAF_TEST(a named driver feeds controller runtime and workqueue metrics) {
+  auto opts = backoff_opts();
+  opts.controller = "driver-test";
+  opts.max_concurrent_reconciles = 2;
+  start(opts);
+  auto m = istio_csr::metrics::controller("driver-test");
+  CAF_CHECK_EQUAL(m.max_concurrent_reconciles.value(), 2.0);
+  trigger("a");
+  trigger("b");
+  trigger("c"); // waits for a worker
+  CAF_CHECK_EQUAL(m.adds.value(), 3.0);
+  CAF_CHECK_EQUAL(m.active_workers.value(), 2.0);
+  CAF_CHECK_EQUAL(m.depth.value(), 1.0);
+  CAF_CHECK_EQUAL(m.running->seconds().first >= 0.0, true);
+  advance(50ms);
+  done("a"); // c runs
+  CAF_CHECK_EQUAL(m.depth.value(), 0.0);
+  CAF_CHECK_EQUAL(m.queue_duration.count(), 3u);
+  error("b"); // retried after a backoff
+  requeue("c", 10s);
+  CAF_CHECK_EQUAL(m.reconcile_success.value(), 1.0);
+  CAF_CHECK_EQUAL(m.reconcile_error.value(), 1.0);
+  CAF_CHECK_EQUAL(m.reconcile_errors.value(), 1.0);
+  CAF_CHECK_EQUAL(m.reconcile_requeue_after.value(), 1.0);
+  CAF_CHECK_EQUAL(m.retries.value(), 1.0);
+  CAF_CHECK_EQUAL(m.reconcile_time.count(), 3u);
+  CAF_CHECK_EQUAL(m.work_duration.count(), 3u);
+  CAF_CHECK_EQUAL(m.active_workers.value(), 0.0);
+  // The backoff's retry is one more add; its run ends in a conflict
+  // retried at once (a retry and an add without the queue).
+  advance(1s);
+  CAF_CHECK_EQUAL(m.active_workers.value(), 1.0);
+  conflict("b");
+  CAF_CHECK_EQUAL(m.reconcile_error.value(), 2.0);
+  CAF_CHECK_EQUAL(m.retries.value(), 2.0);
+  done("b");
+  CAF_CHECK_EQUAL(m.reconcile_success.value(), 2.0);
+  CAF_CHECK_EQUAL(m.active_workers.value(), 0.0);
+  CAF_CHECK_EQUAL(m.running->seconds().first, 0.0);
+  // A driver that goes with work queued and running gives its gauges back.
+  trigger("x");
+  trigger("y");
+  trigger("z");
+  CAF_CHECK_EQUAL(m.depth.value(), 1.0);
+  anon_send_exit(hdl, caf::exit_reason::kill);
+  sched.run();
+  CAF_CHECK_EQUAL(m.depth.value(), 0.0);
+  CAF_CHECK_EQUAL(m.active_workers.value(), 0.0);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

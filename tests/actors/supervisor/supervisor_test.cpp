@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "metrics/istio_csr.hpp"
+
 using namespace istio_csr::actors;
 using namespace istio_csr::actors::test;
 using namespace std::chrono_literals;
@@ -56,6 +58,8 @@ CAF_TEST(malformed child lists are rejected) {
 }
 
 CAF_TEST(a crashing child is restarted and its sibling keeps state and mail) {
+  auto restarts_a = istio_csr::metrics::ours().actor_restarts("a").value();
+  auto restarts_b = istio_csr::metrics::ours().actor_restarts("b").value();
   auto h = start({worker_spec("a", p), worker_spec("b", p)});
   auto a = h.child("a");
   auto b = h.child("b");
@@ -83,6 +87,11 @@ CAF_TEST(a crashing child is restarted and its sibling keeps state and mail) {
   CAF_CHECK_EQUAL(sa.recent_failures, 1u);
   CAF_CHECK_EQUAL(status(h.supervisor, "b").restarts, 0u);
   CAF_CHECK_EQUAL(p->stops, strings({"stop a#0"}));
+  // istio_csr_actor_restarts_total{actor="a"} counted the restart.
+  CAF_CHECK_EQUAL(istio_csr::metrics::ours().actor_restarts("a").value(),
+                  restarts_a + 1);
+  CAF_CHECK_EQUAL(istio_csr::metrics::ours().actor_restarts("b").value(),
+                  restarts_b);
 }
 
 CAF_TEST(backoff delays grow and fall back after a quiet window) {
