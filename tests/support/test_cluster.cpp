@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string_view>
 
 namespace istio_csr::test {
 
@@ -71,6 +72,13 @@ bool test_cluster::adopt_real_cluster() {
     return false;
   }
   return true;
+}
+
+bool test_cluster::has_devcluster_issuer() const {
+  if (is_devcluster() || issuer_)
+    return true;
+  const char* signer = std::getenv("ISTIO_CSR_TEST_SIGNER");
+  return signer != nullptr && std::string_view{signer} == "devcluster-issuer";
 }
 
 bool test_cluster::has_cert_manager_webhook() const {

@@ -48,6 +48,12 @@ class test_cluster {
   /// real cluster has it only when cert-manager runs there.
   bool has_cert_manager_webhook() const;
 
+  /// Whether devcluster's issuer signs here (devcluster, or a real cluster
+  /// where this harness or `make test-real` runs `devcluster issuer`): its
+  /// behaviour annotations (wrong-key, delay, ...) then work; cert-manager
+  /// has none.
+  bool has_devcluster_issuer() const;
+
   /// The devcluster process (nullptr for a real cluster).
   child_process* process() const noexcept {
     return process_.get();

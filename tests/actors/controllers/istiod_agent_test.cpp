@@ -41,14 +41,14 @@ struct fixture {
       "--istiod-cert-key-size=256",
     };
     env = e2e::environment::start(settings, [&](e2e::environment& e) {
-      if (!e.cluster->is_devcluster())
+      if (!e.cluster->has_devcluster_issuer())
         return std::string{"skip"};
       make_intermediate_issuer(*e.cluster, istio_system, intermediate,
                                "runtimeconfig");
       return std::string{};
     });
     if (env->error == "skip") {
-      ICSR_SKIP("needs devcluster");
+      ICSR_SKIP("needs devcluster's issuer");
       return false;
     }
     env->require();

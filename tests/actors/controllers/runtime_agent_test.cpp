@@ -50,7 +50,7 @@ struct fixture {
     settings.extra_args.insert(settings.extra_args.end(), extra.begin(),
                                extra.end());
     env = e2e::environment::start(settings, [&](e2e::environment& e) {
-      if (!e.cluster->is_devcluster())
+      if (!e.cluster->has_devcluster_issuer())
         return std::string{"skip"};
       make_intermediate_issuer(*e.cluster, istio_system, intermediate,
                                intermediate_ou);
@@ -59,8 +59,7 @@ struct fixture {
       return std::string{};
     });
     if (env->error == "skip") {
-      ICSR_SKIP("needs devcluster (issuer behaviours, the "
-                "bootstrap CA key)");
+      ICSR_SKIP("needs devcluster's issuer (behaviour annotations)");
       return false;
     }
     env->require();
