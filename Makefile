@@ -46,6 +46,7 @@ test: deps build-asan/CMakeCache.txt
 # The Kubernetes-facing suites against a real kube-apiserver (kube-env or
 # ISTIO_CSR_TEST_KUBECONFIG); CI runs it after `make test`.
 test-real: deps build-asan/CMakeCache.txt
+	@./scripts/install-deps --real || { echo "make: installing kube-env's programs failed in scripts/install-deps --real (see above)" >&2; exit 1; }
 	cmake --build build-asan -j $(JOBS)
 	@./scripts/test-real
 
