@@ -84,12 +84,10 @@ jwt_expiry(std::string_view token) {
 
 token_review_cache::token_review_cache(duration ttl, std::size_t capacity,
                                        wall_clock_fn wall_clock)
-  : ttl_(ttl),
-    capacity_(capacity),
-    wall_clock_(wall_clock ? std::move(wall_clock)
-                           : wall_clock_fn{[] {
-                               return std::chrono::system_clock::now();
-                             }}) {}
+  : ttl_(ttl), capacity_(capacity),
+    wall_clock_(wall_clock ? std::move(wall_clock) : wall_clock_fn{[] {
+      return std::chrono::system_clock::now();
+    }}) {}
 
 std::string
 token_review_cache::key_of(std::string_view token,

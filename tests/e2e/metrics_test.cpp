@@ -276,8 +276,8 @@ CAF_TEST(one token reviewed once within the cache ttl) {
   auto before = sample(scrape(), series);
   auto started = std::chrono::steady_clock::now();
   call_options opts;
-  opts.token = mint_token(*env.cluster, env.workload_namespace,
-                          env.service_account);
+  opts.token
+    = mint_token(*env.cluster, env.workload_namespace, env.service_account);
   for (int i = 0; i < 3; ++i)
     CAF_CHECK(env.call(make_csr(env.identity).pem, opts).ok());
   call_options bad;

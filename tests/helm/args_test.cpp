@@ -205,9 +205,9 @@ CAF_TEST(our own flags are passed only when set) {
   insert_after(want, "--preserve-certificate-requests=",
                {"--certificate-request-timeout=45s",
                 "--max-pending-certificate-requests=64"});
-  insert_after(want, "--enable-client-cert-authenticator=",
-               {"--max-concurrent-requests=512",
-                "--token-review-cache-ttl=30s"});
+  insert_after(
+    want, "--enable-client-cert-authenticator=",
+    {"--max-concurrent-requests=512", "--token-review-cache-ttl=30s"});
   // Whole numbers print as integers, never as 2e+06.
   insert_after(want, "--disable-kubernetes-client-rate-limiter=",
                {"--kube-api-qps=2000000", "--kube-api-burst=4000000"});

@@ -470,8 +470,8 @@ std::string jwt(const json& claims) {
 std::shared_ptr<sg::token_review_cache>
 review_cache(std::chrono::nanoseconds ttl, std::size_t capacity = 4096) {
   return std::make_shared<sg::token_review_cache>(
-    std::chrono::duration_cast<sg::token_review_cache::duration>(ttl),
-    capacity, [] { return wall_now; });
+    std::chrono::duration_cast<sg::token_review_cache::duration>(ttl), capacity,
+    [] { return wall_now; });
 }
 
 } // namespace
@@ -479,7 +479,8 @@ review_cache(std::chrono::nanoseconds ttl, std::size_t capacity = 4096) {
 CAF_TEST(a successful review is reused until the TTL) {
   auto cache = review_cache(10s);
   start(1h, 64, cache);
-  auto reviews = [&] { return kube.find(kube::verb::create, "tokenreviews").size(); };
+  auto reviews
+    = [&] { return kube.find(kube::verb::create, "tokenreviews").size(); };
   auto creates = [&] {
     return kube.find(kube::verb::create, "certificaterequests").size();
   };
@@ -522,12 +523,13 @@ CAF_TEST(a successful review is reused until the TTL) {
 CAF_TEST(the token expiry ends reuse before the TTL) {
   auto cache = review_cache(10s);
   start(1h, 64, cache);
-  auto reviews = [&] { return kube.find(kube::verb::create, "tokenreviews").size(); };
+  auto reviews
+    = [&] { return kube.find(kube::verb::create, "tokenreviews").size(); };
   auto exp = std::chrono::duration_cast<std::chrono::seconds>(
                wall_now.time_since_epoch())
              + 4s;
-  auto token = jwt({{"sub", "system:serviceaccount:ns-a:sa-a"},
-                    {"exp", exp.count()}});
+  auto token
+    = jwt({{"sub", "system:serviceaccount:ns-a:sa-a"}, {"exp", exp.count()}});
   sign(time_point::max(), token);
   answer_review();
   sign(time_point::max(), token);
@@ -550,8 +552,8 @@ CAF_TEST(the token expiry ends reuse before the TTL) {
   answer_review();
   // An `exp` later than the TTL does not lengthen it; an unparsable payload
   // gets the TTL.
-  for (auto tok : {jwt({{"exp", exp.count() + 3600}}),
-                   std::string{"x.%%%.y"}}) {
+  for (auto tok :
+       {jwt({{"exp", exp.count() + 3600}}), std::string{"x.%%%.y"}}) {
     auto before = reviews();
     sign(time_point::max(), tok);
     answer_review();
@@ -570,7 +572,8 @@ CAF_TEST(the token expiry ends reuse before the TTL) {
 CAF_TEST(failed reviews are not cached) {
   auto cache = review_cache(10s);
   start(1h, 64, cache);
-  auto reviews = [&] { return kube.find(kube::verb::create, "tokenreviews").size(); };
+  auto reviews
+    = [&] { return kube.find(kube::verb::create, "tokenreviews").size(); };
   // The API server fails.
   auto out = sign();
   kube.fail(kube.pending_one(kube::verb::create, "tokenreviews"),
@@ -607,7 +610,8 @@ CAF_TEST(failed reviews are not cached) {
 CAF_TEST(the cache is bounded and evicts the least recently used) {
   auto cache = review_cache(10s, 2);
   start(1h, 64, cache);
-  auto reviews = [&] { return kube.find(kube::verb::create, "tokenreviews").size(); };
+  auto reviews
+    = [&] { return kube.find(kube::verb::create, "tokenreviews").size(); };
   auto review = [&](const std::string& token) {
     auto before = reviews();
     sign(time_point::max(), token);
