@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <memory>
 
 #include <openssl/evp.h>
 
@@ -94,23 +95,24 @@ token_review_cache::key_of(std::string_view token,
                            const std::vector<std::string>& audiences) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
-  // Length-prefixed parts: ("ab", ["c"]) and ("a", ["bc"]) differ.
-  std::string input;
-  input.reserve(token.size() + 64);
-  auto add = [&input](std::string_view part) {
-    auto n = static_cast<uint64_t>(part.size());
-    for (int i = 0; i < 8; ++i)
-      input.push_back(static_cast<char>((n >> (8 * i)) & 0xffu));
-    input.append(part);
+  // Fed part by part (no copy of the token), each length-prefixed:
+  // ("ab", ["c"]) and ("a", ["bc"]) differ.
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(),
+                                                              &EVP_MD_CTX_free};
+  bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
+  auto add = [&](std::string_view part) {
+    std::array<unsigned char, 8> n{};
+    for (std::size_t i = 0; i < n.size(); ++i)
+      n[i] = static_cast<unsigned char>((uint64_t{part.size()} >> (8 * i))
+                                        & 0xffu);
+    ok = ok && EVP_DigestUpdate(ctx.get(), n.data(), n.size()) == 1
+         && EVP_DigestUpdate(ctx.get(), part.data(), part.size()) == 1;
   };
   add(token);
   for (auto& aud : audiences)
     add(aud);
-  auto ok = EVP_Digest(input.data(), input.size(), md.data(), &len,
-                       EVP_sha256(), nullptr);
-  // The input holds the token: do not leave it in freed memory.
-  std::fill(input.begin(), input.end(), '\0');
-  if (ok != 1)
+  ok = ok && EVP_DigestFinal_ex(ctx.get(), md.data(), &len) == 1;
+  if (!ok)
     return {}; // An empty key is never inserted (see insert).
   return std::string(reinterpret_cast<const char*>(md.data()), len);
 }
