@@ -600,7 +600,7 @@ void authenticate(signer_pointer self, uint64_t id) {
               kube::request::create(kube::resources::tokenreviews, "",
                                     std::move(review)))
     .then(
-      [self, id, observe, cache_key](kube::response& answer) {
+      [self, id, observe, cache_key, started](kube::response& answer) {
         observe();
         auto who = check_review(*self->state.opts, answer.body());
         if (!who) {
@@ -609,11 +609,13 @@ void authenticate(signer_pointer self, uint64_t id) {
         }
         // Only the status (user, groups, extra) is kept, never the spec
         // (the API server echoes the token there). Failures never get here.
+        // The lifetime counts from when the review was asked: the answer
+        // is as old as that.
         auto& cache = self->state.deps.token_reviews;
         auto* pr = find(self, id);
         if (cache && pr != nullptr && answer.body().contains("status"))
           cache->insert(cache_key, *pr->req->request().caller.bearer_token,
-                        answer.body().at("status"), self->clock().now());
+                        answer.body().at("status"), started);
         authorized(self, id, std::move(*who));
       },
       [self, id, observe](caf::error& err) {

@@ -520,6 +520,26 @@ CAF_TEST(a successful review is reused until the TTL) {
                   "system:serviceaccount:ns-a:sa-a");
 }
 
+CAF_TEST(the TTL counts from when the review was asked) {
+  auto cache = review_cache(10s);
+  start(1h, 64, cache);
+  auto reviews
+    = [&] { return kube.find(kube::verb::create, "tokenreviews").size(); };
+  auto t0 = now();
+  sign();
+  advance_time(3s);
+  sched.run();
+  answer_review();
+  advance_time(t0 + 10s - 1ns - now());
+  sched.run();
+  sign();
+  CAF_CHECK_EQUAL(reviews(), 1u);
+  advance_time(1ns);
+  sched.run();
+  sign();
+  CAF_CHECK_EQUAL(reviews(), 2u);
+}
+
 CAF_TEST(the token expiry ends reuse before the TTL) {
   auto cache = review_cache(10s);
   start(1h, 64, cache);
