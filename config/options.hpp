@@ -39,6 +39,10 @@ struct serving_options {
   /// at once; beyond it calls are answered RESOURCE_EXHAUSTED (retried by
   /// istio-agent and ztunnel) without any work.
   int max_concurrent_requests = 2048;
+  /// --token-review-cache-ttl (ours): how long a successful TokenReview is
+  /// reused for the same token and audiences (never past the token's `exp`);
+  /// zero disables the cache.
+  duration token_review_cache_ttl = 10s;
 };
 
 /// docs/upstream.md §1.2: cert-manager and the static issuer.

@@ -240,6 +240,11 @@ void define_flags(flag_set& fs, options& o) {
              "Maximum number of certificate requests handled at once; more "
              "are answered RESOURCE_EXHAUSTED, which istio-agent and ztunnel "
              "retry.");
+  fs.go_duration("--token-review-cache-ttl", o.serving.token_review_cache_ttl,
+                 "How long a successful TokenReview is reused for the same "
+                 "token and audiences (never past the token's expiry); a "
+                 "revoked token is accepted for up to this long. 0 disables "
+                 "the cache.");
 
   fs.section("Issuer / cert-manager");
   fs.string("-c,--certificate-namespace", o.issuer.certificate_namespace,

@@ -227,6 +227,9 @@ caf::error validate(options& opts) {
   if (opts.issuer.max_pending_certificate_requests < 1)
     return fail("max-pending-certificate-requests must be at least 1, got "
                 + std::to_string(opts.issuer.max_pending_certificate_requests));
+  if (opts.serving.token_review_cache_ttl < duration::zero())
+    return fail("token-review-cache-ttl must not be negative, got "
+                + format_go_duration(opts.serving.token_review_cache_ttl));
   if (opts.issuer.certificate_request_timeout < duration::zero())
     return fail("certificate-request-timeout must not be negative, got "
                 + format_go_duration(opts.issuer.certificate_request_timeout));

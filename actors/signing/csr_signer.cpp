@@ -573,6 +573,22 @@ void authenticate(signer_pointer self, uint64_t id) {
     refuse(self, id, "the bearer token is not printable ASCII");
     return;
   }
+  // A successful review of the same token and audiences, still live, is
+  // reused (actors/signing/token_review_cache.hpp; the key is a hash).
+  std::string cache_key;
+  if (auto& cache = st.deps.token_reviews) {
+    cache_key = token_review_cache::key_of(token, st.opts->token_audiences);
+    if (auto status = cache->find(cache_key, self->clock().now())) {
+      auto who = check_review(*st.opts, nlohmann::json{{"status", *status}});
+      if (who) {
+        logging::debug(*st.log, "TokenReview answered from the cache",
+                       {{"identities", join(who->identities)}});
+        authorized(self, id, std::move(*who));
+        return;
+      }
+      // Not expected (only successes go in): ask the API server.
+    }
+  }
   auto review = kube::make_token_review(token, st.opts->token_audiences);
   auto started = self->clock().now();
   auto observe = [self, started] {
@@ -584,13 +600,22 @@ void authenticate(signer_pointer self, uint64_t id) {
               kube::request::create(kube::resources::tokenreviews, "",
                                     std::move(review)))
     .then(
-      [self, id, observe](kube::response& answer) {
+      [self, id, observe, cache_key, started](kube::response& answer) {
         observe();
         auto who = check_review(*self->state.opts, answer.body());
         if (!who) {
           refuse(self, id, errors::message(who.error()));
           return;
         }
+        // Only the status (user, groups, extra) is kept, never the spec
+        // (the API server echoes the token there). Failures never get here.
+        // The lifetime counts from when the review was asked: the answer
+        // is as old as that.
+        auto& cache = self->state.deps.token_reviews;
+        auto* pr = find(self, id);
+        if (cache && pr != nullptr && answer.body().contains("status"))
+          cache->insert(cache_key, *pr->req->request().caller.bearer_token,
+                        answer.body().at("status"), started);
         authorized(self, id, std::move(*who));
       },
       [self, id, observe](caf::error& err) {

@@ -17,6 +17,7 @@
 #include "actors/signing/cr_watcher.hpp"
 #include "actors/signing/messages.hpp"
 #include "actors/signing/slot_pool.hpp"
+#include "actors/signing/token_review_cache.hpp"
 #include "kube/client/client_actor.hpp"
 
 namespace istio_csr::actors::signing {
@@ -63,6 +64,9 @@ struct signer_deps {
   /// call that finds none free is answered `UNAVAILABLE` before it creates
   /// one. Null: unbounded.
   std::shared_ptr<slot_pool> pending_crs;
+  /// Successful TokenReviews, shared by all signers
+  /// (`--token-review-cache-ttl`). Null: every call makes a review.
+  std::shared_ptr<token_review_cache> token_reviews;
 };
 
 /// Counters of one signer incarnation, for tests and diagnostics.
@@ -80,7 +84,9 @@ struct signer_stats {
 /// finished):
 /// 1. `clusterid` (docs/upstream.md §2.3) and authentication: the client
 ///    certificate (if enabled and presented; identities = all its SANs),
-///    else the bearer token (printable ASCII) through a TokenReview;
+///    else the bearer token (printable ASCII) through a TokenReview, or the
+///    status of a successful one for the same token and audiences from
+///    `signer_deps::token_reviews` (checked again as a fresh answer);
 /// 2. with an impersonated identity (ztunnel): node authorization by the
 ///    pod index (docs/upstream.md §2.4, `ambient::node_authorizer`), then
 ///    the CSR must carry exactly that identity, which the CertificateRequest

@@ -41,6 +41,12 @@ signing_setup settings_from(const config::options& opts) {
   s.signer.request_timeout = timeout;
   s.pending_crs = slot_pool::make(
     static_cast<std::size_t>(opts.issuer.max_pending_certificate_requests));
+  // One cache for every signer: a renewal that lands on another signer (or
+  // on a restarted one) still hits.
+  if (opts.serving.token_review_cache_ttl > config::duration::zero())
+    s.token_reviews = std::make_shared<token_review_cache>(
+      std::chrono::duration_cast<token_review_cache::duration>(
+        opts.serving.token_review_cache_ttl));
   // The watcher.
   s.watcher.cr = cr;
   s.watcher.orphan_age = orphan_age_for(timeout);
@@ -105,7 +111,8 @@ std::vector<child_spec> signing_children(const signing_setup& setup) {
   for (std::size_t i = 0; i < setup.signers; ++i)
     add(names::signer(i),
         [signer_opts, issuer = setup.issuer, roots = setup.roots,
-         with_pod_index, pending = setup.pending_crs](child_context& ctx) {
+         with_pod_index, pending = setup.pending_crs,
+         reviews = setup.token_reviews](child_context& ctx) {
           signer_deps deps{
             ctx.sibling_as<kube::client_actor>(names::kube_client),
             ctx.sibling_as<cr_watcher_actor>(names::cr_watcher),
@@ -114,7 +121,8 @@ std::vector<child_spec> signing_children(const signing_setup& setup) {
             with_pod_index
               ? ctx.sibling_as<ambient::pod_index_actor>(names::pod_index)
               : ambient::pod_index_actor{},
-            pending};
+            pending,
+            reviews};
           return caf::actor_cast<caf::actor>(
             spawn_csr_signer(ctx.system(), signer_opts, std::move(deps)));
         });

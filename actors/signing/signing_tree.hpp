@@ -12,6 +12,7 @@
 #include "actors/signing/csr_signer.hpp"
 #include "actors/signing/root_ca.hpp"
 #include "actors/signing/slot_pool.hpp"
+#include "actors/signing/token_review_cache.hpp"
 #include "actors/supervisor/child_spec.hpp"
 
 namespace istio_csr::config {
@@ -63,6 +64,9 @@ struct signing_setup {
   /// CertificateRequests waiting for the issuer, across all signers
   /// (`--max-pending-certificate-requests`); null: unbounded.
   std::shared_ptr<slot_pool> pending_crs;
+  /// Successful TokenReviews, across all signers and their restarts
+  /// (`--token-review-cache-ttl`); null when it is 0 (disabled).
+  std::shared_ptr<token_review_cache> token_reviews;
   std::size_t signers = default_signer_count();
   /// Whether to run the cert-obtainer (tests of the signers alone may
   /// leave it out).

@@ -171,6 +171,9 @@ std::vector<flag_case> flag_cases() {
     {"max-concurrent-requests",
      {"--max-concurrent-requests", "64"},
      [](auto& o) { return o.serving.max_concurrent_requests == 64; }},
+    {"token-review-cache-ttl",
+     {"--token-review-cache-ttl=1m30s"},
+     [](auto& o) { return o.serving.token_review_cache_ttl == 90s; }},
     {"runtime-issuance-config-map-name",
      {"--runtime-issuance-config-map-name", "runtime-config-map"},
      [](auto& o) {

@@ -102,6 +102,15 @@ CAF_TEST(overload limits) {
     "max-pending-certificate-requests must be at least 1, got -1");
 }
 
+CAF_TEST(token review cache ttl) {
+  CAF_CHECK(ICSR_PARSE_OK({}).serving.token_review_cache_ttl == 10s);
+  CAF_CHECK(
+    ICSR_PARSE_OK({"--token-review-cache-ttl=0"}).serving.token_review_cache_ttl
+    == 0s);
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--token-review-cache-ttl=-1s"}),
+                  "token-review-cache-ttl must not be negative, got -1s");
+}
+
 CAF_TEST(max concurrent reconciles) {
   CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--max-concurrent-reconciles=0"}),
                   "max-concurrent-reconciles must be at least 1, got 0");

@@ -187,7 +187,8 @@ CAF_TEST(our own flags are passed only when set) {
   auto defaults = args_of("");
   for (auto flag :
        {"--kube-api-qps", "--kube-api-burst", "--certificate-request-timeout",
-        "--max-pending-certificate-requests", "--max-concurrent-requests"})
+        "--max-pending-certificate-requests", "--max-concurrent-requests",
+        "--token-review-cache-ttl"})
     if (has_prefix(defaults, flag))
       CAF_ERROR(flag << " is passed by default");
   auto args = args_of("app:\n"
@@ -198,13 +199,15 @@ CAF_TEST(our own flags are passed only when set) {
                       "    certificateRequestTimeout: 45s\n"
                       "    maxPendingCertificateRequests: 64\n"
                       "  server:\n"
-                      "    maxConcurrentRequests: 512\n");
+                      "    maxConcurrentRequests: 512\n"
+                      "    tokenReviewCacheTTL: 30s\n");
   auto want = default_args();
   insert_after(want, "--preserve-certificate-requests=",
                {"--certificate-request-timeout=45s",
                 "--max-pending-certificate-requests=64"});
-  insert_after(want, "--enable-client-cert-authenticator=",
-               {"--max-concurrent-requests=512"});
+  insert_after(
+    want, "--enable-client-cert-authenticator=",
+    {"--max-concurrent-requests=512", "--token-review-cache-ttl=30s"});
   // Whole numbers print as integers, never as 2e+06.
   insert_after(want, "--disable-kubernetes-client-rate-limiter=",
                {"--kube-api-qps=2000000", "--kube-api-burst=4000000"});

@@ -2,7 +2,9 @@
 // against a fake kube client and a fake cr-watcher that answer only when the
 // test says so: a create answered after its request ended, the deadline and
 // the final event at the same instant (both orders), a cancel during the
-// TokenReview, and the bound on waiting CertificateRequests.
+// TokenReview, the bound on waiting CertificateRequests, and the TokenReview
+// cache (reuse, expiry at the TTL and at the token's `exp`, failures not
+// cached, LRU bound, TTL 0) on virtual time.
 
 #define CAF_SUITE actors.signer_races
 
@@ -21,8 +23,12 @@
 #include "actors/signing/messages.hpp"
 #include "actors/signing/policy/chain.hpp"
 #include "actors/signing/root_store.hpp"
+#include "actors/signing/signing_tree.hpp"
 #include "actors/signing/slot_pool.hpp"
+#include "actors/signing/token_review_cache.hpp"
 #include "actors/system/system_config.hpp"
+#include "config/options.hpp"
+#include "kube/api/errc.hpp"
 #include "kube/api/object.hpp"
 #include "pki/csr.hpp"
 #include "signing_api/sign_errc.hpp"
@@ -94,7 +100,8 @@ struct fixture : test_coordinator_fixture<actors::system_config> {
 
   /// Starts the signer: `timeout` is `--certificate-request-timeout`,
   /// `limit` the bound on waiting CertificateRequests.
-  void start(std::chrono::nanoseconds timeout = 10s, std::size_t limit = 8) {
+  void start(std::chrono::nanoseconds timeout = 10s, std::size_t limit = 8,
+             std::shared_ptr<sg::token_review_cache> reviews = nullptr) {
     auto opts = std::make_shared<sg::signer_options>();
     opts->cr.namespace_ = "istio-system";
     opts->request_timeout = timeout;
@@ -107,7 +114,8 @@ struct fixture : test_coordinator_fixture<actors::system_config> {
                            "istio-ca", "Issuer", "cert-manager.io"}),
                          std::make_shared<sg::root_store>(std::move(*roots)),
                          {},
-                         pool};
+                         pool,
+                         std::move(reviews)};
     signer = sg::spawn_csr_signer(sys, std::move(opts), std::move(deps));
     sched.run();
   }
@@ -118,13 +126,14 @@ struct fixture : test_coordinator_fixture<actors::system_config> {
 
   /// Sends one request to the signer, as the dispatcher does, from a fresh
   /// actor that counts the signer's answers.
-  std::shared_ptr<outcome> sign(time_point deadline = time_point::max()) {
+  std::shared_ptr<outcome> sign(time_point deadline = time_point::max(),
+                                std::string token = "a-token") {
     auto out = std::make_shared<outcome>();
     signing_api::sign_request req;
     req.csr_pem = csr_pem;
     req.validity_seconds = 3600;
     req.caller.has_authorization = true;
-    req.caller.bearer_token = "a-token";
+    req.caller.bearer_token = std::move(token);
     req.caller.peer = "127.0.0.1:1";
     req.deadline = deadline;
     std::weak_ptr<outcome> weak = out;
@@ -425,6 +434,242 @@ CAF_TEST(waiting CertificateRequests are bounded and slots come back) {
   auto name_c = answer_create(pending_create());
   sched.run();
   CAF_CHECK_EQUAL(deletes_of(name_c), 1u);
+}
+
+namespace {
+
+/// A fixed wall clock for the token's `exp`: the virtual clock does not move
+/// system_clock.
+const auto wall_now
+  = std::chrono::system_clock::time_point{std::chrono::seconds{1800000000}};
+
+std::string b64url(const std::string& in) {
+  static constexpr char digits[]
+    = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(digits[(acc >> bits) & 63u]);
+    }
+  }
+  if (bits > 0)
+    out.push_back(digits[(acc << (6 - bits)) & 63u]);
+  return out;
+}
+
+/// An (unsigned) JWT whose payload is `claims`.
+std::string jwt(const json& claims) {
+  return b64url(R"({"alg":"RS256"})") + "." + b64url(claims.dump()) + ".sig";
+}
+
+std::shared_ptr<sg::token_review_cache>
+review_cache(std::chrono::nanoseconds ttl, std::size_t capacity = 4096) {
+  return std::make_shared<sg::token_review_cache>(
+    std::chrono::duration_cast<sg::token_review_cache::duration>(ttl), capacity,
+    [] { return wall_now; });
+}
+
+} // namespace
+
+CAF_TEST(a successful review is reused until the TTL) {
+  auto cache = review_cache(10s);
+  start(1h, 64, cache);
+  auto reviews
+    = [&] { return kube.find(kube::verb::create, "tokenreviews").size(); };
+  auto creates = [&] {
+    return kube.find(kube::verb::create, "certificaterequests").size();
+  };
+  sign();
+  answer_review();
+  CAF_CHECK_EQUAL(reviews(), 1u);
+  CAF_CHECK_EQUAL(creates(), 1u);
+  CAF_CHECK_EQUAL(cache->size(), 1u);
+  // The same token: no second review, the request goes on.
+  sign();
+  CAF_CHECK_EQUAL(reviews(), 1u);
+  CAF_CHECK_EQUAL(creates(), 2u);
+  advance_time(10s - 1ns);
+  sched.run();
+  sign();
+  CAF_CHECK_EQUAL(reviews(), 1u);
+  CAF_CHECK_EQUAL(creates(), 3u);
+  // At the TTL (counted from the review, not from the last hit): a review.
+  advance_time(1ns);
+  sched.run();
+  sign();
+  CAF_CHECK_EQUAL(reviews(), 2u);
+  answer_review();
+  CAF_CHECK_EQUAL(creates(), 4u);
+  // Another token is another entry.
+  sign(time_point::max(), "b-token");
+  CAF_CHECK_EQUAL(reviews(), 3u);
+  answer_review();
+  CAF_CHECK_EQUAL(cache->size(), 2u);
+  // Nothing in the cache is the token.
+  auto key = sg::token_review_cache::key_of("a-token", {"istio-ca"});
+  CAF_CHECK_EQUAL(key.size(), 32u);
+  auto status = cache->find(key, now());
+  CAF_REQUIRE(status.has_value());
+  CAF_CHECK(status->dump().find("a-token") == std::string::npos);
+  CAF_CHECK_EQUAL(status->at("user").at("username").get<std::string>(),
+                  "system:serviceaccount:ns-a:sa-a");
+}
+
+CAF_TEST(the TTL counts from when the review was asked) {
+  auto cache = review_cache(10s);
+  start(1h, 64, cache);
+  auto reviews
+    = [&] { return kube.find(kube::verb::create, "tokenreviews").size(); };
+  auto t0 = now();
+  sign();
+  advance_time(3s);
+  sched.run();
+  answer_review();
+  advance_time(t0 + 10s - 1ns - now());
+  sched.run();
+  sign();
+  CAF_CHECK_EQUAL(reviews(), 1u);
+  advance_time(1ns);
+  sched.run();
+  sign();
+  CAF_CHECK_EQUAL(reviews(), 2u);
+}
+
+CAF_TEST(the token expiry ends reuse before the TTL) {
+  auto cache = review_cache(10s);
+  start(1h, 64, cache);
+  auto reviews
+    = [&] { return kube.find(kube::verb::create, "tokenreviews").size(); };
+  auto exp = std::chrono::duration_cast<std::chrono::seconds>(
+               wall_now.time_since_epoch())
+             + 4s;
+  auto token
+    = jwt({{"sub", "system:serviceaccount:ns-a:sa-a"}, {"exp", exp.count()}});
+  sign(time_point::max(), token);
+  answer_review();
+  sign(time_point::max(), token);
+  CAF_CHECK_EQUAL(reviews(), 1u);
+  advance_time(4s - 1ns);
+  sched.run();
+  sign(time_point::max(), token);
+  CAF_CHECK_EQUAL(reviews(), 1u);
+  advance_time(1ns);
+  sched.run();
+  sign(time_point::max(), token);
+  CAF_CHECK_EQUAL(reviews(), 2u);
+  answer_review();
+  // An `exp` already passed (as the fixed wall clock reads it) is not kept.
+  auto stale = jwt({{"exp", exp.count() - 10}});
+  sign(time_point::max(), stale);
+  answer_review();
+  sign(time_point::max(), stale);
+  CAF_CHECK_EQUAL(reviews(), 4u);
+  answer_review();
+  // An `exp` later than the TTL does not lengthen it; an unparsable payload
+  // gets the TTL.
+  for (auto tok :
+       {jwt({{"exp", exp.count() + 3600}}), std::string{"x.%%%.y"}}) {
+    auto before = reviews();
+    sign(time_point::max(), tok);
+    answer_review();
+    advance_time(10s - 1ns);
+    sched.run();
+    sign(time_point::max(), tok);
+    CAF_CHECK_EQUAL(reviews(), before + 1);
+    advance_time(1ns);
+    sched.run();
+    sign(time_point::max(), tok);
+    CAF_CHECK_EQUAL(reviews(), before + 2);
+    answer_review();
+  }
+}
+
+CAF_TEST(failed reviews are not cached) {
+  auto cache = review_cache(10s);
+  start(1h, 64, cache);
+  auto reviews
+    = [&] { return kube.find(kube::verb::create, "tokenreviews").size(); };
+  // The API server fails.
+  auto out = sign();
+  kube.fail(kube.pending_one(kube::verb::create, "tokenreviews"),
+            kube::make_error(kube::errc::server_error));
+  sched.run();
+  CAF_CHECK_EQUAL(out->code(), "unauthenticated");
+  // The token is not authenticated.
+  out = sign();
+  CAF_CHECK_EQUAL(reviews(), 2u);
+  kube.answer(kube.pending_one(kube::verb::create, "tokenreviews"),
+              json{{"status", {{"error", "invalid bearer token"}}}});
+  sched.run();
+  CAF_CHECK_EQUAL(out->code(), "unauthenticated");
+  // Authenticated, but not a service account: refused, not cached either.
+  out = sign();
+  CAF_CHECK_EQUAL(reviews(), 3u);
+  kube.answer(kube.pending_one(kube::verb::create, "tokenreviews"),
+              json{{"status",
+                    {{"authenticated", true},
+                     {"user",
+                      {{"username", "alice"},
+                       {"groups", json::array({"system:authenticated"})}}}}}});
+  sched.run();
+  CAF_CHECK_EQUAL(out->code(), "unauthenticated");
+  CAF_CHECK_EQUAL(cache->size(), 0u);
+  // The next call asks again, and its success is kept.
+  sign();
+  CAF_CHECK_EQUAL(reviews(), 4u);
+  answer_review();
+  sign();
+  CAF_CHECK_EQUAL(reviews(), 4u);
+}
+
+CAF_TEST(the cache is bounded and evicts the least recently used) {
+  auto cache = review_cache(10s, 2);
+  start(1h, 64, cache);
+  auto reviews
+    = [&] { return kube.find(kube::verb::create, "tokenreviews").size(); };
+  auto review = [&](const std::string& token) {
+    auto before = reviews();
+    sign(time_point::max(), token);
+    if (reviews() == before)
+      return false;
+    answer_review();
+    return true;
+  };
+  CAF_CHECK(review("a"));
+  CAF_CHECK(review("b"));
+  CAF_CHECK(!review("a")); // a is now the most recently used
+  CAF_CHECK(review("c"));  // evicts b
+  CAF_CHECK_EQUAL(cache->size(), 2u);
+  CAF_CHECK(!review("a"));
+  CAF_CHECK(!review("c"));
+  CAF_CHECK(review("b")); // evicts a
+  CAF_CHECK(review("a"));
+  CAF_CHECK_EQUAL(cache->size(), 2u);
+}
+
+CAF_TEST(a TTL of zero disables the cache) {
+  auto cache = review_cache(0s);
+  start(1h, 64, cache);
+  for (std::size_t i = 1; i <= 3; ++i) {
+    sign();
+    CAF_CHECK_EQUAL(kube.find(kube::verb::create, "tokenreviews").size(), i);
+    answer_review();
+  }
+  CAF_CHECK_EQUAL(cache->size(), 0u);
+  // From the command line: 0 means no cache at all, the default 10 s one.
+  config::options opts;
+  opts.serving.token_review_cache_ttl = 0s;
+  CAF_CHECK(!sg::settings_from(opts).token_reviews);
+  opts.serving.token_review_cache_ttl = 10s;
+  auto with = sg::settings_from(opts).token_reviews;
+  CAF_REQUIRE(with);
+  CAF_CHECK(with->ttl() == 10s);
+  CAF_CHECK_EQUAL(with->capacity(), 4096u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
