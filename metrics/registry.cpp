@@ -15,8 +15,11 @@
 namespace istio_csr::metrics {
 
 prometheus::Registry& registry() {
-  static prometheus::Registry instance;
-  return instance;
+  // Never destroyed: threads that outlive main() (a Kubernetes client's I/O
+  // thread finishing a request during exit) still record into it, and the
+  // series handles cached in thread_locals point into it.
+  static auto* instance = new prometheus::Registry;
+  return *instance;
 }
 
 namespace detail {

@@ -43,6 +43,7 @@ struct fixture {
     env = e2e::environment::start(settings, [&](e2e::environment& e) {
       if (!e.cluster->has_devcluster_issuer())
         return std::string{"skip"};
+      forget_istiod_state(*e.cluster, cm_namespace, cm_name);
       make_intermediate_issuer(*e.cluster, istio_system, intermediate,
                                "runtimeconfig");
       return std::string{};

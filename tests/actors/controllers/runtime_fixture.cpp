@@ -53,6 +53,20 @@ void make_ca_issuer(const test_cluster& cluster, const std::string& namespace_,
               {"spec", {{"ca", {{"secretName", secret}}}}}});
 }
 
+void forget_istiod_state(const test_cluster& cluster,
+                         const std::string& cm_namespace,
+                         const std::string& cm_name) {
+  if (cluster.is_devcluster())
+    return;
+  cluster.kubectl({"delete", "certificate", "istiod-dynamic", "-n",
+                   "istio-system", "--ignore-not-found"});
+  cluster.kubectl({"delete", "secret", "istiod-tls", "-n", "istio-system",
+                   "--ignore-not-found"});
+  if (!cm_name.empty())
+    cluster.kubectl({"delete", "configmap", cm_name, "-n", cm_namespace,
+                     "--ignore-not-found"});
+}
+
 std::string make_intermediate_issuer(const test_cluster& cluster,
                                      const std::string& namespace_,
                                      const std::string& name,

@@ -32,6 +32,14 @@ inline const std::string istio_system = "istio-system";
 /// The issuerRef of an Issuer of group cert-manager.io.
 kube::issuer_ref issuer_of(const std::string& name);
 
+/// On a shared real cluster, removes what earlier agents left of the istiod
+/// certificate: the Certificate `istio-system/istiod-dynamic`, its Secret
+/// `istiod-tls` and the runtime-issuance ConfigMap `cm_namespace/cm_name`
+/// (when named). Nothing on devcluster (a fresh cluster per program).
+void forget_istiod_state(const test_cluster& cluster,
+                         const std::string& cm_namespace = {},
+                         const std::string& cm_name = {});
+
 /// Creates (or replaces) the Secret and CA Issuer `name` in `namespace_`:
 /// an intermediate CA signed by devcluster's istio-ca root, subject OU
 /// `ou`, as cert-manager's CA issuer takes it (tls.crt = intermediate +
