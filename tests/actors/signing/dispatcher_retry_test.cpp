@@ -25,6 +25,7 @@
 #include "signing_api/sign_reply.hpp"
 #include "tests/support/actors.hpp"
 #include "tests/support/fake_kube_client.hpp"
+#include "tests/actors/signing/result_code.hpp"
 
 using namespace istio_csr;
 using namespace istio_csr::test;
@@ -94,14 +95,7 @@ struct outcome {
   sg::request_ref ref;
 
   std::string code() const {
-    if (results.empty())
-      return "<none>";
-    if (results.size() > 1)
-      return "<several>";
-    if (results.front())
-      return "ok";
-    auto code = signing_api::sign_errc_of(results.front().error());
-    return code ? to_string(*code) : "<other error>";
+    return istio_csr::test::signing::result_code(results);
   }
 };
 

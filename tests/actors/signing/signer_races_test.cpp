@@ -38,6 +38,7 @@
 #include "tests/pki/test_pki.hpp"
 #include "tests/support/actors.hpp"
 #include "tests/support/fake_kube_client.hpp"
+#include "tests/actors/signing/result_code.hpp"
 
 using namespace std::chrono_literals;
 using namespace istio_csr;
@@ -64,14 +65,7 @@ struct outcome {
 
   /// "ok", the `sign_errc` name of the one result, "<none>" or "<several>".
   std::string code() const {
-    if (results.empty())
-      return "<none>";
-    if (results.size() > 1)
-      return "<several>";
-    if (results.front())
-      return "ok";
-    auto code = signing_api::sign_errc_of(results.front().error());
-    return code ? to_string(*code) : "<other error>";
+    return istio_csr::test::signing::result_code(results);
   }
 };
 
