@@ -356,9 +356,14 @@ void attempt(leader_actor* self) {
           });
 }
 
+void read_and_release(leader_actor* self);
+
 /// Writes the released record over `lease` (holder "", 1 s, as client-go)
-/// and terminates either way.
-void release_from(leader_actor* self, nlohmann::json lease) {
+/// and terminates either way. A renewal still in flight when the shutdown
+/// began may have moved the resourceVersion on: that conflict reads the
+/// Lease once and releases it if it is still ours.
+void release_from(leader_actor* self, nlohmann::json lease,
+                  bool reread = true) {
   auto& st = self->state;
   auto now = std::chrono::system_clock::now();
   kube::lease_spec spec;
@@ -380,8 +385,12 @@ void release_from(leader_actor* self, nlohmann::json lease) {
           {{"lease", lease_key(st)}, {"identity", st.opts.identity}});
         self->quit(st.stop_reason);
       },
-      [self](caf::error& err) {
+      [self, reread](caf::error& err) {
         auto& st = self->state;
+        if (reread && kube::is(err, kube::errc::conflict)) {
+          read_and_release(self);
+          return;
+        }
         logging::warn(
           *st.log, "failed to release lease",
           {{"lease", lease_key(st)}, {"err", errors::describe(err)}});
@@ -402,8 +411,13 @@ void release_and_quit(leader_actor* self) {
     release_from(self, *st.observed);
     return;
   }
-  // The cached record went stale (a failed renewal): read it first, and
-  // release only what is still ours.
+  // The cached record went stale (a failed renewal): read it first.
+  read_and_release(self);
+}
+
+/// Reads the Lease and releases it only if it is still ours.
+void read_and_release(leader_actor* self) {
+  auto& st = self->state;
   self
     ->request(st.kube, request_timeout(st),
               kube::request::get(kube::resources::leases, st.opts.namespace_,
@@ -413,11 +427,17 @@ void release_and_quit(leader_actor* self) {
         auto& st = self->state;
         if (kube::lease_view{lease.body()}.spec().holder_identity
             == st.opts.identity)
-          release_from(self, lease.body());
+          release_from(self, lease.body(), false);
         else
           self->quit(st.stop_reason);
       },
-      [self](caf::error&) { self->quit(self->state.stop_reason); });
+      [self](caf::error& err) {
+        auto& st = self->state;
+        logging::warn(
+          *st.log, "failed to release lease",
+          {{"lease", lease_key(st)}, {"err", errors::describe(err)}});
+        self->quit(st.stop_reason);
+      });
 }
 
 /// The leader supervisor of the current term terminated (exit or down

@@ -437,6 +437,50 @@ CAF_TEST(shutdown stops the leader children then releases the lease) {
   CAF_CHECK_EQUAL(**down, caf::exit_reason::user_shutdown);
 }
 
+CAF_TEST(a release that races an inflight renewal reads and releases again) {
+  auto t0 = acquire();
+  advance(t0 + 2s - now());
+  auto renewal = kube.pending_one(kube::verb::update, "leases");
+  anon_send_exit(elector, caf::exit_reason::user_shutdown);
+  sched.run();
+  auto updates = kube.pending(kube::verb::update, "leases");
+  CAF_REQUIRE_EQUAL(updates.size(), 2u);
+  auto release = updates[0] == renewal ? updates[1] : updates[0];
+  // The API server took the renewal first: the release's resourceVersion
+  // is stale.
+  accept_write(renewal);
+  kube.fail(release, kube::make_error(kube::errc::conflict));
+  sched.run();
+  CAF_CHECK(!down->has_value());
+  kube.answer(kube.pending_one(kube::verb::get, "leases"), lease("me"));
+  sched.run();
+  auto again = kube.pending_one(kube::verb::update, "leases");
+  CAF_CHECK_EQUAL(resource_version(again), std::to_string(version));
+  CAF_CHECK_EQUAL(kube.at(again).body.at("spec").value("holderIdentity", "?"),
+                  "");
+  accept_write(again);
+  CAF_REQUIRE(down->has_value());
+  CAF_CHECK_EQUAL(**down, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(a release that finds another holder writes nothing) {
+  auto t0 = acquire();
+  advance(t0 + 2s - now());
+  auto renewal = kube.pending_one(kube::verb::update, "leases");
+  anon_send_exit(elector, caf::exit_reason::user_shutdown);
+  sched.run();
+  auto updates = kube.pending(kube::verb::update, "leases");
+  CAF_REQUIRE_EQUAL(updates.size(), 2u);
+  auto release = updates[0] == renewal ? updates[1] : updates[0];
+  kube.fail(renewal, kube::make_error(kube::errc::conflict));
+  kube.fail(release, kube::make_error(kube::errc::conflict));
+  sched.run();
+  kube.answer(kube.pending_one(kube::verb::get, "leases"), lease("other"));
+  sched.run();
+  CAF_REQUIRE(down->has_value());
+  CAF_CHECK(kube.pending(kube::verb::update, "leases").empty());
+}
+
 CAF_TEST(a follower stops without writing) {
   start();
   kube.answer(kube.pending_one(kube::verb::get, "leases"), lease("other"));
