@@ -107,10 +107,12 @@ void apply_plan(configmap_actor* self, const nlohmann::json* current,
   }
 }
 
-/// The reconciler. The informer cache answers when it already is as
-/// wanted (an idle cluster costs no request); otherwise, and always after
-/// a conflict (the cache may lag behind), the ConfigMap is read from the
-/// API server and the plan applied.
+/// The reconciler. As controller-runtime's cached client, the plan comes
+/// from the informer cache (the actor starts once it is synced): an idle
+/// cluster costs no request, and a namespace that needs its ConfigMap
+/// costs one write. A cache that lags behind makes that write conflict
+/// (409, AlreadyExists, NotFound), and the retry after a conflict reads the
+/// ConfigMap from the API server. Without a cache (tests), it is read too.
 void check(configmap_actor* self, const reconcile::request& req,
            reconcile::completion done) {
   auto& st = self->state;
@@ -121,11 +123,9 @@ void check(configmap_actor* self, const reconcile::request& req,
   }
   if (!req.after_conflict) {
     ++st.stats.reconciles;
-    auto cached = st.deps.cache
-                    ? st.deps.cache->get(st.ns, root_cert_config_map)
-                    : nullptr;
-    if (cached && root_cert_converged(st.ns, cached.get(), st.roots->pem)) {
-      done(converged(self));
+    if (st.deps.cache) {
+      auto cached = st.deps.cache->get(st.ns, root_cert_config_map);
+      apply_plan(self, cached.get(), std::move(done));
       return;
     }
   }
