@@ -2,8 +2,18 @@
 
 # Warnings as errors on our own code only; third-party headers come in as
 # system includes through their imported targets.
+#
+# GCC 12 at -O2/-O3 reports std::string copies it inlined as possibly
+# uninitialised or overlapping (GCC bugs 105651, 107138): those two stay
+# warnings in optimised builds; Debug builds (make test) keep them errors.
 function(icsr_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Werror)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU"
+     AND CMAKE_CXX_COMPILER_VERSION VERSION_GREATER_EQUAL 12)
+    target_compile_options(${target} PRIVATE
+      $<$<NOT:$<CONFIG:Debug>>:-Wno-error=maybe-uninitialized>
+      $<$<NOT:$<CONFIG:Debug>>:-Wno-error=restrict>)
+  endif()
 endfunction()
 
 # icsr_library(NAME SOURCES ... DEPS ...): a static library whose headers are

@@ -23,8 +23,11 @@ std::optional<nlohmann::json> decode_segment(std::string_view seg) {
 std::string quote_list(const std::vector<std::string>& xs) {
   // Go's %q of a []string: ["a" "b"]
   std::string out = "[";
-  for (size_t i = 0; i < xs.size(); ++i)
-    out += (i ? " " : "") + go_quote(xs[i]);
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (i > 0)
+      out += ' ';
+    out += go_quote(xs[i]);
+  }
   return out + "]";
 }
 
