@@ -246,7 +246,8 @@ void api_impl::handle(http_request req, std::function<void(api_result)> done) {
     probe.req = &req;
     bool is_resource = false;
     if (!parse_resource_path(req, probe, is_resource) && is_resource)
-      d = faults.decide(probe.verb, probe.type->resource, probe.sub, probe.ns);
+      d = faults.decide(probe.verb, probe.type->resource, probe.sub, probe.ns,
+                        user.name);
   }
   if (d.latency.count() > 0) {
     auto shared = std::make_shared<http_request>(std::move(req));

@@ -47,14 +47,12 @@ fault_injector::configure(const nlohmann::json& config) {
         if (!r.is_object())
           return "each rule must be an object";
         fault_rule rule;
-        for (auto* key : {"verbs", "resources", "namespaces"}) {
-          auto& target = std::string_view(key) == "verbs" ? rule.verbs
-                         : std::string_view(key) == "resources"
-                           ? rule.resources
-                           : rule.namespaces;
-          if (auto err = strings(r, key, target))
+        for (auto [key, target] : {std::pair{"verbs", &rule.verbs},
+                                   std::pair{"resources", &rule.resources},
+                                   std::pair{"namespaces", &rule.namespaces},
+                                   std::pair{"users", &rule.users}})
+          if (auto err = strings(r, key, *target))
             return err;
-        }
         rule.error = r.value("error", 0u);
         if (rule.error != 0 && rule.error != 429 && rule.error != 500
             && rule.error != 503 && rule.error != 504)
@@ -103,6 +101,7 @@ nlohmann::json fault_injector::to_json() const {
     o["verbs"] = r.verbs;
     o["resources"] = r.resources;
     o["namespaces"] = r.namespaces;
+    o["users"] = r.users;
     if (r.error)
       o["error"] = r.error;
     o["retryAfterSeconds"] = r.retry_after_seconds;
@@ -126,14 +125,16 @@ nlohmann::json fault_injector::to_json() const {
 fault_injector::decision fault_injector::decide(const std::string& verb,
                                                 const std::string& resource,
                                                 const std::string& subresource,
-                                                const std::string& ns) {
+                                                const std::string& ns,
+                                                const std::string& user) {
   decision d;
   std::string full
     = subresource.empty() ? resource : resource + "/" + subresource;
   for (auto& r : rules_) {
     if (r.count && *r.count <= 0)
       continue;
-    if (!matches(r.verbs, verb) || !matches(r.namespaces, ns))
+    if (!matches(r.verbs, verb) || !matches(r.namespaces, ns)
+        || !matches(r.users, user))
       continue;
     if (!r.resources.empty()
         && std::find(r.resources.begin(), r.resources.end(), full)

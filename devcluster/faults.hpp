@@ -13,7 +13,8 @@ namespace istio_csr::devcluster {
 
 /// One fault rule. JSON form (every member optional):
 /// `{"verbs": ["create"], "resources": ["certificaterequests"],
-///   "namespaces": ["istio-system"], "error": 500, "retryAfterSeconds": 1,
+///   "namespaces": ["istio-system"], "users": ["system:serviceaccount:a:b"],
+///   "error": 500, "retryAfterSeconds": 1,
 ///   "latencyMs": 100, "probability": 0.5, "count": 3, "message": "..."}`
 /// Empty lists match everything; `resources` entries are plural names,
 /// optionally with a subresource ("pods/status"). `error` is 429 (with a
@@ -23,6 +24,9 @@ struct fault_rule {
   std::vector<std::string> verbs;
   std::vector<std::string> resources;
   std::vector<std::string> namespaces;
+  /// Authenticated user names (an agent's service account, say, while the
+  /// admin that sets up a drill is spared).
+  std::vector<std::string> users;
   unsigned error = 0;
   int retry_after_seconds = 1;
   int latency_ms = 0;
@@ -59,7 +63,8 @@ class fault_injector {
 
   /// Decides the faults of one request (updating counts).
   decision decide(const std::string& verb, const std::string& resource,
-                  const std::string& subresource, const std::string& ns);
+                  const std::string& subresource, const std::string& ns,
+                  const std::string& user = {});
 
   const watch_faults& watch() const noexcept {
     return watch_;

@@ -71,6 +71,31 @@ CAF_TEST(429 carries a Retry After header) {
     client().post(core_path(ns, "configmaps"), config_map("c")).status, 201);
 }
 
+CAF_TEST(a rule naming users spares the others) {
+  if (!devcluster_only("fault injection"))
+    return;
+  reset_faults guard;
+  auto ns = fresh_namespace("f-users");
+  create(core_path(ns, "configmaps"), config_map("c"));
+  auto issued
+    = client().post(core_path(ns, "serviceaccounts", "default") + "/token",
+                    json{{"apiVersion", "authentication.k8s.io/v1"},
+                         {"kind", "TokenRequest"},
+                         {"spec", json::object()}});
+  CAF_REQUIRE_EQUAL(issued.status, 201);
+  auto as_sa
+    = client().with_token(issued.json()["status"]["token"].get<std::string>());
+  auto r = rule({"get"}, ns);
+  r["error"] = 500;
+  r["users"] = {"system:serviceaccount:" + ns + ":default"};
+  CAF_REQUIRE_EQUAL(set_faults(json{{"rules", {r}}}).status, 200);
+  CAF_CHECK_EQUAL(as_sa.get(core_path(ns, "configmaps", "c")).status, 500);
+  CAF_CHECK_EQUAL(client().get(core_path(ns, "configmaps", "c")).status, 200);
+  auto config = client().get("/devcluster/v1/faults").json();
+  CAF_CHECK_EQUAL(config["rules"][0]["users"][0],
+                  "system:serviceaccount:" + ns + ":default");
+}
+
 CAF_TEST(latency delays matching requests) {
   if (!devcluster_only("fault injection"))
     return;
