@@ -1,30 +1,39 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
 namespace istio_csr::csrctl {
 
-/// One `istio.v1.auth.IstioCertificateService/CreateCertificate` call over
-/// TLS, as istio-agent or ztunnel makes it.
-struct ca_call {
+/// Where `istio.v1.auth.IstioCertificateService/CreateCertificate` calls go:
+/// the agent's address and how the TLS connection is made.
+struct ca_target {
   std::string address;         ///< HOST:PORT
   std::string server_name;     ///< TLS name to verify (and send as SNI)
   std::string root_pem;        ///< trusted roots for the serving certificate
   std::string client_cert_pem; ///< optional client certificate chain
   std::string client_key_pem;  ///< its key (memory only)
-  std::string token;           ///< `authorization: Bearer` (omitted when empty)
-  std::string cluster_id;      ///< `clusterid` (omitted when empty)
+};
+
+/// What one call sends, as istio-agent or ztunnel sends it.
+struct ca_request {
+  std::string token;      ///< `authorization: Bearer` (omitted when empty)
+  std::string cluster_id; ///< `clusterid` (omitted when empty)
   std::string csr_pem;
   int64_t validity_seconds = 0;
   /// `metadata` Struct fields (string values), e.g. {"CertSigner", ""}.
   std::map<std::string, std::string> metadata;
+};
+
+/// One call over TLS, as istio-agent or ztunnel makes it.
+struct ca_call : ca_target, ca_request {
   std::chrono::milliseconds timeout{30000};
 };
 
-/// The outcome of a call.
+/// The outcome of a call, or of one attempt of it.
 struct ca_result {
   int code = 0;        ///< grpc::StatusCode
   std::string message; ///< the status message
@@ -35,7 +44,8 @@ struct ca_result {
   }
 };
 
-/// Makes the call (blocking, bounded by `call.timeout`).
+/// Makes the call (blocking, bounded by `call.timeout`) on a connection of
+/// its own.
 ca_result create_certificate(const ca_call& call);
 
 /// The canonical upper-case name of a gRPC status code ("UNAUTHENTICATED").

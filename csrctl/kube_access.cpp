@@ -31,12 +31,30 @@ struct kube_access::impl {
   std::shared_ptr<kube::client> client;
 
   caf::expected<json> call(kube::request req) {
-    auto done = std::make_shared<std::promise<caf::expected<json>>>();
-    auto fut = done->get_future();
-    client->execute(std::move(req), [done](caf::expected<json> res) {
-      done->set_value(std::move(res));
-    });
-    return fut.get();
+    std::vector<kube::request> one;
+    one.push_back(std::move(req));
+    return std::move(call_all(std::move(one)).front());
+  }
+
+  /// Runs `reqs`, at most `window` at a time; the results in their order.
+  std::vector<caf::expected<json>> call_all(std::vector<kube::request> reqs) {
+    constexpr size_t window = 32;
+    std::vector<caf::expected<json>> out;
+    out.reserve(reqs.size());
+    for (size_t first = 0; first < reqs.size(); first += window) {
+      auto last = std::min(reqs.size(), first + window);
+      std::vector<std::future<caf::expected<json>>> waits;
+      for (size_t i = first; i < last; ++i) {
+        auto done = std::make_shared<std::promise<caf::expected<json>>>();
+        waits.push_back(done->get_future());
+        client->execute(std::move(reqs[i]), [done](caf::expected<json> res) {
+          done->set_value(std::move(res));
+        });
+      }
+      for (auto& w : waits)
+        out.push_back(w.get());
+    }
+    return out;
   }
 };
 
@@ -64,10 +82,10 @@ kube_access::make(const std::string& kubeconfig) {
   return std::unique_ptr<kube_access>{new kube_access(std::move(ptr))};
 }
 
-caf::expected<std::string> kube_access::mint_token(
-  const std::string& namespace_, const std::string& service_account,
-  const std::string& audience, std::chrono::seconds expiration,
-  const std::string& bound_pod) {
+namespace {
+
+json token_request(const std::string& audience, std::chrono::seconds expiration,
+                   const std::string& bound_pod) {
   json body{{"apiVersion", "authentication.k8s.io/v1"},
             {"kind", "TokenRequest"},
             {"spec",
@@ -76,9 +94,12 @@ caf::expected<std::string> kube_access::mint_token(
   if (!bound_pod.empty())
     body["spec"]["boundObjectRef"]
       = {{"apiVersion", "v1"}, {"kind", "Pod"}, {"name", bound_pod}};
-  auto res = impl_->call(kube::request::create_subresource(
-    kube::resources::serviceaccounts, namespace_, service_account, "token",
-    std::move(body)));
+  return body;
+}
+
+caf::expected<std::string> token_of(const caf::expected<json>& res,
+                                    const std::string& namespace_,
+                                    const std::string& service_account) {
   if (!res)
     return failure("TokenRequest for " + namespace_ + "/" + service_account
                    + " failed: " + describe(res.error()));
@@ -88,6 +109,57 @@ caf::expected<std::string> kube_access::mint_token(
     return failure("TokenRequest for " + namespace_ + "/" + service_account
                    + " returned no token");
   return token;
+}
+
+} // namespace
+
+caf::expected<std::string> kube_access::mint_token(
+  const std::string& namespace_, const std::string& service_account,
+  const std::string& audience, std::chrono::seconds expiration,
+  const std::string& bound_pod) {
+  auto res = impl_->call(kube::request::create_subresource(
+    kube::resources::serviceaccounts, namespace_, service_account, "token",
+    token_request(audience, expiration, bound_pod)));
+  return token_of(res, namespace_, service_account);
+}
+
+caf::error
+kube_access::ensure_service_accounts(const std::string& namespace_,
+                                     const std::vector<std::string>& names) {
+  std::vector<kube::request> reqs;
+  for (const auto& name : names)
+    reqs.push_back(kube::request::create(
+      kube::resources::serviceaccounts, namespace_,
+      json{{"apiVersion", "v1"},
+           {"kind", "ServiceAccount"},
+           {"metadata", {{"name", name}, {"namespace", namespace_}}}}));
+  auto results = impl_->call_all(std::move(reqs));
+  for (size_t i = 0; i < results.size(); ++i)
+    if (!results[i]
+        && !kube::is(results[i].error(), kube::errc::already_exists))
+      return failure("creating ServiceAccount " + namespace_ + "/" + names[i]
+                     + " failed: " + describe(results[i].error()));
+  return {};
+}
+
+caf::expected<std::vector<std::string>> kube_access::mint_tokens(
+  const std::string& namespace_, const std::vector<std::string>& names,
+  const std::string& audience, std::chrono::seconds expiration) {
+  std::vector<kube::request> reqs;
+  for (const auto& name : names)
+    reqs.push_back(kube::request::create_subresource(
+      kube::resources::serviceaccounts, namespace_, name, "token",
+      token_request(audience, expiration, {})));
+  auto results = impl_->call_all(std::move(reqs));
+  std::vector<std::string> tokens;
+  tokens.reserve(results.size());
+  for (size_t i = 0; i < results.size(); ++i) {
+    auto token = token_of(results[i], namespace_, names[i]);
+    if (!token)
+      return token.error();
+    tokens.push_back(std::move(*token));
+  }
+  return tokens;
 }
 
 caf::expected<trust_bundle> kube_access::mesh_root(

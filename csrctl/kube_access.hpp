@@ -3,7 +3,9 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "caf/error.hpp"
 #include "caf/expected.hpp"
 
 namespace istio_csr::csrctl {
@@ -39,6 +41,18 @@ class kube_access {
                                         const std::string& audience,
                                         std::chrono::seconds expiration,
                                         const std::string& bound_pod = {});
+
+  /// Creates each service account of `names` in `namespace_` that does not
+  /// exist yet (a few requests at a time). Errors name the first failure.
+  caf::error ensure_service_accounts(const std::string& namespace_,
+                                     const std::vector<std::string>& names);
+
+  /// `mint_token` for each service account of `names` (unbound), a few
+  /// requests at a time; the tokens in the order of `names`.
+  caf::expected<std::vector<std::string>>
+  mint_tokens(const std::string& namespace_,
+              const std::vector<std::string>& names,
+              const std::string& audience, std::chrono::seconds expiration);
 
   /// The mesh root the agent's serving certificate chains to, as a workload
   /// gets it: ConfigMap `istio-ca-root-cert` (key `root-cert.pem`) in

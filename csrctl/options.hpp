@@ -1,6 +1,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace istio_csr::csrctl {
@@ -57,6 +59,43 @@ struct request_options {
   output_format output = output_format::text; ///< -o
   std::string key_out;                        ///< --key-out FILE (0600)
   std::string csr_out;                        ///< --csr-out FILE
+};
+
+/// Everything `csrctl load` was told on its command line. `call` holds what
+/// it shares with `csrctl request` (who is asking, credentials, the agent,
+/// the request; the certificate's validity is `--cert-duration` there).
+struct load_options {
+  request_options call;
+
+  // -- the load ---------------------------------------------------------------
+  /// --concurrency: closed-loop callers (default 16); with --rate, the
+  /// calls in flight at most (default 1000).
+  std::optional<size_t> concurrency;
+  size_t connections = 1;                           ///< --connections
+  std::optional<uint64_t> count;                    ///< --count: calls to make
+  std::optional<std::chrono::milliseconds> run_for; ///< --duration
+  std::optional<double> rate; ///< --rate: calls started per second
+  size_t identities = 1;      ///< --identities: service accounts load-0..N-1
+  bool retry = true;          ///< --retry / --no-retry: istio-agent's policy
+  bool verify = false;        ///< --verify each chain
+  bool json = false;          ///< --json: one JSON object on stdout
+  /// Whether --token-expiration was given (else it follows --duration).
+  bool token_expiration_set = false;
+};
+
+/// Bounds and defaults of `csrctl load`'s flags.
+struct load_limits {
+  static constexpr size_t default_callers = 16;     ///< closed loop
+  static constexpr size_t default_in_flight = 1000; ///< with --rate
+  static constexpr size_t max_concurrency = 10000;
+  static constexpr size_t max_connections = 1000;
+  static constexpr size_t max_identities = 10000;
+  static constexpr double max_rate = 100000;
+  static constexpr uint64_t max_count = 1000000000;
+  static constexpr std::chrono::hours max_duration{24};
+  static constexpr std::chrono::minutes max_timeout{10};
+  /// Keys made for the CSRs, shared round-robin by the identities.
+  static constexpr size_t key_pool = 8;
 };
 
 } // namespace istio_csr::csrctl

@@ -4,12 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <ostream>
-#include <sstream>
 
 #include "csrctl/ca_call.hpp"
 #include "csrctl/chain.hpp"
+#include "csrctl/credentials.hpp"
 #include "csrctl/kube_access.hpp"
 #include "csrctl/workload.hpp"
 #include "errors/describe.hpp"
@@ -22,16 +21,6 @@ namespace {
 
 constexpr int exit_call_failed = 1;
 constexpr int exit_local_failure = 2;
-
-bool read_file(const std::string& path, std::string& content) {
-  std::ifstream in{path, std::ios::binary};
-  if (!in)
-    return false;
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  content = buf.str();
-  return static_cast<bool>(in) || in.eof();
-}
 
 /// Writes `content` to `path` with mode 0600 (the file may hold a key).
 bool write_private(const std::string& path, const std::string& content) {
@@ -48,14 +37,6 @@ bool write_private(const std::string& path, const std::string& content) {
       done += static_cast<size_t>(n);
   }
   return ::close(fd) == 0 && ok;
-}
-
-std::string trim_token(std::string token) {
-  while (!token.empty()
-         && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '
-             || token.back() == '\t'))
-    token.pop_back();
-  return token;
 }
 
 } // namespace
@@ -90,10 +71,10 @@ int run_request(const request_options& opts, std::ostream& out,
                 "--bound-pod binds a minted token: not with --token-file, "
                 "--no-token or --client-cert");
   if (!opts.no_token && !opts.token_file.empty()) {
-    if (!read_file(opts.token_file, token))
-      return fail(exit_local_failure,
-                  "cannot read --token-file " + opts.token_file);
-    token = trim_token(std::move(token));
+    auto t = read_token(opts.token_file);
+    if (!t)
+      return fail(exit_local_failure, errors::message(t.error()));
+    token = std::move(*t);
   }
   bool need_kube = mint || opts.root_ca.empty();
   std::unique_ptr<kube_access> kube;
@@ -116,29 +97,21 @@ int run_request(const request_options& opts, std::ostream& out,
     token = std::move(*t);
   }
 
-  trust_bundle trust;
-  if (!opts.root_ca.empty()) {
-    if (!read_file(opts.root_ca, trust.pem))
-      return fail(exit_local_failure, "cannot read --root-ca " + opts.root_ca);
-    trust.source = opts.root_ca;
-  } else {
-    auto root = kube->mesh_root(
-      opts.namespace_.empty() ? "default" : opts.namespace_, opts.issuer_kind,
-      opts.issuer_name, opts.issuer_namespace);
-    if (!root)
-      return fail(exit_local_failure, errors::message(root.error()));
-    trust = std::move(*root);
-  }
-  err << "csrctl: trusting the root of " << trust.source << '\n';
+  auto trust = trusted_roots(opts, kube.get());
+  if (!trust)
+    return fail(exit_local_failure, errors::message(trust.error()));
+  err << "csrctl: trusting the root of " << trust->source << '\n';
 
   ca_call call;
   if (!opts.client_cert.empty()) {
-    if (!read_file(opts.client_cert, call.client_cert_pem))
-      return fail(exit_local_failure,
-                  "cannot read --client-cert " + opts.client_cert);
-    if (!read_file(opts.client_key, call.client_key_pem))
-      return fail(exit_local_failure,
-                  "cannot read --client-key " + opts.client_key);
+    auto cert = read_input(opts.client_cert, "--client-cert");
+    if (!cert)
+      return fail(exit_local_failure, errors::message(cert.error()));
+    auto key = read_input(opts.client_key, "--client-key");
+    if (!key)
+      return fail(exit_local_failure, errors::message(key.error()));
+    call.client_cert_pem = std::move(*cert);
+    call.client_key_pem = std::move(*key);
   }
   auto workload = make_workload_request(opts.key, opts.key_size, identity);
   if (!workload)
@@ -146,7 +119,7 @@ int run_request(const request_options& opts, std::ostream& out,
                                       + errors::message(workload.error()));
   call.address = opts.address;
   call.server_name = opts.server_name;
-  call.root_pem = trust.pem;
+  call.root_pem = trust->pem;
   call.token = token;
   call.cluster_id = opts.cluster_id;
   call.csr_pem = workload->csr.to_pem();

@@ -89,10 +89,6 @@ environment& shared() {
   return *env;
 }
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 /// `text` as the agent's text log writes a field value (quotes escaped).
 std::string logged(std::string text) {
   std::string out;
@@ -133,6 +129,33 @@ struct fixture {
     while (!token.empty() && token.back() == '\n')
       token.pop_back();
     return token;
+  }
+
+  /// `csrctl COMMAND` as ztunnel: the account `ztunnel` asking for
+  /// `wl-a`'s identity with an ECDSA key, plus `extra`.
+  command_result csrctl_as_ztunnel(const std::string& command,
+                                   const std::vector<std::string>& extra) {
+    std::vector<std::string> argv{bin("csrctl"),
+                                  command,
+                                  "--kubeconfig",
+                                  cluster().kubeconfig(),
+                                  "--address",
+                                  env.csr_agent->address(),
+                                  "--trust-domain",
+                                  "foo.bar",
+                                  "--namespace",
+                                  l.ns,
+                                  "--service-account",
+                                  "ztunnel",
+                                  "--impersonate",
+                                  id("wl-a"),
+                                  "--key",
+                                  "ecdsa"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto res = run(argv, 120s);
+    CAF_MESSAGE("csrctl " << command << " exit " << res.exit_code << "\n"
+                          << res.out << res.err);
+    return res;
   }
 
   /// A call as ztunnel makes it: `csr_pem`, asking for `target`.
@@ -347,38 +370,28 @@ CAF_TEST(client certificate callers cannot impersonate) {
 }
 
 CAF_TEST(csrctl impersonates with a pod bound token) {
-  auto run_csrctl = [&](std::vector<std::string> extra) {
-    std::vector<std::string> argv{bin("csrctl"),
-                                  "request",
-                                  "--kubeconfig",
-                                  cluster().kubeconfig(),
-                                  "--address",
-                                  env.csr_agent->address(),
-                                  "--trust-domain",
-                                  "foo.bar",
-                                  "--namespace",
-                                  l.ns,
-                                  "--service-account",
-                                  "ztunnel",
-                                  "--impersonate",
-                                  id("wl-a"),
-                                  "--key",
-                                  "ecdsa"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    auto res = run(argv, 60s);
-    CAF_MESSAGE("csrctl exit " << res.exit_code << "\n" << res.out << res.err);
-    return res;
-  };
-  auto ok = run_csrctl({"--bound-pod", "ztunnel-a"});
+  auto ok = csrctl_as_ztunnel("request", {"--bound-pod", "ztunnel-a"});
   CAF_CHECK_EQUAL(ok.exit_code, 0);
   CAF_CHECK(contains(ok.out, "identity: " + id("wl-a") + "\n"));
   CAF_CHECK(contains(ok.out, "verified to the root bundle"));
   // Without a pod-bound token there is no caller pod.
-  auto unbound = run_csrctl({});
+  auto unbound = csrctl_as_ztunnel("request", {});
   CAF_CHECK_EQUAL(unbound.exit_code, 1);
   CAF_CHECK(contains(unbound.err,
                      "error: UNAUTHENTICATED: request authenticate "
                      "failure"));
+}
+
+CAF_TEST(csrctl load impersonates with a pod bound token) {
+  auto res
+    = csrctl_as_ztunnel("load", {"--bound-pod", "ztunnel-a", "--count", "4",
+                                 "--concurrency", "2", "--verify", "--json"});
+  CAF_CHECK_EQUAL(res.exit_code, 0);
+  auto j = json::parse(res.out, nullptr, false);
+  CAF_REQUIRE(j.is_object());
+  CAF_CHECK_EQUAL(j["ok"], 4);
+  CAF_CHECK_EQUAL(j["verify_failed"], 0);
+  CAF_CHECK_EQUAL(j["settings"]["impersonate"], true);
 }
 
 CAF_TEST(readiness names the pod index and invalid entries are logged) {

@@ -28,10 +28,6 @@ environment& shared() {
   return *env;
 }
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 struct fixture {
   environment& env = shared();
   temp_dir dir;

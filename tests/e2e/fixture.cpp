@@ -2,7 +2,9 @@
 #include "errors/describe.hpp"
 
 #include <atomic>
+#include <sstream>
 
+#include "csrctl/agent_retry.hpp"
 #include "kube/api/base64.hpp"
 #include "pki/issue.hpp"
 #include "pki/pem.hpp"
@@ -10,10 +12,17 @@
 namespace istio_csr::test::e2e {
 
 bool retriable(int grpc_code) {
-  // Canceled, DeadlineExceeded, ResourceExhausted, Aborted, Internal,
-  // Unavailable.
-  return grpc_code == 1 || grpc_code == 4 || grpc_code == 8 || grpc_code == 10
-         || grpc_code == 13 || grpc_code == 14;
+  return csrctl::agent_retry::retried_code(grpc_code);
+}
+
+double metric_sample(const std::string& text, const std::string& series) {
+  std::istringstream lines{text};
+  for (std::string line; std::getline(lines, line);)
+    if (line.size() > series.size()
+        && line.compare(0, series.size(), series) == 0
+        && line[series.size()] == ' ')
+      return std::stod(line.substr(series.size() + 1));
+  return -1;
 }
 
 json kubectl_json(const test_cluster& cluster,

@@ -47,6 +47,11 @@ inline const std::string identities_annotation
 inline const std::string behaviour_annotation
   = "devcluster.istio-csr.io/behaviour";
 
+/// Whether `haystack` contains `needle`.
+inline bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
 /// The gRPC codes istio-agent retries (docs/istio-clients.md §A.2).
 bool retriable(int grpc_code);
 
@@ -88,6 +93,10 @@ void set_issuer_behaviour(const test_cluster& cluster, const std::string& name,
 /// `err` set on failure.
 std::string issuer_root(const test_cluster& cluster,
                         const std::string& issuer_name, std::string& err);
+
+/// The value of the sample `series` (name and labels exactly as exposed) in
+/// a Prometheus text exposition, or -1 when it has no such sample.
+double metric_sample(const std::string& text, const std::string& series);
 
 /// A token for `namespace_/service_account` from `kubectl create token`
 /// (TokenRequest), audience `istio-ca` unless given.

@@ -19,10 +19,6 @@ const std::string forged_token
     "eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6ZGVmYXVsdDpmb3JnZWQifQ."
     "Zm9yZ2VkLXNpZ25hdHVyZS1ieXRlcw";
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 /// What one agent run logged, every line parsed.
 struct run_log {
   std::string raw;

@@ -35,18 +35,6 @@ const std::string method
   = "grpc_method=\"CreateCertificate\",grpc_service=\"istio.v1.auth."
     "IstioCertificateService\",grpc_type=\"unary\"";
 
-/// The value of the sample `series` (name and labels exactly as exposed),
-/// or -1 when the exposition has no such sample.
-double sample(const std::string& text, const std::string& series) {
-  std::istringstream lines{text};
-  for (std::string line; std::getline(lines, line);)
-    if (line.size() > series.size()
-        && line.compare(0, series.size(), series) == 0
-        && line[series.size()] == ' ')
-      return std::stod(line.substr(series.size() + 1));
-  return -1;
-}
-
 /// Samples whose series start with `prefix`.
 std::vector<std::string> samples_of(const std::string& text,
                                     const std::string& prefix) {
@@ -105,14 +93,15 @@ CAF_TEST(counts of signed and refused requests are exact in both families) {
   auto before = scrape();
   // A fresh agent: nothing called it yet, yet every upstream series exists.
   CAF_CHECK_EQUAL(
-    sample(before,
-           "cert_manager_istio_csr_grpc_server_started_total{" + method + "}"),
+    metric_sample(before, "cert_manager_istio_csr_grpc_server_started_total{"
+                            + method + "}"),
     0);
-  CAF_CHECK_EQUAL(sample(before, "cert_manager_istio_csr_grpc_server_handled_"
-                                 "total{grpc_code=\"OK\","
-                                   + method + "}"),
-                  0);
-  CAF_CHECK_EQUAL(sample(before, "citadel_server_csr_count"), 0);
+  CAF_CHECK_EQUAL(
+    metric_sample(before, "cert_manager_istio_csr_grpc_server_handled_"
+                          "total{grpc_code=\"OK\","
+                            + method + "}"),
+    0);
+  CAF_CHECK_EQUAL(metric_sample(before, "citadel_server_csr_count"), 0);
   // N = 3 signed, by csrctl.
   constexpr int signed_count = 3;
   for (int i = 0; i < signed_count; ++i) {
@@ -141,8 +130,8 @@ CAF_TEST(counts of signed and refused requests are exact in both families) {
 
   auto text = scrape();
   auto g = [&](const std::string& name, const std::string& extra = {}) {
-    return sample(text, "cert_manager_istio_csr_grpc_server_" + name + "{"
-                          + extra + method + "}");
+    return metric_sample(text, "cert_manager_istio_csr_grpc_server_" + name
+                                 + "{" + extra + method + "}");
   };
   // Upstream's gRPC families.
   CAF_CHECK_EQUAL(g("started_total"), total);
@@ -156,37 +145,45 @@ CAF_TEST(counts of signed and refused requests are exact in both families) {
     CAF_CHECK_EQUAL(
       g("handled_total", "grpc_code=\"" + std::string{code} + "\","), 0);
   CAF_CHECK_EQUAL(g("handling_seconds_count"), total);
-  CAF_CHECK_EQUAL(sample(text, "cert_manager_istio_csr_grpc_server_handling_"
-                               "seconds_bucket{"
-                                 + method + ",le=\"+Inf\"}"),
-                  total);
+  CAF_CHECK_EQUAL(
+    metric_sample(text, "cert_manager_istio_csr_grpc_server_handling_"
+                        "seconds_bucket{"
+                          + method + ",le=\"+Inf\"}"),
+    total);
   // istiod's CA families.
-  CAF_CHECK_EQUAL(sample(text, "citadel_server_csr_count"), total);
-  CAF_CHECK_EQUAL(sample(text, "citadel_server_success_cert_issuance_count"),
-                  signed_count);
-  CAF_CHECK_EQUAL(sample(text, "citadel_server_authentication_failure_count"),
-                  3);
-  CAF_CHECK_EQUAL(sample(text, "citadel_server_csr_parsing_err_count"), 1);
-  CAF_CHECK_EQUAL(sample(text, "citadel_server_id_extraction_err_count"), 0);
+  CAF_CHECK_EQUAL(metric_sample(text, "citadel_server_csr_count"), total);
+  CAF_CHECK_EQUAL(
+    metric_sample(text, "citadel_server_success_cert_issuance_count"),
+    signed_count);
+  CAF_CHECK_EQUAL(
+    metric_sample(text, "citadel_server_authentication_failure_count"), 3);
+  CAF_CHECK_EQUAL(metric_sample(text, "citadel_server_csr_parsing_err_count"),
+                  1);
+  CAF_CHECK_EQUAL(metric_sample(text, "citadel_server_id_extraction_err_count"),
+                  0);
   CAF_CHECK(samples_of(text, "citadel_server_csr_sign_err_count{").empty());
-  CAF_CHECK_GREATER(sample(text, "citadel_server_root_cert_expiry_timestamp"),
-                    1.7e9);
-  CAF_CHECK_GREATER(sample(text, "citadel_server_cert_chain_expiry_timestamp"),
-                    1.7e9);
+  CAF_CHECK_GREATER(
+    metric_sample(text, "citadel_server_root_cert_expiry_timestamp"), 1.7e9);
+  CAF_CHECK_GREATER(
+    metric_sample(text, "citadel_server_cert_chain_expiry_timestamp"), 1.7e9);
   // Ours.
-  CAF_CHECK_EQUAL(sample(text, "istio_csr_requests_in_flight"), 0);
-  CAF_CHECK_EQUAL(sample(text, "istio_csr_certificate_requests_waiting"), 0);
-  CAF_CHECK_EQUAL(sample(text, "istio_csr_issuer_wait_seconds_count"),
+  CAF_CHECK_EQUAL(metric_sample(text, "istio_csr_requests_in_flight"), 0);
+  CAF_CHECK_EQUAL(metric_sample(text, "istio_csr_certificate_requests_waiting"),
+                  0);
+  CAF_CHECK_EQUAL(metric_sample(text, "istio_csr_issuer_wait_seconds_count"),
                   signed_count);
   // Every caller was authenticated by a TokenReview (no client certs here).
-  CAF_CHECK_EQUAL(sample(text, "istio_csr_token_review_duration_seconds_count"),
-                  total);
+  CAF_CHECK_EQUAL(
+    metric_sample(text, "istio_csr_token_review_duration_seconds_count"),
+    total);
   CAF_CHECK_GREATER(
-    sample(text, "istio_csr_serving_certificate_expiry_timestamp_seconds"),
+    metric_sample(text,
+                  "istio_csr_serving_certificate_expiry_timestamp_seconds"),
     1.7e9);
   CAF_CHECK_GREATER_OR_EQUAL(
-    sample(text, "cert_manager_istio_csr_tls_provider_certificate_requests{"
-                 "success=\"1\"}"),
+    metric_sample(text,
+                  "cert_manager_istio_csr_tls_provider_certificate_requests{"
+                  "success=\"1\"}"),
     1);
   // The Kubernetes client: TokenReviews and CertificateRequests are POSTs
   // answered 201.
@@ -194,29 +191,32 @@ CAF_TEST(counts of signed and refused requests are exact in both families) {
     !samples_of(text, "rest_client_requests_total{code=\"201\"").empty());
   CAF_CHECK(
     !samples_of(text, "rest_client_request_duration_seconds_count{").empty());
-  CAF_CHECK_GREATER(sample(text, "process_start_time_seconds"), 1.7e9);
-  CAF_CHECK_GREATER(sample(text, "process_open_fds"), 0);
+  CAF_CHECK_GREATER(metric_sample(text, "process_start_time_seconds"), 1.7e9);
+  CAF_CHECK_GREATER(metric_sample(text, "process_open_fds"), 0);
   CAF_CHECK_EQUAL(test::promtool_problems(text), "");
 }
 
 CAF_TEST(the leader reports its status its event and its controllers) {
   // The only replica acquires the Lease (2 s retry period).
   auto text = scrape_until([](const std::string& t) {
-    return sample(t, "leader_election_master_status{name=\"istio-csr\"}") == 1
-           && sample(t, "controller_runtime_reconcile_total{controller="
-                        "\"configmap\",result=\"success\"}")
+    return metric_sample(t, "leader_election_master_status{name=\"istio-csr\"}")
+             == 1
+           && metric_sample(t, "controller_runtime_reconcile_total{controller="
+                               "\"configmap\",result=\"success\"}")
                 > 0;
   });
   CAF_CHECK_EQUAL(
-    sample(text, "leader_election_master_status{name=\"istio-csr\"}"), 1);
-  CAF_CHECK_GREATER(sample(text,
-                           "controller_runtime_reconcile_total{"
-                           "controller=\"configmap\",result=\"success\"}"),
-                    0);
-  CAF_CHECK_GREATER(sample(text, "workqueue_adds_total{name=\"configmap\"}"),
-                    0);
-  CAF_CHECK_EQUAL(sample(text, "controller_runtime_reconcile_errors_total{"
-                               "controller=\"configmap\"}"),
+    metric_sample(text, "leader_election_master_status{name=\"istio-csr\"}"),
+    1);
+  CAF_CHECK_GREATER(
+    metric_sample(text, "controller_runtime_reconcile_total{"
+                        "controller=\"configmap\",result=\"success\"}"),
+    0);
+  CAF_CHECK_GREATER(
+    metric_sample(text, "workqueue_adds_total{name=\"configmap\"}"), 0);
+  CAF_CHECK_EQUAL(metric_sample(text,
+                                "controller_runtime_reconcile_errors_total{"
+                                "controller=\"configmap\"}"),
                   0);
   // client-go's LeaderElection Event, in the certificate namespace.
   json events;
@@ -250,30 +250,33 @@ CAF_TEST(the leader reports its status its event and its controllers) {
 
 CAF_TEST(handshakes that never reach grpc count by reason) {
   auto series = "istio_csr_tls_handshake_failures_total{reason=\"not_tls\"}";
-  auto before = std::max(sample(scrape(), series), 0.0);
-  auto handshakes = sample(scrape(), "cert_manager_istio_csr_grpc_server_"
-                                     "started_total{"
-                                       + method + "}");
+  auto before = std::max(metric_sample(scrape(), series), 0.0);
+  auto handshakes
+    = metric_sample(scrape(), "cert_manager_istio_csr_grpc_server_"
+                              "started_total{"
+                                + method + "}");
   // Plain HTTP to the TLS port: OpenSSL sees an HTTP request.
   auto res = run({program("curl"), "-sS", "--max-time", "10",
                   "http://" + env.csr_agent->address() + "/"},
                  30s);
   CAF_CHECK_NOT_EQUAL(res.exit_code, 0);
-  auto text = scrape_until(
-    [&](const std::string& t) { return sample(t, series) >= before + 1; });
-  CAF_CHECK_EQUAL(sample(text, series), before + 1);
+  auto text = scrape_until([&](const std::string& t) {
+    return metric_sample(t, series) >= before + 1;
+  });
+  CAF_CHECK_EQUAL(metric_sample(text, series), before + 1);
   // It never became a call.
-  CAF_CHECK_EQUAL(sample(text, "cert_manager_istio_csr_grpc_server_started_"
-                               "total{"
-                                 + method + "}"),
-                  handshakes);
+  CAF_CHECK_EQUAL(
+    metric_sample(text, "cert_manager_istio_csr_grpc_server_started_"
+                        "total{"
+                          + method + "}"),
+    handshakes);
 }
 
 CAF_TEST(one token reviewed once within the cache ttl) {
   // The agent runs with the default --token-review-cache-ttl (10 s): calls
   // with one fresh token cost one TokenReview, refusals are not cached.
   const std::string series = "istio_csr_token_review_duration_seconds_count";
-  auto before = sample(scrape(), series);
+  auto before = metric_sample(scrape(), series);
   auto started = std::chrono::steady_clock::now();
   call_options opts;
   opts.token
@@ -285,7 +288,7 @@ CAF_TEST(one token reviewed once within the cache ttl) {
   for (int i = 0; i < 2; ++i)
     CAF_CHECK_EQUAL(env.call(make_csr(env.identity).pem, bad).code, 16);
   auto elapsed = std::chrono::steady_clock::now() - started;
-  auto after = sample(scrape(), series);
+  auto after = metric_sample(scrape(), series);
   // Speed is not what this checks: on a machine so slow that the calls
   // took longer than the TTL, a second review of the good token is right.
   if (elapsed < 9s)
