@@ -13,13 +13,15 @@
 #                 (scripts/build-image: Release build of istio-csr and csrctl,
 #                 Debian 12 packages of image/packages, no base image); first
 #                 installs umoci, bubblewrap and skopeo (docs/image.md)
+#   make chaos    the chaos drill (scripts/run-chaos, docs/chaos.md) on the
+#                 sanitizer build: CHAOS_DURATION (60s), CHAOS_SEED, CHAOS_RATE
 #   make fresh-check  `make test` and `make run` in a fresh minimal Debian 12
 #                 root (scripts/fresh-check; slow, a full build; not in test)
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test test-real release image bench format clean fresh-check
+.PHONY: all deps build run test test-real release image bench chaos format clean fresh-check
 
 all: build
 
@@ -62,6 +64,10 @@ image: deps
 
 bench: release
 	@./scripts/run-bench
+
+chaos: deps build-asan/CMakeCache.txt
+	cmake --build build-asan -j $(JOBS)
+	@./scripts/run-chaos
 
 fresh-check:
 	@./scripts/fresh-check

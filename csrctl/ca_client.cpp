@@ -81,8 +81,15 @@ class grpc_ca_client final : public async_calls {
       // arguments that differ from every other channel's.
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
       args.SetInt("istio_csr.csrctl.connection", static_cast<int>(i));
-      channels_.push_back(
-        grpc::CreateCustomChannel(target.address, creds, args));
+      // Several addresses: each channel reaches all of them round robin,
+      // as clients of a Kubernetes Service reach its pods; calls avoid an
+      // address that is down.
+      auto address = target.address;
+      if (address.find(',') != std::string::npos) {
+        address = "ipv4:" + address;
+        args.SetLoadBalancingPolicyName("round_robin");
+      }
+      channels_.push_back(grpc::CreateCustomChannel(address, creds, args));
       stubs_.push_back(IstioCertificateService::NewStub(channels_.back()));
     }
     requests_.reserve(requests.size());

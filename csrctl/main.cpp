@@ -88,7 +88,9 @@ void add_common_options(CLI::App& cmd, request_options& o, std::string& key) {
   cmd.add_flag("--no-token", o.no_token, "send no token");
   cmd.add_option("--audience", o.audience, "audience of the minted token")
     ->capture_default_str();
-  cmd.add_option("--address", o.address, "HOST:PORT of the agent")
+  cmd.add_option("--address", o.address,
+                 "HOST:PORT of the agent (load: several IPv4 HOST:PORTs, "
+                 "comma-separated, are called round robin)")
     ->capture_default_str();
   cmd
     .add_option("--server-name", o.server_name,
