@@ -9,6 +9,7 @@
 //
 // Options: --duration D (each run, default 10s) --callers 1,64,256
 // --keys ecdsa,rsa --connections N (4) --identities N (8) --idle D (5s).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -204,7 +205,7 @@ int main(int argc, char** argv) {
         "--address",     agent->address(),
         "--namespace",   "default",
         "--identities",  std::to_string(opts.identities),
-        "--connections", std::to_string(opts.connections),
+        "--connections", std::to_string(std::min(opts.connections, callers)),
         "--concurrency", std::to_string(callers),
         "--duration",    opts.duration,
         "--key",         key,
