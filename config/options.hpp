@@ -193,6 +193,9 @@ struct chaos_options {
   /// --chaos-include-supervisors: supervisors may be killed too (never the
   /// root supervisor).
   bool include_supervisors = false;
+  /// --chaos-allow-give-up: an actor may be killed when its supervisor
+  /// would give up (in the end, the process exits 70).
+  bool allow_give_up = false;
 
   bool enabled() const noexcept {
     return kill_interval > duration::zero();

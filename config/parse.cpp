@@ -425,6 +425,11 @@ void define_flags(flag_set& fs, options& o) {
   fs.boolean("--chaos-include-supervisors", o.chaos.include_supervisors,
              "Let chaos mode kill supervisors too (never the root "
              "supervisor).");
+  fs.boolean("--chaos-allow-give-up", o.chaos.allow_give_up,
+             "Let chaos mode kill an actor that already failed as often as "
+             "its supervisor tolerates, which makes the supervisor give up "
+             "(up to the root: the process exits 70). Without it such "
+             "actors are spared until their failures age out.");
 
   fs.section("Kubernetes client");
   auto& k = o.kube;

@@ -183,9 +183,10 @@ caf::error validate_debug(debug_options& debug, const chaos_options& chaos) {
       return fail("invalid chaos-actors pattern \"" + pattern
                   + "\": " + msg_of(err));
   if (!chaos.enabled()
-      && (chaos.seed || !chaos.actors.empty() || chaos.include_supervisors))
-    return fail("chaos-seed, chaos-actors and chaos-include-supervisors "
-                "need chaos-kill-interval");
+      && (chaos.seed || !chaos.actors.empty() || chaos.include_supervisors
+          || chaos.allow_give_up))
+    return fail("chaos-seed, chaos-actors, chaos-include-supervisors and "
+                "chaos-allow-give-up need chaos-kill-interval");
   return {};
 }
 

@@ -25,7 +25,10 @@ void enable(caf::scheduled_actor* self, reporter fn) {
 }
 
 uint64_t mailbox_size(caf::scheduled_actor* self) {
-  return self->mailbox().size();
+  // Not mailbox().size(): it first fetches new arrivals, and that inline
+  // code of CAF 0.17.6 (task_queue::lifo_append on an empty queue) casts a
+  // list sentinel to a message, undefined behaviour that UBSan reports.
+  return self->mailbox().queue().total_task_size();
 }
 
 } // namespace istio_csr::introspection

@@ -28,7 +28,8 @@ using introspect_atom = caf::atom_constant<caf::atom("introspect")>;
 struct actor_info {
   /// Supervisors: their name (`supervisor_options::name`); else empty.
   std::string name;
-  /// Messages in the actor's mailbox when it answered (`mailbox_size`).
+  /// Messages waiting in the actor's mailbox when it answered, a lower
+  /// bound (`mailbox_size`).
   uint64_t mailbox = 0;
   /// A short summary, e.g. "3 requests in flight" (a few words, never a
   /// secret).
@@ -73,9 +74,13 @@ using reporter = std::function<report()>;
 /// default handler of its own must answer `introspect_atom` itself.
 void enable(caf::scheduled_actor* self, reporter fn);
 
-/// The messages waiting in `self`'s mailbox. CAF 0.17's mailbox may only be
-/// read by its owner (reading moves new arrivals into the owner's queue),
-/// so call this only from one of `self`'s handlers.
+/// The messages waiting in `self`'s mailbox, as far as `self` has taken
+/// them in: CAF 0.17 moves new arrivals from the shared inbox (a lock-free
+/// stack) into the actor's own queue at the start of each round of
+/// messages, and this counts that queue. Messages that arrived during the
+/// current round are not counted yet, so it is a lower bound. The queue
+/// belongs to the actor: call this only from one of `self`'s handlers (no
+/// other thread may read it).
 uint64_t mailbox_size(caf::scheduled_actor* self);
 
 } // namespace istio_csr::introspection

@@ -28,6 +28,12 @@ struct tree_node {
   uint64_t incarnation = 0;
   /// Restarts by its supervisor so far (whether they succeeded or not).
   uint64_t restarts = 0;
+  /// Its failures within its supervisor's intensity window, and how many
+  /// that supervisor tolerates there: one failure more than
+  /// `max_restarts` makes it give up. Both 0 for a supervisor that is
+  /// nobody's child.
+  uint64_t recent_failures = 0;
+  uint64_t max_restarts = 0;
   /// Whether an incarnation runs (false while it waits for its restart).
   bool running = false;
   /// Whether it is a supervisor.

@@ -119,6 +119,7 @@ chaos_settings chaos_settings_from(const config::chaos_options& opts,
   s.seed = seed;
   s.filter.patterns = opts.actors;
   s.filter.include_supervisors = opts.include_supervisors;
+  s.filter.allow_give_up = opts.allow_give_up;
   return s;
 }
 

@@ -19,17 +19,32 @@ bool matches(const victim_filter& filter, const introspection::tree_node& n) {
                      });
 }
 
+/// Whether one more failure of `n`, a supervised child, makes its
+/// supervisor give up.
+bool at_limit(const introspection::tree_node& n) {
+  return n.parent && n.recent_failures >= n.max_restarts;
+}
+
+/// Adds the eligible nodes below `parent`.
+void collect(const introspection::tree_node& parent,
+             const victim_filter& filter,
+             std::vector<const introspection::tree_node*>& out) {
+  for (const auto& n : parent.children) {
+    // Killing a supervisor that is nobody's child fails its owner.
+    const auto& counted = n.parent ? n : parent;
+    if (n.running && (!n.supervisor || filter.include_supervisors)
+        && matches(filter, n) && (filter.allow_give_up || !at_limit(counted)))
+      out.push_back(&n);
+    collect(n, filter, out);
+  }
+}
+
 } // namespace
 
 std::vector<const introspection::tree_node*>
 eligible(const introspection::tree_node& tree, const victim_filter& filter) {
   std::vector<const introspection::tree_node*> result;
-  introspection::for_each_node(tree, [&](const introspection::tree_node& n) {
-    if (&n == &tree || !n.running
-        || (n.supervisor && !filter.include_supervisors) || !matches(filter, n))
-      return;
-    result.push_back(&n);
-  });
+  collect(tree, filter, result);
   std::sort(result.begin(), result.end(),
             [](auto* a, auto* b) { return a->path < b->path; });
   return result;

@@ -17,12 +17,20 @@ struct victim_filter {
   std::vector<std::string> patterns;
   /// Whether supervisors may be killed (the root never is).
   bool include_supervisors = false;
+  /// Whether an actor may be killed when that makes its supervisor give up
+  /// (it failed `max_restarts` times within the window already): the
+  /// supervisor then stops its children and escalates, up to the root,
+  /// which ends the process (exit code 70). Off: such actors are spared
+  /// until their failures fall out of the window.
+  bool allow_give_up = false;
 };
 
 /// The nodes of `tree` that chaos mode may kill now: running, not the root,
-/// not a supervisor unless `filter` includes them, matching a pattern;
-/// sorted by path, so that the choice depends only on the tree and the
-/// random numbers.
+/// not a supervisor unless `filter` includes them, matching a pattern, and
+/// (unless `allow_give_up`) not at its supervisor's limit (for a
+/// supervisor that is nobody's child: its owner's limit, as its owner fails
+/// with it); sorted by path, so that the choice depends only on the tree
+/// and the random numbers.
 std::vector<const introspection::tree_node*>
 eligible(const introspection::tree_node& tree, const victim_filter& filter);
 

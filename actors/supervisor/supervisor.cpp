@@ -143,11 +143,15 @@ class supervisor_actor : public caf::event_based_actor {
         info.mailbox = introspection::mailbox_size(this);
         size_t running = 0;
         std::vector<detail::child_entry> entries;
+        auto now = clock().now();
         for (auto& c : children_) {
+          prune(*c, now);
           detail::child_entry e;
           e.name = c->spec.name;
           e.starts = c->started ? c->restarts + 1 : 0;
           e.restarts = c->restarts;
+          e.recent_failures = c->failures.size();
+          e.max_restarts = opts_.max_restarts;
           if (c->state == phase::running) {
             e.incarnation = c->incarnation;
             ++running;
@@ -165,7 +169,7 @@ class supervisor_actor : public caf::event_based_actor {
         // up the tree.
         auto rp = make_response_promise<introspection::actor_info>();
         detail::gather_children(
-          this, std::move(entries), clock().now() + budget * 3 / 4,
+          this, std::move(entries), now + budget * 3 / 4,
           [rp, info](std::vector<introspection::tree_node> nodes) mutable {
             info.children = std::move(nodes);
             rp.deliver(std::move(info));

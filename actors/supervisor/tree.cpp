@@ -104,6 +104,8 @@ void gather_children(caf::event_based_actor* self,
     n.name = c.name;
     n.incarnation = c.starts;
     n.restarts = c.restarts;
+    n.recent_failures = c.recent_failures;
+    n.max_restarts = c.max_restarts;
     n.running = static_cast<bool>(c.incarnation);
     n.actor = c.incarnation;
     n.parent = parent;

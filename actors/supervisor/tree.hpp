@@ -49,6 +49,8 @@ struct child_entry {
   caf::actor incarnation;
   uint64_t starts = 0;
   uint64_t restarts = 0;
+  uint64_t recent_failures = 0;
+  uint64_t max_restarts = 0;
   /// The state shown while no incarnation runs ("waiting for restart").
   std::string idle_state;
 };

@@ -51,7 +51,7 @@ CAF_TEST(the flag table holds every upstream flag) {
     "kube-api-qps", "kube-api-burst",
     // ours: docs/debugging.md
     "debug-address", "chaos-kill-interval", "chaos-seed", "chaos-actors",
-    "chaos-include-supervisors"};
+    "chaos-include-supervisors", "chaos-allow-give-up"};
   std::set<std::string> actual;
   for (auto& f : flags())
     ICSR_CHECK_CASE(actual.insert(f.long_name).second, f.long_name);

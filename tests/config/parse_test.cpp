@@ -413,6 +413,9 @@ std::vector<flag_case> flag_cases() {
     {"chaos-include-supervisors",
      {"--chaos-kill-interval=1s", "--chaos-include-supervisors"},
      [](auto& o) { return o.chaos.include_supervisors; }},
+    {"chaos-allow-give-up",
+     {"--chaos-kill-interval=1s", "--chaos-allow-give-up=true"},
+     [](auto& o) { return o.chaos.allow_give_up; }},
   };
 }
 

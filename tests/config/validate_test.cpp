@@ -346,6 +346,7 @@ CAF_TEST(chaos mode flags are checked) {
   CAF_CHECK(!on.seed);
   CAF_CHECK(on.actors.empty());
   CAF_CHECK(!on.include_supervisors);
+  CAF_CHECK(!on.allow_give_up);
   CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--chaos-kill-interval=9ms"}),
                   "chaos-kill-interval must be at least 10ms (or 0 to disable "
                   "chaos mode), got 9ms");
@@ -366,11 +367,11 @@ CAF_TEST(chaos mode flags are checked) {
               {"--chaos-kill-interval=1s", "--chaos-actors=[]a]*,[!x]?,\\[lit"})
               .chaos.actors.size()
             == 3);
-  for (auto flag :
-       {"--chaos-seed=1", "--chaos-actors=x", "--chaos-include-supervisors"})
+  for (auto flag : {"--chaos-seed=1", "--chaos-actors=x",
+                    "--chaos-include-supervisors", "--chaos-allow-give-up"})
     ICSR_CHECK_CASE(ICSR_PARSE_ERR({flag})
-                      == "chaos-seed, chaos-actors and "
-                         "chaos-include-supervisors need chaos-kill-interval",
+                      == "chaos-seed, chaos-actors, chaos-include-supervisors "
+                         "and chaos-allow-give-up need chaos-kill-interval",
                     flag);
   CAF_CHECK_EQUAL(
     ICSR_PARSE_ERR({"--chaos-kill-interval=1s", "--chaos-seed=x"}),

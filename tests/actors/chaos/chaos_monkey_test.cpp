@@ -96,7 +96,8 @@ CAF_TEST(one actor is killed per interval and restarted) {
   auto monkey = start_chaos(every(100ms, 7));
   advance_time(99ms);
   sched.run();
-  CAF_CHECK_EQUAL(stats(monkey).kills, 0u);
+  auto none = stats(monkey);
+  CAF_CHECK_EQUAL(none.kills, 0u);
   advance_time(1ms);
   sched.run();
   auto s = stats(monkey);
@@ -156,6 +157,45 @@ CAF_TEST(patterns choose the victims) {
   auto s = stats(monkey);
   CAF_CHECK_EQUAL(s.kills, 0u);
   CAF_CHECK_EQUAL(s.idle, 5u);
+}
+
+CAF_TEST(actors at their supervisors limit are spared unless allowed) {
+  for (bool allow : {false, true}) {
+    give_ups.clear();
+    auto opts = options(); // 3 failures in 60 s, give-ups recorded
+    opts.name = "root";
+    opts.backoff.initial = caf::timespan{0};
+    auto h = start(opts, {worker_spec(allow ? "y" : "x", p)});
+    auto s = every(10ms, 5);
+    s.filter.allow_give_up = allow;
+    auto monkey = spawn_chaos_monkey(sys, h.supervisor, s);
+    helpers.push_back(monkey);
+    sched.run();
+    ticks(10ms, 10);
+    auto st = stats(monkey);
+    if (!allow) {
+      // Three kills, then the child is spared: a fourth failure within the
+      // window would make the root give up.
+      CAF_CHECK_EQUAL(st.kills, 3u);
+      CAF_CHECK_EQUAL(st.idle, 7u);
+      CAF_CHECK(give_ups.empty());
+      auto x = status(h.supervisor, "x");
+      CAF_CHECK_EQUAL(x.recent_failures, 3u);
+      // Once the failures age out of the window, chaos resumes (the
+      // interval due during the jump kills at once).
+      advance_time(60s);
+      sched.run();
+      auto resumed = stats(monkey);
+      CAF_CHECK_EQUAL(resumed.kills, 4u);
+      ticks(10ms, 1);
+      auto next = stats(monkey);
+      CAF_CHECK_EQUAL(next.kills, 5u);
+    } else {
+      CAF_CHECK_EQUAL(st.kills, 4u);
+      CAF_REQUIRE_EQUAL(give_ups.size(), 1u);
+      CAF_CHECK_EQUAL(give_ups[0].child, "y");
+    }
+  }
 }
 
 CAF_TEST(intervals are skipped while the tree does not answer) {

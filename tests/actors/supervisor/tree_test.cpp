@@ -173,6 +173,15 @@ CAF_TEST(the tree lists every actor with its incarnation restarts and state) {
   CAF_CHECK_EQUAL(ra.incarnation, 2u);
   CAF_CHECK_EQUAL(ra.restarts, 1u);
   CAF_CHECK_EQUAL(ra.state, "a#1 total 0");
+  // How close it is to making its supervisor give up (3 in 60 s).
+  CAF_CHECK_EQUAL(ra.recent_failures, 1u);
+  CAF_CHECK_EQUAL(ra.max_restarts, 3u);
+  CAF_CHECK_EQUAL(at(after, "test-supervisor/inner").recent_failures, 0u);
+  CAF_CHECK_EQUAL(at(after, "test-supervisor/owner/owned").max_restarts, 0u);
+  advance_time(61s);
+  sched.run();
+  auto later = tree(h.supervisor);
+  CAF_CHECK_EQUAL(at(later, "test-supervisor/a").recent_failures, 0u);
 }
 
 CAF_TEST(an actor reports the messages waiting in its mailbox) {
