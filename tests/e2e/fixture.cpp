@@ -2,6 +2,7 @@
 #include "errors/describe.hpp"
 
 #include <atomic>
+#include <sstream>
 
 #include "kube/api/base64.hpp"
 #include "pki/issue.hpp"
@@ -368,6 +369,16 @@ start_agent(const test_cluster& cluster, const agent_settings& settings,
   opts.args.insert(opts.args.end(), settings.extra_args.begin(),
                    settings.extra_args.end());
   return agent_process::start(opts, why);
+}
+
+double sample(const std::string& text, const std::string& series) {
+  std::istringstream lines{text};
+  for (std::string line; std::getline(lines, line);)
+    if (line.size() > series.size()
+        && line.compare(0, series.size(), series) == 0
+        && line[series.size()] == ' ')
+      return std::stod(line.substr(series.size() + 1));
+  return -1;
 }
 
 // -- environment --------------------------------------------------------------

@@ -35,18 +35,6 @@ const std::string method
   = "grpc_method=\"CreateCertificate\",grpc_service=\"istio.v1.auth."
     "IstioCertificateService\",grpc_type=\"unary\"";
 
-/// The value of the sample `series` (name and labels exactly as exposed),
-/// or -1 when the exposition has no such sample.
-double sample(const std::string& text, const std::string& series) {
-  std::istringstream lines{text};
-  for (std::string line; std::getline(lines, line);)
-    if (line.size() > series.size()
-        && line.compare(0, series.size(), series) == 0
-        && line[series.size()] == ' ')
-      return std::stod(line.substr(series.size() + 1));
-  return -1;
-}
-
 /// Samples whose series start with `prefix`.
 std::vector<std::string> samples_of(const std::string& text,
                                     const std::string& prefix) {
