@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "tests/support/check_case.hpp"
+#include "tests/support/http.hpp"
 #include "tests/support/log_lines.hpp"
 
 using namespace istio_csr;
@@ -32,30 +33,14 @@ environment& shared() {
   return *env;
 }
 
-struct http_result {
-  int status = 0;
-  std::string body;
-};
-
 /// curl as the operator's client: METHOD http://127.0.0.1:port/target.
 http_result http(std::uint16_t port, const std::string& method,
                  const std::string& target,
                  const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> argv{
-    program("curl"),  "-s",         "-X", method, "-o", "-", "-w",
-    "\n%{http_code}", "--max-time", "20"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  argv.push_back("http://127.0.0.1:" + std::to_string(port) + target);
-  auto res = run(argv, 30s);
-  http_result out;
-  auto nl = res.out.rfind('\n');
-  if (res.exit_code != 0 || nl == std::string::npos) {
-    CAF_MESSAGE("curl failed: " << res.exit_code << " " << res.err);
-    return out;
-  }
-  out.status = std::stoi(res.out.substr(nl + 1));
-  out.body = res.out.substr(0, nl);
-  return out;
+  auto r = curl_http(port, target, method, extra);
+  if (r.status == 0)
+    CAF_MESSAGE(r.error);
+  return r;
 }
 
 /// The node at `path` in a tree from GET /debug/actors, or null.
