@@ -142,22 +142,23 @@ class supervisor_actor : public caf::event_based_actor {
         info.supervisor = true;
         info.mailbox = introspection::mailbox_size(this);
         size_t running = 0;
-        std::vector<detail::child_entry> entries;
+        std::vector<introspection::tree_node> entries;
         auto now = clock().now();
         for (auto& c : children_) {
           prune(*c, now);
-          detail::child_entry e;
+          introspection::tree_node e;
           e.name = c->spec.name;
-          e.starts = c->started ? c->restarts + 1 : 0;
+          e.incarnation = c->started ? c->restarts + 1 : 0;
           e.restarts = c->restarts;
           e.recent_failures = c->failures.size();
           e.max_restarts = opts_.max_restarts;
-          if (c->state == phase::running) {
-            e.incarnation = c->incarnation;
+          e.running = c->state == phase::running;
+          if (e.running) {
+            e.actor = c->incarnation;
             ++running;
           } else {
-            e.idle_state = c->state == phase::stopping ? "stopping"
-                                                       : "waiting for restart";
+            e.state = c->state == phase::stopping ? "stopping"
+                                                  : "waiting for restart";
           }
           entries.push_back(std::move(e));
         }

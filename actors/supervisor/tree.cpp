@@ -90,29 +90,18 @@ void follow_owned(caf::event_based_actor* self, std::shared_ptr<gathering> g,
 namespace detail {
 
 void gather_children(caf::event_based_actor* self,
-                     std::vector<child_entry> children,
+                     std::vector<tree_node> children,
                      caf::actor_clock::time_point deadline,
                      std::function<void(std::vector<tree_node>)> done) {
   auto g = std::make_shared<gathering>();
   g->done = std::move(done);
-  g->nodes.resize(children.size());
+  g->nodes = std::move(children);
   auto parent = caf::actor_cast<caf::actor>(self);
   std::vector<size_t> asks;
-  for (size_t i = 0; i < children.size(); ++i) {
-    auto& c = children[i];
-    auto& n = g->nodes[i];
-    n.name = c.name;
-    n.incarnation = c.starts;
-    n.restarts = c.restarts;
-    n.recent_failures = c.recent_failures;
-    n.max_restarts = c.max_restarts;
-    n.running = static_cast<bool>(c.incarnation);
-    n.actor = c.incarnation;
-    n.parent = parent;
-    if (n.running)
+  for (size_t i = 0; i < g->nodes.size(); ++i) {
+    g->nodes[i].parent = parent;
+    if (g->nodes[i].running)
       asks.push_back(i);
-    else
-      n.state = c.idle_state;
   }
   if (asks.empty()) {
     g->done(std::move(g->nodes));

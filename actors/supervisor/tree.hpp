@@ -42,24 +42,14 @@ void kill_node(caf::event_based_actor* self,
 
 namespace detail {
 
-/// One child as its supervisor knows it.
-struct child_entry {
-  std::string name;
-  /// The running incarnation, or invalid.
-  caf::actor incarnation;
-  uint64_t starts = 0;
-  uint64_t restarts = 0;
-  uint64_t recent_failures = 0;
-  uint64_t max_restarts = 0;
-  /// The state shown while no incarnation runs ("waiting for restart").
-  std::string idle_state;
-};
-
-/// The supervisor's part of `query_tree`: asks every running child before
-/// `deadline` (on `self`'s clock) and follows supervisors a child owns;
-/// `done` gets one node per child, in order, with `parent` = `self`.
+/// The supervisor's part of `query_tree`: `children` are its children as
+/// it knows them (name, incarnation, restarts, failures, limit, running;
+/// `actor` the running incarnation; `state` why one is not running). Asks
+/// every running child before `deadline` (on `self`'s clock), follows
+/// supervisors a child runs itself, sets `parent` to `self`; `done` gets
+/// the nodes in order.
 void gather_children(
-  caf::event_based_actor* self, std::vector<child_entry> children,
+  caf::event_based_actor* self, std::vector<introspection::tree_node> children,
   caf::actor_clock::time_point deadline,
   std::function<void(std::vector<introspection::tree_node>)> done);
 
