@@ -46,13 +46,18 @@ health::response not_allowed(const char* allow) {
 /// an IP address or localhost, as every legitimate client here does. A
 /// browser tricked by DNS rebinding sends the attacker's host name.
 bool plain_host(std::string_view host) {
-  if (!host.empty() && host.front() == '[')
-    return host.find(']') != std::string_view::npos;
+  std::array<unsigned char, 16> bytes{};
+  if (!host.empty() && host.front() == '[') {
+    auto end = host.find(']');
+    return end != std::string_view::npos
+           && ::inet_pton(AF_INET6,
+                          std::string{host.substr(1, end - 1)}.c_str(),
+                          bytes.data())
+                == 1;
+  }
   host = host.substr(0, host.find(':'));
-  if (host == "localhost")
-    return true;
-  std::array<unsigned char, 4> bytes{};
-  return ::inet_pton(AF_INET, std::string{host}.c_str(), bytes.data()) == 1;
+  return host == "localhost"
+         || ::inet_pton(AF_INET, std::string{host}.c_str(), bytes.data()) == 1;
 }
 
 /// A short-lived actor per request: asks the tree, answers, quits.

@@ -265,6 +265,13 @@ CAF_TEST(the root is refused unknown paths are not found) {
     http(port, "GET", "/debug/actors", {"-H", "Host: rebound.example:1234"})
       .status,
     403);
+  CAF_CHECK_EQUAL(
+    http(port, "GET", "/debug/actors", {"-H", "Host: [rebound.example]"})
+      .status,
+    403);
+  CAF_CHECK_EQUAL(
+    http(port, "GET", "/debug/actors", {"-H", "Host: localhost:1"}).status,
+    200);
   // Nothing was killed.
   auto t = tree();
   CAF_CHECK_EQUAL(find(t, "root/csr-signer-1")->value("incarnation", 0), 1);
