@@ -1,7 +1,8 @@
 // istio-csr: the agent. Startup order (docs/architecture.md):
 // config → logging → root CA file → Kubernetes client → actor system →
-// supervision tree → gRPC server → readiness server → wait for SIGTERM or
-// SIGINT → graceful shutdown. Any startup error is logged as
+// supervision tree → gRPC server → readiness server → metrics → debug
+// endpoint and chaos mode (when asked for) → wait for SIGTERM or SIGINT →
+// graceful shutdown. Any startup error is logged as
 // "error running cert-manager-istio-csr" and exits 1.
 #include <atomic>
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <random>
 #include <stdexcept>
 #include <string>
 
@@ -21,6 +23,7 @@
 #include "caf/system_messages.hpp"
 
 #include "actors/ambient/trusted_accounts.hpp"
+#include "actors/chaos/chaos_monkey.hpp"
 #include "actors/controllers/controller_tree.hpp"
 #include "actors/controllers/istiod_cert.hpp"
 #include "actors/controllers/runtime_issuer.hpp"
@@ -34,6 +37,7 @@
 #include "actors/system/system_config.hpp"
 #include "config/go_duration.hpp"
 #include "config/parse.hpp"
+#include "debug/server.hpp"
 #include "errors/describe.hpp"
 #include "grpc_bridge/server.hpp"
 #include "health/server.hpp"
@@ -157,20 +161,77 @@ void log_node_authorization(const config::options& opts,
                   {{"trusted-node-accounts", trusted.to_string()}});
 }
 
-/// Stops `sup` in order and waits for it (at most `timeout`).
-void stop_tree(caf::actor_system& sys, const caf::actor& sup,
-               std::chrono::seconds timeout) {
+/// Stops `actor` (a supervisor: its tree, in order) and waits for it (at
+/// most `timeout`).
+void stop_actor(caf::actor_system& sys, const caf::actor& actor,
+                std::chrono::seconds timeout) {
   caf::scoped_actor self{sys};
-  self->monitor(sup);
-  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+  self->monitor(actor);
+  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
   bool down = false;
   self->receive([&](caf::down_msg&) { down = true; },
                 caf::after(timeout) >> [&] {});
   if (!down) {
     logging::warn(*logging::get("manager"),
                   "actors did not stop in time, killing them");
-    caf::anon_send_exit(sup, caf::exit_reason::kill);
+    caf::anon_send_exit(actor, caf::exit_reason::kill);
   }
+}
+
+/// Starts the debug endpoint (`--debug-address`); says where, and loudly
+/// when it listens beyond loopback.
+std::unique_ptr<debug::server> start_debug_endpoint(const config::options& opts,
+                                                    caf::actor_system& sys,
+                                                    const caf::actor& root) {
+  debug::settings ds;
+  ds.address = opts.debug.listen.host;
+  ds.port = opts.debug.listen.port;
+  auto result = std::make_unique<debug::server>(sys, root, ds);
+  if (auto err = result->start())
+    throw startup_error{"failed to start the debug endpoint on "
+                        + opts.debug.address + ": " + errors::message(err)};
+  bool loopback = opts.debug.listen.loopback;
+  logging::log(*logging::get("debug"),
+               loopback ? spdlog::level::info : spdlog::level::warn,
+               loopback ? "serving the debug endpoint on loopback only (it "
+                          "lists and kills actors, without authentication)"
+                        : "serving the debug endpoint BEYOND LOOPBACK, as "
+                          "--debug-address asks: anyone who reaches it can "
+                          "list and kill actors, without authentication",
+               {{"address", opts.debug.listen.host},
+                {"port", std::to_string(result->port())},
+                {"loopback", loopback ? "true" : "false"},
+                {"path", "/debug/actors"}});
+  return result;
+}
+
+/// Starts chaos mode (`--chaos-kill-interval`), with an unmissable warning.
+caf::actor start_chaos_mode(const config::options& opts, caf::actor_system& sys,
+                            const caf::actor& root) {
+  int64_t seed = 0;
+  if (opts.chaos.seed) {
+    seed = *opts.chaos.seed;
+  } else {
+    std::random_device rd;
+    seed = static_cast<int64_t>((static_cast<uint64_t>(rd()) << 32) | rd());
+  }
+  std::string actors;
+  for (const auto& pattern : opts.chaos.actors)
+    actors += (actors.empty() ? "" : ",") + pattern;
+  logging::warn(
+    *logging::get("chaos"),
+    "CHAOS MODE IS ON: a random actor is killed at every interval (for "
+    "chaos tests only, never in production)",
+    {{"interval", config::format_go_duration(opts.chaos.kill_interval)},
+     {"seed", std::to_string(seed)},
+     {"actors", actors.empty() ? "*" : actors},
+     {"include-supervisors", opts.chaos.include_supervisors ? "true" : "false"},
+     {"allow-give-up", opts.chaos.allow_give_up ? "true" : "false"},
+     {"repeat-with", "--chaos-seed=" + std::to_string(seed)}});
+  return actors::chaos::spawn_chaos_monkey(
+    sys, root,
+    actors::chaos::chaos_settings_from(opts.chaos,
+                                       static_cast<uint64_t>(seed)));
 }
 
 int run(const config::options& opts) {
@@ -310,6 +371,9 @@ int run(const config::options& opts) {
     ms.port = static_cast<std::uint16_t>(opts.telemetry.metrics_port);
     metrics_endpoint = std::make_unique<metrics::endpoint>(ms);
   }
+  // Debugging aids (off by default), started last, stopped first.
+  std::unique_ptr<debug::server> debug_server;
+  caf::actor chaos;
   struct cleanup {
     std::function<void()> fn;
     ~cleanup() {
@@ -317,10 +381,14 @@ int run(const config::options& opts) {
     }
   } on_exit{[&] {
     stopping = true;
+    if (chaos)
+      stop_actor(sys, chaos, std::chrono::seconds{5});
+    if (debug_server)
+      debug_server->stop();
     // Drain gRPC: calls in flight get their answers (their signers still
     // run), the rest are cancelled, which deletes their CertificateRequests.
     server->shutdown(drain_time);
-    stop_tree(sys, tree->supervisor, actor_stop_time);
+    stop_actor(sys, tree->supervisor, actor_stop_time);
     health_server.stop();
     if (metrics_endpoint)
       metrics_endpoint->stop();
@@ -382,6 +450,10 @@ int run(const config::options& opts) {
   } else {
     logging::info(*log, "metrics disabled (--metrics-port=0)");
   }
+  if (opts.debug.enabled())
+    debug_server = start_debug_endpoint(opts, sys, tree->supervisor);
+  if (opts.chaos.enabled())
+    chaos = start_chaos_mode(opts, sys, tree->supervisor);
 
   // Wait for SIGTERM/SIGINT on this (non-actor) thread.
   int sig = 0;

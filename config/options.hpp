@@ -1,12 +1,14 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "config/kube_client_flags.hpp"
+#include "config/listen_address.hpp"
 #include "config/tls_names.hpp"
 #include "kube/api/label_selector.hpp"
 
@@ -163,6 +165,43 @@ struct telemetry_options {
   int metrics_port = 9402;
 };
 
+/// The debug endpoint (ours; docs/debugging.md). Off by default.
+struct debug_options {
+  /// --debug-address as given; empty: no debug endpoint.
+  std::string address;
+
+  // -- resolved by validation ----------------------------------------------
+
+  /// Where it listens (an empty host is 127.0.0.1).
+  listen_address listen;
+
+  bool enabled() const noexcept {
+    return !address.empty();
+  }
+};
+
+/// Chaos mode (ours; docs/debugging.md): kills a random actor of the
+/// supervision tree at an interval. Off by default.
+struct chaos_options {
+  /// --chaos-kill-interval; zero: chaos mode off.
+  duration kill_interval = duration::zero();
+  /// --chaos-seed; none: a random seed (logged).
+  std::optional<int64_t> seed;
+  /// --chaos-actors: patterns (`validate_glob`) an actor's path or name
+  /// must match to be killed; empty: every actor.
+  std::vector<std::string> actors;
+  /// --chaos-include-supervisors: supervisors may be killed too (never the
+  /// root supervisor).
+  bool include_supervisors = false;
+  /// --chaos-allow-give-up: an actor may be killed when its supervisor
+  /// would give up (in the end, the process exits 70).
+  bool allow_give_up = false;
+
+  bool enabled() const noexcept {
+    return kill_interval > duration::zero();
+  }
+};
+
 /// Every setting of the agent: the command line (grouped as in
 /// docs/upstream.md §1) plus the environment. Built once by `config::parse`,
 /// then only read.
@@ -175,6 +214,8 @@ struct options {
   istiod_cert_options istiod_cert;
   telemetry_options telemetry;
   kube_client_flags kube;
+  debug_options debug;
+  chaos_options chaos;
   /// $TOKEN_AUDIENCES (comma-separated): audiences of every TokenReview.
   std::vector<std::string> token_audiences{"istio-ca"};
 };

@@ -113,6 +113,18 @@ class flag_set {
         });
   }
 
+  void optional_int64(std::string names, std::optional<int64_t>& target,
+                      std::string help) {
+    add(std::move(names), "int64", "", std::move(help), false,
+        [&target](const auto& values) {
+          auto v = parse_go_int(values.back(), 64);
+          if (!v)
+            return std::move(v.error());
+          target = *v;
+          return caf::error{};
+        });
+  }
+
   void kube_timeout(std::string names, std::chrono::milliseconds& target,
                     std::string help) {
     add(std::move(names), "string", quote("0"), std::move(help), false,
@@ -390,6 +402,34 @@ void define_flags(flag_set& fs, options& o) {
   fs.integer("--metrics-port", o.telemetry.metrics_port,
              "Port to expose Prometheus metrics on 0.0.0.0 on path "
              "'/metrics'.");
+
+  fs.section("Debugging and chaos testing (off by default)");
+  fs.string("--debug-address", o.debug.address,
+            "HOST:PORT of the debug endpoint (GET /debug/actors lists the "
+            "actor tree, POST /debug/actors/<path>/kill kills an actor; no "
+            "authentication). Empty disables it; an empty HOST means "
+            "127.0.0.1: only an explicit address listens beyond this host.");
+  fs.go_duration("--chaos-kill-interval", o.chaos.kill_interval,
+                 "Chaos mode, for chaos tests only: kill a random actor of "
+                 "the supervision tree this often (at least 10ms). 0 "
+                 "disables it.");
+  fs.optional_int64("--chaos-seed", o.chaos.seed,
+                    "Seed of chaos mode's choice of victims: the same seed "
+                    "over the same tree kills the same actors. Unset: a "
+                    "random seed, logged.");
+  fs.string_slice("--chaos-actors", o.chaos.actors,
+                  "Shell patterns (fnmatch) of the actors chaos mode may "
+                  "kill, matched against an actor's path (root/csr-signer-0) "
+                  "and its name (csr-signer-0, configmap/default). Empty: "
+                  "every actor.");
+  fs.boolean("--chaos-include-supervisors", o.chaos.include_supervisors,
+             "Let chaos mode kill supervisors too (never the root "
+             "supervisor).");
+  fs.boolean("--chaos-allow-give-up", o.chaos.allow_give_up,
+             "Let chaos mode kill an actor that already failed as often as "
+             "its supervisor tolerates, which makes the supervisor give up "
+             "(up to the root: the process exits 70). Without it such "
+             "actors are spared until their failures age out.");
 
   fs.section("Kubernetes client");
   auto& k = o.kube;

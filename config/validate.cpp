@@ -6,6 +6,7 @@
 
 #include "caf/sec.hpp"
 
+#include "config/glob.hpp"
 #include "config/go_duration.hpp"
 #include "errors/describe.hpp"
 #include "kube/api/validation.hpp"
@@ -162,6 +163,33 @@ caf::error validate_istiod_cert(istiod_cert_options& ic) {
   return fail("invalid istiod certificate options: " + kube::join_errors(errs));
 }
 
+// ours (docs/debugging.md).
+caf::error validate_debug(debug_options& debug, const chaos_options& chaos) {
+  if (debug.enabled()) {
+    auto listen = parse_listen_address(debug.address);
+    if (!listen)
+      return fail("invalid debug-address \"" + debug.address
+                  + "\": " + msg_of(listen.error()));
+    debug.listen = std::move(*listen);
+  }
+  using namespace std::chrono_literals;
+  if (chaos.kill_interval < duration::zero()
+      || (chaos.enabled() && chaos.kill_interval < 10ms))
+    return fail("chaos-kill-interval must be at least 10ms (or 0 to "
+                "disable chaos mode), got "
+                + format_go_duration(chaos.kill_interval));
+  for (const auto& pattern : chaos.actors)
+    if (auto err = validate_glob(pattern))
+      return fail("invalid chaos-actors pattern \"" + pattern
+                  + "\": " + msg_of(err));
+  if (!chaos.enabled()
+      && (chaos.seed || !chaos.actors.empty() || chaos.include_supervisors
+          || chaos.allow_give_up))
+    return fail("chaos-seed, chaos-actors, chaos-include-supervisors and "
+                "chaos-allow-give-up need chaos-kill-interval");
+  return {};
+}
+
 caf::error validate_port(std::string_view flag, int port) {
   if (port < 0 || port > 65535)
     return fail("--" + std::string{flag}
@@ -247,6 +275,8 @@ caf::error validate(options& opts) {
   for (auto& aud : opts.token_audiences)
     if (aud.empty())
       return fail("TOKEN_AUDIENCES must not contain empty entries");
+  if (auto err = validate_debug(opts.debug, opts.chaos))
+    return err;
   auto& kube = opts.kube;
   if (!kube.disable_rate_limiter) {
     if (!(kube.qps > 0))

@@ -10,8 +10,9 @@ namespace istio_csr::config {
 /// and fills in the resolved fields (`tls.min_version`, `tls.cipher_suites`,
 /// `tls.curves`, `tls.serving_key_algorithm`, `issuer.static_issuer`,
 /// `controller.namespace_selector`, `telemetry.format`, the normalised
-/// istiod key settings). Returns the first problem as `sec::invalid_argument`
-/// with upstream's message where it has one, or an empty error.
+/// istiod key settings, `debug.listen`). Returns the first problem as
+/// `sec::invalid_argument` with upstream's message where it has one, or an
+/// empty error.
 caf::error validate(options& opts);
 
 /// Parses `$TOKEN_AUDIENCES` (comma-separated, no empty entries).

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <functional>
 #include <list>
 #include <map>
 #include <mutex>
@@ -11,6 +13,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -98,7 +101,44 @@ std::string clean_path(std::string_view p) {
 
 class session;
 
+/// Hands work to the I/O thread from any thread, until the server stops.
+class poster {
+ public:
+  explicit poster(asio::io_context& io) : io_(&io) {}
+
+  void post(std::function<void()> fn) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (io_ != nullptr)
+      asio::post(*io_, std::move(fn));
+  }
+
+  /// After this, `post` drops its work (the I/O context may be gone).
+  void close() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    io_ = nullptr;
+  }
+
+ private:
+  std::mutex mtx_;
+  asio::io_context* io_;
+};
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size()
+         && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+              return std::tolower(static_cast<unsigned char>(x))
+                     == std::tolower(static_cast<unsigned char>(y));
+            });
+}
+
 } // namespace
+
+std::optional<std::string_view> request::header(std::string_view name) const {
+  for (const auto& [key, value] : headers)
+    if (iequals(key, name))
+      return value;
+  return std::nullopt;
+}
 
 struct server::impl {
   settings cfg;
@@ -118,6 +158,8 @@ struct server::impl {
   asio::io_context io;
   tcp::acceptor acceptor{io};
   std::thread thread;
+  /// Shared with the responders of routes, which may outlive the server.
+  std::shared_ptr<poster> answers = std::make_shared<poster>(io);
 
   std::map<std::string, check> snapshot() const {
     std::lock_guard<std::mutex> guard{checks_mtx};
@@ -211,8 +253,8 @@ namespace {
 class session : public std::enable_shared_from_this<session> {
  public:
   session(server::impl& srv, tcp::socket sock)
-    : srv_(srv), stream_(std::move(sock)), idle_timer_(stream_.get_executor()) {
-  }
+    : srv_(srv), stream_(std::move(sock)), idle_timer_(stream_.get_executor()),
+      answer_timer_(stream_.get_executor()) {}
 
   ~session() {
     forget();
@@ -235,6 +277,8 @@ class session : public std::enable_shared_from_this<session> {
     forget();
     error_code ignored;
     idle_timer_.cancel();
+    answer_timer_.cancel();
+    awaiting_ = false;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
   }
@@ -294,21 +338,65 @@ class session : public std::enable_shared_from_this<session> {
     }
     request_ = parser_->release();
     std::string_view target{request_.target().data(), request_.target().size()};
-    reply r;
-    std::string content_type = "text/plain; charset=utf-8";
     if (srv_.cfg.handler) {
-      auto custom = srv_.cfg.handler(target);
-      r.status = static_cast<http::status>(custom.status);
-      r.body = std::move(custom.body);
-      content_type = std::move(custom.content_type);
-    } else {
-      r = srv_.handle(target);
+      ask_route(target);
+      return;
     }
+    auto r = srv_.handle(target);
+    write({static_cast<unsigned>(r.status),
+           "text/plain; charset=utf-8",
+           std::move(r.body),
+           {}});
+  }
+
+  /// Hands the request to the route; its answer comes back through
+  /// `srv_.answers` (or the deadline answers 503).
+  void ask_route(std::string_view target) {
+    awaiting_ = true;
+    auto token = ++answer_token_;
+    answer_timer_.expires_after(srv_.cfg.request_timeout);
+    // Keeps the session alive while the route works.
+    answer_timer_.async_wait([self = shared_from_this(),
+                              token](const error_code& ec) {
+      if (!ec)
+        self->answer(
+          token, {503, "text/plain; charset=utf-8", "no answer in time\n", {}});
+    });
+    request req;
+    req.method
+      = {request_.method_string().data(), request_.method_string().size()};
+    req.target = target;
+    for (const auto& field : request_)
+      req.headers.emplace_back(
+        std::string_view{field.name_string().data(),
+                         field.name_string().size()},
+        std::string_view{field.value().data(), field.value().size()});
+    srv_.cfg.handler(req, [weak = weak_from_this(), answers = srv_.answers,
+                           token](response r) {
+      answers->post([weak, token, r = std::move(r)]() mutable {
+        if (auto self = weak.lock())
+          self->answer(token, std::move(r));
+      });
+    });
+  }
+
+  /// The route's answer (or the deadline's) to request `token`.
+  void answer(std::uint64_t token, response r) {
+    if (!awaiting_ || token != answer_token_)
+      return;
+    awaiting_ = false;
+    answer_timer_.cancel();
+    write(std::move(r));
+  }
+
+  void write(response r) {
     response_ = {};
     response_.version(request_.version());
-    response_.result(r.status);
-    response_.set(http::field::content_type, content_type);
+    response_.result(static_cast<http::status>(r.status));
+    response_.set(http::field::content_type, r.content_type);
     response_.set("X-Content-Type-Options", "nosniff");
+    for (auto& [name, value] : r.headers)
+      response_.set(name, value);
     response_.keep_alive(request_.keep_alive());
     if (request_.method() != http::verb::head)
       response_.body() = std::move(r.body);
@@ -330,6 +418,11 @@ class session : public std::enable_shared_from_this<session> {
   server::impl& srv_;
   beast::tcp_stream stream_;
   asio::steady_timer idle_timer_;
+  /// The deadline of the route's answer.
+  asio::steady_timer answer_timer_;
+  /// Whether the route's answer to request `answer_token_` is awaited.
+  bool awaiting_ = false;
+  std::uint64_t answer_token_ = 0;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::request<http::string_body> request_;
@@ -423,6 +516,8 @@ void server::stop() {
   std::lock_guard<std::mutex> guard{self.stop_mtx};
   if (self.stopped.exchange(true))
     return;
+  // Late answers of routes are dropped from now on.
+  self.answers->close();
   // Dropping every pending operation ends all sessions.
   self.io.stop();
   if (self.thread.joinable())

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "caf/error.hpp"
 
@@ -18,17 +20,40 @@ namespace istio_csr::health {
 /// signing or the API server).
 using check = std::function<std::optional<std::string>()>;
 
+/// A request as a `route` sees it (valid during the call only).
+struct request {
+  /// "GET", "POST", ...
+  std::string_view method;
+  /// The request target as sent: path and query.
+  std::string_view target;
+  /// The header fields, names as sent.
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+
+  /// The value of the first field named `name` (case-insensitive).
+  std::optional<std::string_view> header(std::string_view name) const;
+};
+
 /// An answer of a `route`.
 struct response {
   unsigned status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  /// More header fields (e.g. `Allow` with a 405).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
-/// Serves every request target instead of the readiness checks (the
-/// `/metrics` endpoint reuses this server, its limits and timeouts). Runs on
-/// the server's I/O thread: thread-safe, no blocking.
-using route = std::function<response(std::string_view target)>;
+/// Delivers a route's answer. Callable from any thread; the first call
+/// counts, later ones (and calls after the answer's deadline or after the
+/// server stopped) do nothing.
+using responder = std::function<void(response)>;
+
+/// Serves every request instead of the readiness checks (the `/metrics`
+/// endpoint and the debug endpoint reuse this server, its limits and
+/// timeouts). Called on the server's I/O thread, so it must not block: it
+/// answers through `reply`, at once or later from another thread (an
+/// actor). A request not answered within `settings::request_timeout` gets
+/// 503. The connection reads no further request until then.
+using route = std::function<void(const request& req, responder reply)>;
 
 /// Where and how the probe server listens.
 struct settings {
@@ -43,7 +68,8 @@ struct settings {
   /// probe right after connecting.
   std::chrono::milliseconds first_bytes_timeout{std::chrono::seconds{3}};
   /// A request whose headers are not read this long after its first bytes
-  /// closes the connection.
+  /// closes the connection; a `route` that does not answer this long after
+  /// the request was read makes it a 503.
   std::chrono::milliseconds request_timeout{std::chrono::seconds{10}};
   /// Open connections. At the limit a newcomer evicts the oldest connection
   /// that is waiting for a request, else the oldest one still reading its
@@ -78,7 +104,7 @@ class server {
   /// Registers (or replaces) the check `name`. Thread-safe, any time.
   void add_check(std::string name, check fn);
 
-  /// Binds and starts serving.
+  /// Binds `address`:`port` and starts serving.
   caf::error start();
 
   /// The bound port (after `start`).

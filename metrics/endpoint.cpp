@@ -12,8 +12,8 @@ namespace {
 health::response answer(std::string_view target) {
   auto path = target.substr(0, target.find('?'));
   if (path != "/metrics" && path != "/metrics/")
-    return {404, "text/plain; charset=utf-8", "404 page not found\n"};
-  return {200, text_content_type, scrape()};
+    return {404, "text/plain; charset=utf-8", "404 page not found\n", {}};
+  return {200, text_content_type, scrape(), {}};
 }
 
 } // namespace
@@ -22,7 +22,9 @@ endpoint::endpoint(endpoint_settings s) {
   health::settings hs;
   hs.address = std::move(s.address);
   hs.port = s.port;
-  hs.handler = answer;
+  hs.handler = [](const health::request& req, health::responder reply) {
+    reply(answer(req.target));
+  };
   server_ = std::make_unique<health::server>(std::move(hs));
 }
 

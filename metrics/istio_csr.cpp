@@ -16,7 +16,9 @@ counter cached(prometheus::Family<prometheus::Counter>& family,
                const char* label, std::string_view value) {
   static std::mutex mtx;
   static std::unordered_map<std::string, counter> cache;
-  std::string key = std::string{label} + '=' + std::string{value};
+  // One cache for every family: the key names the family too.
+  std::string key
+    = family.GetName() + '{' + label + '=' + std::string{value} + '}';
   std::lock_guard<std::mutex> guard{mtx};
   auto i = cache.find(key);
   if (i == cache.end())
@@ -29,6 +31,13 @@ prometheus::Family<prometheus::Counter>& restarts_family() {
   static auto& f = detail::counter_family(
     "istio_csr_actor_restarts_total",
     "Restarts of supervised actors by their supervisor, by actor.");
+  return f;
+}
+
+prometheus::Family<prometheus::Counter>& chaos_kills_family() {
+  static auto& f = detail::counter_family(
+    "istio_csr_chaos_kills_total",
+    "Actors killed by chaos mode (--chaos-kill-interval), by actor.");
   return f;
 }
 
@@ -55,6 +64,10 @@ std::string_view actor_label(std::string_view name) noexcept {
 
 counter istio_csr_handles::actor_restarts(std::string_view actor) const {
   return cached(restarts_family(), "actor", actor_label(actor));
+}
+
+counter istio_csr_handles::chaos_kills(std::string_view actor) const {
+  return cached(chaos_kills_family(), "actor", actor_label(actor));
 }
 
 counter
@@ -95,6 +108,7 @@ const istio_csr_handles& ours() {
                                         "Pods in the Ambient pod index (node "
                                         "authorization)."));
     restarts_family();
+    chaos_kills_family();
     handshake_family();
     return h;
   }();

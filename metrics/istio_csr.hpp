@@ -34,6 +34,10 @@ struct istio_csr_handles {
   /// rare).
   counter actor_restarts(std::string_view actor) const;
 
+  /// `istio_csr_chaos_kills_total{actor}`: actors killed by chaos mode
+  /// (`--chaos-kill-interval`), `actor` as in `actor_restarts`.
+  counter chaos_kills(std::string_view actor) const;
+
   /// `istio_csr_tls_handshake_failures_total{reason}`, `reason` from the
   /// fixed set of `tls_failure_reason`.
   counter tls_handshake_failures(std::string_view reason) const;

@@ -18,6 +18,7 @@
 #include "actors/ambient/pod_index.hpp"
 #include "actors/ambient/pod_record.hpp"
 #include "actors/reconcile/actor_informer.hpp"
+#include "introspection/protocol.hpp"
 #include "kube/client/informer.hpp"
 #include "kube/client/messages.hpp"
 #include "logging/logging.hpp"
@@ -153,6 +154,13 @@ pod_index_impl(pod_index_pointer self, pod_index_options opts,
     *st.log, "indexing pods for node authorization",
     {{"trusted-node-accounts", st.authorizer->trusted().to_string()},
      {"trust-domain", st.authorizer->trust_domain()}});
+  introspection::enable(self, [self] {
+    auto& st = self->state;
+    return introspection::report{std::string{st.synced ? "synced" : "listing"}
+                                 + ", " + std::to_string(st.index.size())
+                                 + " pods, " + std::to_string(st.waiting.size())
+                                 + " waiting"};
+  });
   return {
     [self](authorize_atom, impersonation_request& req) -> caf::result<void> {
       auto& st = self->state;

@@ -12,6 +12,7 @@
 #include "actors/signing/messages.hpp"
 #include "actors/supervisor/errors.hpp"
 #include "errors/describe.hpp"
+#include "introspection/protocol.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/client/informer.hpp"
 #include "logging/logging.hpp"
@@ -206,6 +207,12 @@ caf::behavior configmap_impl(configmap_actor* self, std::string ns,
   st.loop.emplace(make_loop(self));
   // The roots arrive as a message (now, if known); that first message runs
   // the first check.
+  introspection::enable(self, [self] {
+    auto& st = self->state;
+    return introspection::report{
+      std::string{st.stats.converged ? "converged" : "not converged"} + ", "
+      + std::to_string(st.stats.reconciles) + " checks"};
+  });
   subscribe_roots(self);
   return {
     [self](roots_changed_atom, roots_ptr& roots) {

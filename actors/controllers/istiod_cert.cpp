@@ -10,6 +10,7 @@
 #include "actors/signing/messages.hpp"
 #include "actors/signing/signing_tree.hpp"
 #include "errors/describe.hpp"
+#include "introspection/protocol.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/object.hpp"
 #include "kube/client/client_actor.hpp"
@@ -247,6 +248,12 @@ caf::behavior istiod_cert_impl(istiod_cert_actor* self,
   logging::info(
     *st.log, "managing the istiod Certificate",
     {{"namespace", st.opts.cert.namespace_}, {"name", st.opts.cert.name}});
+  introspection::enable(self, [self] {
+    auto& st = self->state;
+    return introspection::report{
+      std::string{st.inf.synced() ? "synced" : "listing"} + ", "
+      + (st.issuer ? "issuer " + text(*st.issuer) : std::string{"no issuer"})};
+  });
   return {
     [self](signing::issuer_changed_atom, const signing::issuer_update& up) {
       auto& st = self->state;

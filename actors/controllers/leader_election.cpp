@@ -19,6 +19,7 @@
 #include "actors/controllers/messages.hpp"
 #include "actors/supervisor/supervisor.hpp"
 #include "errors/describe.hpp"
+#include "introspection/protocol.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/lease.hpp"
 #include "kube/api/time.hpp"
@@ -509,6 +510,15 @@ caf::behavior leader_impl(leader_actor* self, leader_election_options opts,
       self->send_exit(st.leader_sup, caf::exit_reason::user_shutdown);
     else
       release_and_quit(self);
+  });
+  introspection::enable(self, [self] {
+    auto& st = self->state;
+    introspection::report r;
+    r.state = st.leading ? "leading" : "not leading";
+    r.owned_supervisor = st.leader_sup;
+    r.owned_name = "leader";
+    r.owned_starts = st.status.acquisitions;
+    return r;
   });
   logging::info(*st.log, "attempting to acquire leader lease",
                 {{"lease", lease_key(st)}, {"identity", st.opts.identity}});

@@ -16,6 +16,7 @@
 #include "actors/reconcile/driver.hpp"
 #include "actors/supervisor/supervisor.hpp"
 #include "errors/describe.hpp"
+#include "introspection/protocol.hpp"
 #include "kube/api/object.hpp"
 #include "kube/client/messages.hpp"
 #include "logging/logging.hpp"
@@ -199,6 +200,16 @@ caf::behavior watcher_impl(watcher_actor* self, namespace_watcher_options opts,
     st.namespaces.stop();
     st.config_maps.stop();
     self->send_exit(st.supervisor, msg.reason);
+  });
+  introspection::enable(self, [self] {
+    auto& st = self->state;
+    introspection::report r;
+    r.state = std::string{st.synced() ? "synced" : "listing"} + ", "
+              + std::to_string(st.children.size()) + " namespaces";
+    r.owned_supervisor = st.supervisor;
+    r.owned_name = "configmap";
+    r.owned_starts = 1;
+    return r;
   });
   auto ns_opts = informer_opts(kube::resources::namespaces, "namespaces");
   ns_opts.label_selector = st.opts.selector.to_string();

@@ -7,6 +7,7 @@
 #include "actors/reconcile/actor_informer.hpp"
 #include "actors/signing/active_issuer.hpp"
 #include "config/options.hpp"
+#include "introspection/protocol.hpp"
 #include "kube/api/config_map.hpp"
 #include "kube/client/messages.hpp"
 #include "logging/logging.hpp"
@@ -183,6 +184,12 @@ caf::behavior runtime_issuer_impl(runtime_issuer_actor* self,
                 {{"namespace", st.opts.namespace_},
                  {"name", st.opts.name},
                  {"startup-issuer", text(st.opts.static_issuer)}});
+  introspection::enable(self, [self] {
+    auto& st = self->state;
+    return introspection::report{
+      std::string{st.inf.synced() ? "synced" : "listing"} + ", issuer "
+      + text(st.issuer->get())};
+  });
   return {
     [self](runtime_issuer_event_atom, const kube::informer_event& ev) {
       on_event(self, ev);

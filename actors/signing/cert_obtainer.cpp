@@ -15,6 +15,7 @@
 #include "actors/signing/root_store.hpp"
 #include "actors/supervisor/errors.hpp"
 #include "errors/describe.hpp"
+#include "introspection/protocol.hpp"
 #include "kube/api/certificate_request.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/object.hpp"
@@ -372,6 +373,15 @@ caf::behavior obtainer_impl(obtainer_actor* self, obtainer_options opts,
   st.deps.issuer->subscribe(caf::actor_cast<caf::actor>(self));
   self->attach_functor([issuer = st.deps.issuer, addr = self->address()] {
     issuer->unsubscribe(addr);
+  });
+  introspection::enable(self, [self] {
+    auto& st = self->state;
+    std::string state = st.have_certificate ? "certificate held"
+                        : st.issuer         ? "no certificate yet"
+                                            : "waiting for an issuer";
+    if (st.current)
+      state += ", attempt in flight";
+    return introspection::report{std::move(state)};
   });
   return {
     [self](issuer_changed_atom, const issuer_update& update) {

@@ -17,6 +17,7 @@
 #include "actors/signing/errors.hpp"
 #include "actors/signing/messages.hpp"
 #include "errors/describe.hpp"
+#include "introspection/protocol.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/object.hpp"
 #include "kube/api/time.hpp"
@@ -185,6 +186,12 @@ watcher_impl(watcher_actor self, watcher_options opts,
   io.min_watch_timeout = st.opts.min_watch_timeout;
   io.name = "certificaterequests";
   st.inf.start(self, st.cli, std::move(io), cr_event_atom::value);
+  introspection::enable(self, [self] {
+    auto& st = self->state;
+    return introspection::report{
+      std::string{st.inf.synced() ? "synced" : "listing"} + ", "
+      + std::to_string(st.waits.size()) + " waits"};
+  });
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     auto i = st.by_waiter.find(dm.source);

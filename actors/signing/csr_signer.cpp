@@ -23,6 +23,7 @@
 #include "actors/signing/root_store.hpp"
 #include "actors/supervisor/errors.hpp"
 #include "errors/describe.hpp"
+#include "introspection/protocol.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/object.hpp"
 #include "kube/api/token_review.hpp"
@@ -632,6 +633,12 @@ signer_impl(signer_pointer self, std::shared_ptr<const signer_options> opts,
   auto& st = self->state;
   st.opts = std::move(opts);
   st.deps = std::move(deps);
+  introspection::enable(self, [self] {
+    auto& st = self->state;
+    return introspection::report{std::to_string(st.requests.size())
+                                 + " in flight, " + std::to_string(st.finished)
+                                 + " finished"};
+  });
   st.log = logging::get("grpc-server");
   return {
     [self](sign_atom, request_ref& req) -> caf::result<void> {

@@ -9,6 +9,7 @@
 #include "actors/signing/citadel_outcome.hpp"
 #include "actors/supervisor/errors.hpp"
 #include "errors/describe.hpp"
+#include "introspection/protocol.hpp"
 #include "logging/logging.hpp"
 #include "metrics/citadel.hpp"
 #include "signing_api/sign_errc.hpp"
@@ -67,6 +68,10 @@ void dispatch(dispatcher_pointer self, request_ref req, int attempt,
 dispatcher_actor::behavior_type
 dispatcher_impl(dispatcher_pointer self, std::vector<signer_actor> signers) {
   self->state.signers = std::move(signers);
+  introspection::enable(self, [self] {
+    return introspection::report{std::to_string(self->state.signers.size())
+                                 + " signers"};
+  });
   self->state.log = logging::get("grpc-server");
   return {
     [self](sign_atom, request_ref& req) {

@@ -10,6 +10,7 @@
 #include "actors/signing/messages.hpp"
 #include "actors/signing/root_store.hpp"
 #include "errors/describe.hpp"
+#include "introspection/protocol.hpp"
 #include "logging/logging.hpp"
 #include "pki/error.hpp"
 
@@ -62,6 +63,12 @@ root_ca_impl(root_ca_impl_actor::stateful_pointer<root_ca_state> self,
       self->quit(std::move(w.error()));
     }
   }
+  introspection::enable(self, [self] {
+    auto roots = self->state.store->current();
+    return introspection::report{roots ? std::to_string(roots->certs.size())
+                                           + " roots"
+                                       : std::string{"no roots yet"}};
+  });
   return {
     [self](roots_file_atom, std::string& content) {
       auto& st = self->state;

@@ -14,6 +14,7 @@ std::string to_string(supervisor_errc x) {
     case supervisor_errc::gave_up: return "gave_up";
     case supervisor_errc::start_failed: return "start_failed";
     case supervisor_errc::invalid_spec: return "invalid_spec";
+    case supervisor_errc::killed: return "killed";
   }
   return "supervisor_errc(" + std::to_string(static_cast<int>(x)) + ")";
 }

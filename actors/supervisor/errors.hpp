@@ -32,6 +32,10 @@ enum class supervisor_errc : uint8_t {
   start_failed,
   /// A child spec without a name or without a spawn function.
   invalid_spec,
+  /// The child was ended on purpose, as a crash (`kill_child_atom`: the
+  /// debug endpoint, chaos mode, tests). Its supervisor restarts it like
+  /// any failed child.
+  killed,
 };
 
 /// The error category atom of `supervisor_errc`.

@@ -18,7 +18,9 @@
 #include "caf/system_messages.hpp"
 
 #include "actors/supervisor/proxy.hpp"
+#include "actors/supervisor/tree.hpp"
 #include "errors/describe.hpp"
+#include "introspection/protocol.hpp"
 #include "logging/logging.hpp"
 #include "metrics/istio_csr.hpp"
 
@@ -127,11 +129,53 @@ class supervisor_actor : public caf::event_based_actor {
       [this](kill_child_atom, const std::string& name,
              caf::error& reason) -> caf::result<void> {
         auto* c = find(name);
-        if (c == nullptr || !c->incarnation)
+        if (c == nullptr || !c->incarnation || c->state != phase::running)
           return make_error(supervisor_errc::no_such_child, name);
         // Exactly as a crash: the down message brings the restart policy.
-        send_exit(c->incarnation, std::move(reason));
+        detail::crash(this, c->incarnation, std::move(reason));
         return caf::unit;
+      },
+      [this](introspection::introspect_atom,
+             caf::timespan budget) -> caf::result<introspection::actor_info> {
+        introspection::actor_info info;
+        info.name = opts_.name;
+        info.supervisor = true;
+        info.mailbox = introspection::mailbox_size(this);
+        size_t running = 0;
+        std::vector<introspection::tree_node> entries;
+        auto now = clock().now();
+        for (auto& c : children_) {
+          prune(*c, now);
+          introspection::tree_node e;
+          e.name = c->spec.name;
+          e.incarnation = c->started ? c->restarts + 1 : 0;
+          e.restarts = c->restarts;
+          e.recent_failures = c->failures.size();
+          e.max_restarts = opts_.max_restarts;
+          e.running = c->state == phase::running;
+          if (e.running) {
+            e.actor = c->incarnation;
+            ++running;
+          } else {
+            e.state = c->state == phase::stopping ? "stopping"
+                                                  : "waiting for restart";
+          }
+          entries.push_back(std::move(e));
+        }
+        info.state = std::to_string(running) + " of "
+                     + std::to_string(children_.size()) + " children running";
+        if (shutting_down_)
+          info.state += ", shutting down";
+        // A quarter of the budget is left for the answer to travel back
+        // up the tree.
+        auto rp = make_response_promise<introspection::actor_info>();
+        detail::gather_children(
+          this, std::move(entries), now + budget * 3 / 4,
+          [rp, info](std::vector<introspection::tree_node> nodes) mutable {
+            info.children = std::move(nodes);
+            rp.deliver(std::move(info));
+          });
+        return rp;
       },
       [this](child_status_atom,
              const std::string& name) -> caf::result<child_status> {

@@ -104,15 +104,24 @@ struct supervisor_handle {
 ///   `no_such_child`.
 /// - `(get_child_atom, std::string) -> caf::actor`: a stable handle.
 /// - `(kill_child_atom, std::string, caf::error reason) -> void`: ends the
-///   child's current incarnation with `reason`, exactly as if it had
-///   crashed (its restart policy applies); `no_such_child` when it has no
-///   running incarnation. For tests and chaos drills.
+///   child's current incarnation with `reason` (`supervisor_errc::killed`
+///   if it is none or a normal exit reason), exactly as if it had crashed:
+///   the incarnation gets the error as a message (`detail::crash` in
+///   tree.hpp), terminates with it, and this supervisor sees its down
+///   message like any other failure (restart policy, backoff, the restart
+///   metric, giving up). `no_such_child` when it has no running
+///   incarnation. For the debug endpoint, chaos mode and tests.
 /// - `(child_status_atom, std::string) -> child_status`,
 ///   `(child_status_atom) -> std::vector<child_status>`.
+/// - `(introspection::introspect_atom, caf::timespan budget) ->
+///   introspection::actor_info`: this supervisor (name, mailbox, "N of M
+///   children running") and a node per child, each child asked within 3/4
+///   of `budget` (see `query_tree` in tree.hpp).
 ///
 /// Returns `invalid_spec` or `duplicate_child` if `children` is malformed.
 ///
-/// Example (tests/actors/supervisor/supervisor_example_test.cpp compiles and runs it):
+/// Example (tests/actors/supervisor/supervisor_example_test.cpp compiles and
+/// runs it):
 ///
 ///     actors::system_config cfg;
 ///     caf::actor_system sys{cfg};

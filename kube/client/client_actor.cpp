@@ -7,6 +7,7 @@
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
+#include "introspection/protocol.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/object.hpp"
 #include "kube/client/client.hpp"
@@ -43,6 +44,10 @@ void complete(client_pointer self, uint64_t id, T&& x) {
 
 client_impl_actor::behavior_type
 client_actor_impl(client_pointer self, std::shared_ptr<client> cli) {
+  introspection::enable(self, [self] {
+    return introspection::report{std::to_string(self->state.pending.size())
+                                 + " requests pending"};
+  });
   self->state.cli = std::move(cli);
   return {
     [=](request& req) -> caf::result<response> {

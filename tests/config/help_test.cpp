@@ -48,7 +48,10 @@ CAF_TEST(the flag table holds every upstream flag) {
     "client-key", "token", "as", "as-uid", "as-group", "as-user-extra",
     "cluster", "user", "context", "namespace", "server", "tls-server-name",
     "insecure-skip-tls-verify", "request-timeout", "disable-compression",
-    "kube-api-qps", "kube-api-burst"};
+    "kube-api-qps", "kube-api-burst",
+    // ours: docs/debugging.md
+    "debug-address", "chaos-kill-interval", "chaos-seed", "chaos-actors",
+    "chaos-include-supervisors", "chaos-allow-give-up"};
   std::set<std::string> actual;
   for (auto& f : flags())
     ICSR_CHECK_CASE(actual.insert(f.long_name).second, f.long_name);
@@ -107,10 +110,11 @@ CAF_TEST(help lists every flag with its group and default) {
                         != std::string::npos,
                       f.long_name);
   }
-  for (auto group : {"Serving (gRPC)", "Issuer / cert-manager",
-                     "Runtime issuer configuration", "TLS / root CA",
-                     "Controller", "Dynamic istiod certificate",
-                     "Logging, metrics, readiness", "Kubernetes client"})
+  for (auto group :
+       {"Serving (gRPC)", "Issuer / cert-manager",
+        "Runtime issuer configuration", "TLS / root CA", "Controller",
+        "Dynamic istiod certificate", "Logging, metrics, readiness",
+        "Debugging and chaos testing (off by default)", "Kubernetes client"})
     ICSR_CHECK_CASE(
       help.find(std::string{"\n"} + group + ":\n") != std::string::npos, group);
   CAF_CHECK(help.find("--help") != std::string::npos);

@@ -391,6 +391,31 @@ std::vector<flag_case> flag_cases() {
     {"kube-api-burst",
      {"--kube-api-burst=100"},
      [](auto& o) { return o.kube.burst == 100; }},
+    // Ours: debugging and chaos testing (docs/debugging.md).
+    {"debug-address",
+     {"--debug-address=:6061"},
+     [](auto& o) {
+       return o.debug.address == ":6061" && o.debug.listen.port == 6061
+              && o.debug.listen.host == "127.0.0.1" && o.debug.listen.loopback;
+     }},
+    {"chaos-kill-interval",
+     {"--chaos-kill-interval=100ms"},
+     [](auto& o) { return o.chaos.kill_interval == 100ms; }},
+    {"chaos-seed",
+     {"--chaos-kill-interval=1s", "--chaos-seed=-42"},
+     [](auto& o) { return o.chaos.seed == -42; }},
+    {"chaos-actors",
+     {"--chaos-kill-interval=1s", "--chaos-actors=csr-signer-*,root/cr-*"},
+     [](auto& o) {
+       return o.chaos.actors
+              == std::vector<std::string>{"csr-signer-*", "root/cr-*"};
+     }},
+    {"chaos-include-supervisors",
+     {"--chaos-kill-interval=1s", "--chaos-include-supervisors"},
+     [](auto& o) { return o.chaos.include_supervisors; }},
+    {"chaos-allow-give-up",
+     {"--chaos-kill-interval=1s", "--chaos-allow-give-up=true"},
+     [](auto& o) { return o.chaos.allow_give_up; }},
   };
 }
 

@@ -5,6 +5,7 @@
 
 #include "config/validate.hpp"
 #include "tests/config/config_fixture.hpp"
+#include "tests/support/check_case.hpp"
 
 using namespace istio_csr::config;
 using namespace std::chrono_literals;
@@ -301,4 +302,79 @@ CAF_TEST(validate works on a value made by hand) {
   auto aud = parse_token_audiences("a,b");
   CAF_REQUIRE(aud);
   CAF_CHECK_EQUAL(*aud, (std::vector<std::string>{"a", "b"}));
+}
+
+CAF_TEST(debug address is loopback unless given explicitly) {
+  auto listen = [](std::string address) {
+    return ICSR_PARSE_OK({"--debug-address=" + address}).debug.listen;
+  };
+  auto l = listen(":6061");
+  CAF_CHECK_EQUAL(l.host, "127.0.0.1");
+  CAF_CHECK_EQUAL(l.port, 6061u);
+  CAF_CHECK(l.loopback);
+  CAF_CHECK(listen("localhost:0").loopback);
+  CAF_CHECK_EQUAL(listen("localhost:0").host, "127.0.0.1");
+  CAF_CHECK(listen("127.0.0.2:1").loopback);
+  CAF_CHECK(listen("[::1]:1").loopback);
+  CAF_CHECK_EQUAL(listen("[::1]:1").host, "::1");
+  CAF_CHECK(listen("[::ffff:127.0.0.1]:1").loopback);
+  // Only an explicit address listens beyond this host.
+  CAF_CHECK(!listen("0.0.0.0:6061").loopback);
+  CAF_CHECK(!listen("10.1.2.3:6061").loopback);
+  CAF_CHECK(!listen("[::]:6061").loopback);
+  // Off by default.
+  CAF_CHECK(!ICSR_PARSE_OK({}).debug.enabled());
+  CAF_CHECK(!ICSR_PARSE_OK({}).chaos.enabled());
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--debug-address=6061"}),
+                  "invalid debug-address \"6061\": missing port: want "
+                  "HOST:PORT, e.g. 127.0.0.1:6061");
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--debug-address=:70000"}),
+                  "invalid debug-address \":70000\": invalid port \"70000\": "
+                  "want a number 0..65535");
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--debug-address=debug.example:1"}),
+                  "invalid debug-address \"debug.example:1\": invalid host "
+                  "\"debug.example\": want an IP address or localhost (no host "
+                  "names)");
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--debug-address=::1:1"}),
+                  "invalid debug-address \"::1:1\": IPv6 addresses need "
+                  "brackets: [::1]:PORT");
+}
+
+CAF_TEST(chaos mode flags are checked) {
+  auto on = ICSR_PARSE_OK({"--chaos-kill-interval=10ms"}).chaos;
+  CAF_CHECK(on.enabled());
+  CAF_CHECK(!on.seed);
+  CAF_CHECK(on.actors.empty());
+  CAF_CHECK(!on.include_supervisors);
+  CAF_CHECK(!on.allow_give_up);
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--chaos-kill-interval=9ms"}),
+                  "chaos-kill-interval must be at least 10ms (or 0 to disable "
+                  "chaos mode), got 9ms");
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--chaos-kill-interval=-1s"}),
+                  "chaos-kill-interval must be at least 10ms (or 0 to disable "
+                  "chaos mode), got -1s");
+  CAF_CHECK_EQUAL(
+    ICSR_PARSE_ERR({"--chaos-kill-interval=1s", "--chaos-actors=csr-[ab"}),
+    "invalid chaos-actors pattern \"csr-[ab\": unclosed '[' at offset 4");
+  CAF_CHECK_EQUAL(
+    ICSR_PARSE_ERR({"--chaos-kill-interval=1s", "--chaos-actors=a,,b"}),
+    "invalid chaos-actors pattern \"\": empty pattern");
+  CAF_CHECK_EQUAL(
+    ICSR_PARSE_ERR({"--chaos-kill-interval=1s", "--chaos-actors=a\\"}),
+    "invalid chaos-actors pattern \"a\\\": pattern ends with an escape "
+    "('\\')");
+  CAF_CHECK(ICSR_PARSE_OK(
+              {"--chaos-kill-interval=1s", "--chaos-actors=[]a]*,[!x]?,\\[lit"})
+              .chaos.actors.size()
+            == 3);
+  for (auto flag : {"--chaos-seed=1", "--chaos-actors=x",
+                    "--chaos-include-supervisors", "--chaos-allow-give-up"})
+    ICSR_CHECK_CASE(ICSR_PARSE_ERR({flag})
+                      == "chaos-seed, chaos-actors, chaos-include-supervisors "
+                         "and chaos-allow-give-up need chaos-kill-interval",
+                    flag);
+  CAF_CHECK_EQUAL(
+    ICSR_PARSE_ERR({"--chaos-kill-interval=1s", "--chaos-seed=x"}),
+    "invalid argument \"x\" for \"--chaos-seed\" flag: strconv.ParseInt: "
+    "parsing \"x\": invalid syntax");
 }

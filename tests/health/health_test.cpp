@@ -6,32 +6,18 @@
 #include <string>
 
 #include "health/server.hpp"
-#include "tests/support/process.hpp"
+#include "tests/support/http.hpp"
 
 using namespace istio_csr;
 using namespace istio_csr::test;
 
 namespace {
 
-struct http_result {
-  int status = 0;
-  std::string body;
-};
-
-// curl as an independent HTTP client.
 http_result get(std::uint16_t port, const std::string& target) {
-  auto res = run({program("curl"), "-s", "-o", "-", "-w", "\n%{http_code}",
-                  "http://127.0.0.1:" + std::to_string(port) + target},
-                 20s);
-  http_result out;
-  auto nl = res.out.rfind('\n');
-  if (res.exit_code != 0 || nl == std::string::npos) {
-    CAF_MESSAGE("curl failed: " << res.exit_code << " " << res.err);
-    return out;
-  }
-  out.status = std::stoi(res.out.substr(nl + 1));
-  out.body = res.out.substr(0, nl);
-  return out;
+  auto r = curl_http(port, target);
+  if (r.status == 0)
+    CAF_MESSAGE(r.error);
+  return r;
 }
 
 struct fixture {

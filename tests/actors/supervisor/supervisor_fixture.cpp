@@ -1,4 +1,6 @@
 #include "tests/actors/supervisor/supervisor_fixture.hpp"
+#include "actors/supervisor/tree.hpp"
+#include "introspection/protocol.hpp"
 #include "tests/support/actors.hpp"
 
 #include <stdexcept>
@@ -12,6 +14,9 @@ caf::behavior worker(caf::event_based_actor* self, std::string name,
   auto received = std::make_shared<std::vector<int>>();
   auto held = std::make_shared<std::vector<caf::typed_response_promise<int>>>();
   auto tag = name + "#" + std::to_string(incarnation);
+  // Answers the debug endpoint's question like the agent's actors.
+  introspection::enable(
+    self, [tag, total] { return tag + " total " + std::to_string(*total); });
   self->attach_functor(
     [p, tag](const caf::error&) { p->stops.push_back("stop " + tag); });
   // Quiet crashes: CAF's default handler prints to stderr.
@@ -125,6 +130,46 @@ std::shared_ptr<std::optional<caf::error>> fixture::watch(const caf::actor& x) {
     },
     x, result));
   return result;
+}
+
+introspection::tree_node fixture::tree(const caf::actor& root,
+                                       caf::timespan budget) {
+  auto r = std::make_shared<reply<introspection::tree_node>>();
+  helpers.push_back(sys.spawn(
+    [](caf::event_based_actor* s, caf::actor root, caf::timespan budget,
+       std::shared_ptr<reply<introspection::tree_node>> r) -> caf::behavior {
+      query_tree(s, root, budget,
+                 [r](caf::expected<introspection::tree_node> t) {
+                   r->done = true;
+                   if (t)
+                     r->value = std::move(*t);
+                   else
+                     r->err = std::move(t.error());
+                 });
+      return {[](caf::get_atom) {}};
+    },
+    root, budget, r));
+  return value_of(r);
+}
+
+caf::error fixture::kill(const caf::actor& root, const std::string& path) {
+  auto t = tree(root);
+  const auto* node = introspection::find_path(t, path);
+  if (node == nullptr)
+    CAF_FAIL("no node " << path);
+  auto r = std::make_shared<reply<caf::error>>();
+  helpers.push_back(sys.spawn(
+    [](caf::event_based_actor* s, introspection::tree_node node,
+       std::shared_ptr<reply<caf::error>> r) -> caf::behavior {
+      kill_node(s, node, make_error(supervisor_errc::killed, "test"),
+                [r](caf::error err) {
+                  r->done = true;
+                  r->value = std::move(err);
+                });
+      return {[](caf::get_atom) {}};
+    },
+    *node, r));
+  return value_of(r);
 }
 
 } // namespace istio_csr::actors::test

@@ -14,6 +14,7 @@
 
 #include "actors/supervisor/supervisor.hpp"
 #include "actors/system/system_config.hpp"
+#include "introspection/tree.hpp"
 
 namespace istio_csr::actors::test {
 
@@ -145,6 +146,15 @@ struct fixture : test_coordinator_fixture<actors::system_config> {
 
   /// Records the exit reason of `x` once it terminates.
   std::shared_ptr<std::optional<caf::error>> watch(const caf::actor& x);
+
+  /// `query_tree` below `root` (within `budget`), the scheduler run until
+  /// it answered; fails the test if it does not.
+  introspection::tree_node tree(const caf::actor& root,
+                                caf::timespan budget = std::chrono::seconds{1});
+
+  /// `kill_node` of the node at `path` in `tree(root)`; the error, if any
+  /// (the scheduler runs until the kill is done, restarts wait for time).
+  caf::error kill(const caf::actor& root, const std::string& path);
 
   /// The spawns of `name` so far.
   int spawns(const std::string& name) {
