@@ -182,10 +182,12 @@ void stop_actor(caf::actor_system& sys, const caf::actor& actor,
 /// when it listens beyond loopback.
 std::unique_ptr<debug::server> start_debug_endpoint(const config::options& opts,
                                                     caf::actor_system& sys,
-                                                    const caf::actor& root) {
+                                                    const caf::actor& root,
+                                                    const caf::actor& chaos) {
   debug::settings ds;
   ds.address = opts.debug.listen.host;
   ds.port = opts.debug.listen.port;
+  ds.chaos = chaos;
   auto result = std::make_unique<debug::server>(sys, root, ds);
   if (auto err = result->start())
     throw startup_error{"failed to start the debug endpoint on "
@@ -450,10 +452,10 @@ int run(const config::options& opts) {
   } else {
     logging::info(*log, "metrics disabled (--metrics-port=0)");
   }
-  if (opts.debug.enabled())
-    debug_server = start_debug_endpoint(opts, sys, tree->supervisor);
   if (opts.chaos.enabled())
     chaos = start_chaos_mode(opts, sys, tree->supervisor);
+  if (opts.debug.enabled())
+    debug_server = start_debug_endpoint(opts, sys, tree->supervisor, chaos);
 
   // Wait for SIGTERM/SIGINT on this (non-actor) thread.
   int sig = 0;

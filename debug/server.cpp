@@ -25,6 +25,7 @@ namespace {
 using introspection::tree_node;
 
 constexpr std::string_view actors_path = "/debug/actors";
+constexpr std::string_view chaos_stop_path = "/debug/chaos/stop";
 constexpr std::string_view kill_suffix = "/kill";
 
 health::response json_response(unsigned status,
@@ -131,6 +132,7 @@ struct router {
   caf::actor_system* sys;
   caf::actor root;
   caf::timespan budget;
+  caf::actor chaos;
 
   void operator()(const health::request& req, health::responder reply) const {
     if (req.header("Origin")) {
@@ -167,8 +169,24 @@ struct router {
       sys->spawn(kill_actor, root, budget, std::move(node), std::move(reply));
       return;
     }
+    if (path == chaos_stop_path) {
+      if (req.method != "POST") {
+        reply(not_allowed("POST"));
+        return;
+      }
+      if (!chaos) {
+        reply(error_response(404, "chaos mode is off"));
+        return;
+      }
+      logging::warn(*logging::get("chaos"),
+                    "chaos mode stopped through the debug endpoint");
+      caf::anon_send_exit(chaos, caf::exit_reason::user_shutdown);
+      reply(json_response(200, {{"chaos", "stopped"}}));
+      return;
+    }
     reply(error_response(404, "not found: GET /debug/actors, POST "
-                              "/debug/actors/<path>/kill"));
+                              "/debug/actors/<path>/kill, POST "
+                              "/debug/chaos/stop"));
   }
 };
 
@@ -179,7 +197,8 @@ server::server(caf::actor_system& sys, caf::actor root, settings s) {
   hs.address = std::move(s.address);
   hs.port = s.port;
   hs.max_connections = 16;
-  hs.handler = router{&sys, std::move(root), s.query_budget};
+  hs.handler
+    = router{&sys, std::move(root), s.query_budget, std::move(s.chaos)};
   http_ = std::make_unique<health::server>(std::move(hs));
 }
 

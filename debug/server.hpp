@@ -24,6 +24,8 @@ struct settings {
   std::uint16_t port = 0;
   /// How long one look at the actor tree may take (`query_tree`).
   caf::timespan query_budget = std::chrono::seconds{2};
+  /// Chaos mode's monkey, if it runs (`POST /debug/chaos/stop`).
+  caf::actor chaos;
 };
 
 /// The debug endpoint: an operator's window into the actor tree, a
@@ -41,6 +43,9 @@ struct settings {
 ///   `{"killed": path, "incarnation": N}`; 403 for the root supervisor; 404
 ///   for a path that names no actor; 409 for an actor that is not running
 ///   (waiting for its restart).
+/// - `POST /debug/chaos/stop`: ends chaos mode (a drill calms down before
+///   it checks what survived): 200 `{"chaos": "stopped"}`, also when it
+///   already was; 404 when chaos mode is off.
 /// - Other methods on these paths: 405 with `Allow`; other paths: 404.
 /// - Requests from browsers are refused (403): any with an `Origin` header
 ///   (a page's cross-site request) or whose `Host` is no IP address or
