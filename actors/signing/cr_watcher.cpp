@@ -31,8 +31,15 @@ std::chrono::milliseconds orphan_age_for(std::chrono::nanoseconds timeout) {
   using namespace std::chrono;
   if (timeout <= nanoseconds::zero())
     return hours{1};
-  return std::max<milliseconds>(duration_cast<milliseconds>(2 * timeout),
-                                minutes{5});
+  return duration_cast<milliseconds>(timeout * 3 / 2);
+}
+
+std::chrono::milliseconds sweep_interval_for(std::chrono::nanoseconds timeout) {
+  using namespace std::chrono;
+  if (timeout <= nanoseconds::zero())
+    return minutes{2};
+  return std::clamp<milliseconds>(duration_cast<milliseconds>(timeout / 4),
+                                  seconds{1}, minutes{2});
 }
 
 namespace {

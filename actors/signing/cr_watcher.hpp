@@ -36,10 +36,18 @@ struct watcher_options {
   std::chrono::seconds min_watch_timeout{300};
 };
 
-/// The orphan bound for a signing timeout: `max(2 × timeout, 5 min)`; with
-/// no timeout (0) one hour (a caller waiting longer than that loses its
+/// The orphan bound for a signing timeout: 1.5 × the timeout. Every
+/// replica deletes its own object once its wait ends (at the timeout at the
+/// latest), so an older one is waited on by nobody (the half timeout is
+/// the margin for clocks and the owner's own delete); what remains is an
+/// object of a replica that died (SIGKILL, OOM) before deleting it. With no
+/// timeout (0) one hour (a caller waiting longer than that loses its
 /// object, fails with `INTERNAL` and retries).
 std::chrono::milliseconds orphan_age_for(std::chrono::nanoseconds timeout);
+
+/// How often the sweep runs for a signing timeout: a quarter of it, between
+/// 1 s and 2 min, so that no orphan outlives 2 × the timeout.
+std::chrono::milliseconds sweep_interval_for(std::chrono::nanoseconds timeout);
 
 /// Counters of the cr-watcher, for tests and diagnostics.
 struct watcher_stats {

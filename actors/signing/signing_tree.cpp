@@ -50,6 +50,7 @@ signing_setup settings_from(const config::options& opts) {
   // The watcher.
   s.watcher.cr = cr;
   s.watcher.orphan_age = orphan_age_for(timeout);
+  s.watcher.sweep_interval = sweep_interval_for(timeout);
   // The serving certificate.
   s.obtainer.cr = cr;
   s.obtainer.dns_names = opts.tls.serving_certificate_dns_names;

@@ -137,6 +137,19 @@ CAF_TEST(a restarted watcher does not lose waiting requests) {
   CAF_CHECK(wait_no_crs(ns));
 }
 
+CAF_TEST(no orphan outlives twice the signing timeout) {
+  using namespace std::chrono;
+  for (seconds timeout : {seconds{1}, seconds{10}, seconds{30}, seconds{600}}) {
+    auto age = sg::orphan_age_for(timeout);
+    auto every = sg::sweep_interval_for(timeout);
+    // Older than any replica's own wait, swept before 2 x the timeout.
+    CAF_CHECK_GREATER(age, duration_cast<milliseconds>(timeout));
+    CAF_CHECK_LESS_OR_EQUAL(age + every, duration_cast<milliseconds>(
+                                           2 * std::max<seconds>(timeout, 2s)));
+  }
+  CAF_CHECK_EQUAL(sg::orphan_age_for(seconds{0}), hours{1});
+}
+
 CAF_TEST(the orphan sweep deletes only old objects of ours nobody waits on) {
   if (!prepare(""))
     return;
