@@ -8,10 +8,7 @@
 #include "caf/test/unit_test.hpp"
 
 #include <future>
-#include <stop_token>
 
-#include "caf/actor_system.hpp"
-#include "caf/actor_system_config.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/exit_reason.hpp"
 #include "caf/send.hpp"
@@ -30,6 +27,7 @@
 using namespace istio_csr;
 using namespace istio_csr::kube;
 using namespace std::chrono_literals;
+using istio_csr::kube::testing::actor_system_fixture;
 using istio_csr::kube::testing::config_for;
 using istio_csr::kube::testing::gate;
 using istio_csr::kube::testing::make_client;
@@ -87,18 +85,14 @@ client_config slow_limiter(const https_test_server& srv) {
 CAF_TEST(requests cancelled while waiting for the rate limiter are never sent) {
   https_test_server srv{answer_ok()};
   auto cli = make_client(slow_limiter(srv));
-  std::stop_source requester;
-  auto bound = [&](request req) {
-    req.cancel = requester.get_token();
-    return req;
-  };
-  auto first = start(*cli, bound(get_namespace("a")));
+  cancel_scope requester;
+  auto first = start(*cli, requester.bind(get_namespace("a")));
   CAF_REQUIRE(wait_for(first));
   std::vector<result_future> queued;
   for (auto name : {"b", "c", "d"})
-    queued.push_back(start(*cli, bound(get_namespace(name))));
+    queued.push_back(start(*cli, requester.bind(get_namespace(name))));
   CAF_REQUIRE(wait_until([&] { return cli->stats().throttled == 3; }, 10s));
-  requester.request_stop();
+  requester.cancel();
   // They end at once (not when their tokens are due, 10 s apart)...
   auto stopped = std::chrono::steady_clock::now();
   for (auto& f : queued)
@@ -113,11 +107,9 @@ CAF_TEST(requests cancelled while waiting for the rate limiter are never sent) {
 CAF_TEST(a request cancelled before it starts is never sent) {
   https_test_server srv{answer_ok()};
   auto cli = make_client(config_for(srv));
-  std::stop_source requester;
-  requester.request_stop();
-  auto req = get_namespace("a");
-  req.cancel = requester.get_token();
-  auto f = start(*cli, std::move(req));
+  cancel_scope requester;
+  requester.cancel();
+  auto f = start(*cli, requester.bind(get_namespace("a")));
   CAF_CHECK(cancelled_unsent(wait_for(f)));
   CAF_CHECK_EQUAL(srv.requests().size(), 0u);
   CAF_CHECK_EQUAL(cli->stats().cancelled, 1u);
@@ -129,12 +121,10 @@ CAF_TEST(a request cancelled during a retry backoff is not retried) {
   }};
   // A read is retried after a 503; the backoff is 5 to 10 s here.
   auto cli = make_client(config_for(srv), {}, 10s);
-  std::stop_source requester;
-  auto req = get_namespace("a");
-  req.cancel = requester.get_token();
-  auto f = start(*cli, std::move(req));
+  cancel_scope requester;
+  auto f = start(*cli, requester.bind(get_namespace("a")));
   CAF_REQUIRE(wait_until([&] { return srv.requests().size() == 1; }, 10s));
-  requester.request_stop();
+  requester.cancel();
   CAF_CHECK(cancelled_unsent(wait_for(f)));
   CAF_CHECK_EQUAL(srv.requests().size(), 1u);
   CAF_CHECK_EQUAL(cli->stats().retries, 0u);
@@ -147,12 +137,10 @@ CAF_TEST(a request on the wire completes as usual when cancelled) {
     c.respond(200, R"({"kind":"Namespace"})");
   }};
   auto cli = make_client(config_for(srv));
-  std::stop_source requester;
-  auto req = get_namespace("a");
-  req.cancel = requester.get_token();
-  auto f = start(*cli, std::move(req));
+  cancel_scope requester;
+  auto f = start(*cli, requester.bind(get_namespace("a")));
   CAF_REQUIRE(wait_until([&] { return srv.requests().size() == 1; }, 10s));
-  requester.request_stop();
+  requester.cancel();
   release.release();
   auto r = wait_for(f);
   CAF_REQUIRE(r);
@@ -180,23 +168,9 @@ caf::behavior requester(caf::stateful_actor<requester_state>* self,
   return {[](int) {}};
 }
 
-struct actor_fixture {
-  actor_fixture() : sys(init(cfg)) {
-    // nop
-  }
-
-  static caf::actor_system_config& init(caf::actor_system_config& cfg) {
-    errors::add_categories(cfg, {error_category});
-    return cfg;
-  }
-
-  caf::actor_system_config cfg;
-  caf::actor_system sys;
-};
-
 } // namespace
 
-CAF_TEST_FIXTURE_SCOPE(cancel_actors, actor_fixture)
+CAF_TEST_FIXTURE_SCOPE(cancel_actors, actor_system_fixture)
 
 CAF_TEST(queued requests of a killed actor never reach the server) {
   https_test_server srv{answer_ok()};

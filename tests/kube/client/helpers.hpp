@@ -11,6 +11,8 @@
 #include <optional>
 #include <vector>
 
+#include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
 #include "caf/test/unit_test.hpp"
 
 #include "errors/describe.hpp"
@@ -96,6 +98,21 @@ struct watch_log {
     std::lock_guard guard{mtx};
     return end.has_value();
   }
+};
+
+/// A real actor system that renders `kube::errc` errors.
+struct actor_system_fixture {
+  actor_system_fixture() : sys(init(cfg)) {
+    // nop
+  }
+
+  static caf::actor_system_config& init(caf::actor_system_config& cfg) {
+    errors::add_categories(cfg, {error_category});
+    return cfg;
+  }
+
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
 };
 
 /// A client configuration for the in-test server `srv` (its CA, a static
