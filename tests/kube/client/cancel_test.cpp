@@ -1,8 +1,8 @@
 // Requests whose requester is gone are not sent (`request::cancel`,
-// `kube::cancel_scope`): while they wait for the rate limiter or a retry's
-// backoff they complete `errc::cancelled` at once; an attempt on the wire
-// completes as usual. Against the in-test HTTPS server, which records every
-// request it receives.
+// `kube::cancel_scope`, a stopped informer's list pages): while they wait
+// for the rate limiter or a retry's backoff they complete `errc::cancelled`
+// at once; an attempt on the wire completes as usual. Against the in-test
+// HTTPS server, which records every request it receives.
 
 #define CAF_SUITE kube.cancel
 #include "caf/test/unit_test.hpp"
@@ -19,6 +19,7 @@
 #include "kube/client/cancel_scope.hpp"
 #include "kube/client/client.hpp"
 #include "kube/client/client_actor.hpp"
+#include "kube/client/informer.hpp"
 #include "tests/kube/client/helpers.hpp"
 #include "tests/kube/client/test_server.hpp"
 #include "tests/support/actors.hpp"
@@ -146,6 +147,28 @@ CAF_TEST(a request on the wire completes as usual when cancelled) {
   CAF_REQUIRE(r);
   CAF_CHECK_EQUAL(r->value("kind", ""), "Namespace");
   CAF_CHECK_EQUAL(cli->stats().cancelled, 0u);
+}
+
+CAF_TEST(a stopped informer sends no list page that still waits) {
+  // Every page says there is more: the second one waits for the limiter.
+  https_test_server srv{[](const request_info&, conn_t& c) {
+    c.respond(200, R"({"kind":"ConfigMapList","apiVersion":"v1",)"
+                   R"("metadata":{"resourceVersion":"1","continue":"more"},)"
+                   R"("items":[]})");
+  }};
+  auto cli = make_client(slow_limiter(srv));
+  informer_options opts;
+  opts.res = resources::configmaps;
+  opts.namespace_ = "ns";
+  opts.page_size = 1;
+  auto inf = informer::make(cli, opts, [](const informer_event&) {});
+  inf->start();
+  CAF_REQUIRE(wait_until(
+    [&] { return srv.requests().size() == 1 && cli->stats().throttled == 1; },
+    10s));
+  inf->stop();
+  CAF_CHECK(wait_until([&] { return cli->stats().cancelled == 1; }, 10s));
+  CAF_CHECK_EQUAL(srv.requests().size(), 1u);
 }
 
 namespace {
