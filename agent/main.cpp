@@ -2,8 +2,10 @@
 // config → logging → root CA file → Kubernetes client → actor system →
 // supervision tree → gRPC server → readiness server → metrics → debug
 // endpoint and chaos mode (when asked for) → wait for SIGTERM or SIGINT →
-// graceful shutdown. Any startup error is logged as
-// "error running cert-manager-istio-csr" and exits 1.
+// graceful shutdown within --shutdown-grace-period (readiness off, Lease
+// released while gRPC drains, actors stopped, a watchdog behind it all).
+// Any startup error is logged as "error running cert-manager-istio-csr"
+// and exits 1.
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -15,6 +17,7 @@
 #include <string>
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include "caf/actor_system.hpp"
 #include "caf/exit_reason.hpp"
@@ -48,18 +51,15 @@
 #include "metrics/endpoint.hpp"
 #include "pki/error.hpp"
 #include "process/fd_limit.hpp"
+#include "process/shutdown_budget.hpp"
+#include "process/shutdown_watchdog.hpp"
 
 namespace {
 
 using namespace istio_csr;
 namespace signing = istio_csr::actors::signing;
 
-/// How long calls in flight may finish after SIGTERM before they are
-/// cancelled (Kubernetes' default grace period is 30 s).
-constexpr auto drain_time = std::chrono::seconds{15};
-
-/// How long the actors may take to stop.
-constexpr auto actor_stop_time = std::chrono::seconds{30};
+using steady = std::chrono::steady_clock;
 
 void write(std::FILE* out, const std::string& text) {
   std::fwrite(text.data(), 1, text.size(), out);
@@ -161,21 +161,62 @@ void log_node_authorization(const config::options& opts,
                   {{"trusted-node-accounts", trusted.to_string()}});
 }
 
-/// Stops `actor` (a supervisor: its tree, in order) and waits for it (at
-/// most `timeout`).
+/// The watchdog's action when the shutdown overruns its grace period: an
+/// error naming the phase (what did not stop), then exit status 1.
+[[noreturn]] void exit_overrun(const std::string& phase,
+                               config::duration grace) {
+  // A log sink that blocks (a full pipe) must not keep the process alive:
+  // SIGALRM's default action ends it a second later.
+  ::alarm(1);
+  logging::error(*logging::get("manager"),
+                 "shutdown did not finish within the grace period, exiting",
+                 {{"phase", phase},
+                  {"shutdown-grace-period", config::format_go_duration(grace)},
+                  {"exit_code", "1"}});
+  spdlog::apply_all(
+    [](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
+  std::fflush(stderr);
+  std::fflush(stdout);
+  std::_Exit(1);
+}
+
+/// The names of the children the supervisor `sup` has not stopped yet (in
+/// start order), asked with a short timeout; empty if it does not answer
+/// (or is no supervisor).
+std::string remaining_children(caf::scoped_actor& self, const caf::actor& sup) {
+  std::string names;
+  self
+    ->request(sup, std::chrono::milliseconds{200},
+              actors::child_status_atom::value)
+    .receive(
+      [&](std::vector<actors::child_status>& children) {
+        for (auto& c : children)
+          names += (names.empty() ? "" : ",") + c.name;
+      },
+      [](caf::error&) {});
+  return names;
+}
+
+/// Stops `actor` (a supervisor: its tree, in order) and waits for it until
+/// `deadline`; then names the children it has not stopped and kills it.
 void stop_actor(caf::actor_system& sys, const caf::actor& actor,
-                std::chrono::seconds timeout) {
+                steady::time_point deadline,
+                process::shutdown_watchdog& watchdog) {
   caf::scoped_actor self{sys};
   self->monitor(actor);
   caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
   bool down = false;
+  auto left = std::max(deadline - steady::now(), steady::duration::zero());
   self->receive([&](caf::down_msg&) { down = true; },
-                caf::after(timeout) >> [&] {});
-  if (!down) {
-    logging::warn(*logging::get("manager"),
-                  "actors did not stop in time, killing them");
-    caf::anon_send_exit(actor, caf::exit_reason::kill);
-  }
+                caf::after(left) >> [&] {});
+  if (down)
+    return;
+  auto remaining = remaining_children(self, actor);
+  watchdog.phase("killing the actors that did not stop: " + remaining);
+  logging::warn(*logging::get("manager"),
+                "actors did not stop in time, killing them",
+                {{"not-stopped", remaining}});
+  caf::anon_send_exit(actor, caf::exit_reason::kill);
 }
 
 /// Starts the debug endpoint (`--debug-address`); says where, and loudly
@@ -238,6 +279,11 @@ caf::actor start_chaos_mode(const config::options& opts, caf::actor_system& sys,
 
 int run(const config::options& opts) {
   auto log = logging::get("manager");
+  // Declared first, destroyed last: it also covers the destruction of the
+  // actor system and of the Kubernetes clients.
+  auto grace = opts.serving.shutdown_grace_period;
+  process::shutdown_watchdog watchdog{
+    [grace](const std::string& phase) { exit_overrun(phase, grace); }};
   // SIGTERM and SIGINT are taken with sigwait below: block them before any
   // thread starts, so every thread inherits the mask.
   sigset_t signals;
@@ -382,19 +428,41 @@ int run(const config::options& opts) {
       fn();
     }
   } on_exit{[&] {
+    // Every way out (a signal, a startup error) has the same budget.
+    auto start = steady::now();
+    auto budget = process::shutdown_budget::of(
+      std::chrono::duration_cast<std::chrono::milliseconds>(grace));
+    watchdog.arm(start + budget.deadline);
     stopping = true;
+    watchdog.phase("stopping the debugging aids");
     if (chaos)
-      stop_actor(sys, chaos, std::chrono::seconds{5});
+      stop_actor(sys, chaos, start + budget.drain, watchdog);
     if (debug_server)
       debug_server->stop();
+    // The Lease goes while gRPC drains: the election stops its leader-only
+    // actors, then releases the Lease (answered once done; not waited for
+    // here). The root supervisor's own stop below waits for it.
+    caf::anon_send(tree->supervisor, actors::remove_child_atom::value,
+                   std::string{actors::controllers::names::leader_election});
     // Drain gRPC: calls in flight get their answers (their signers still
     // run), the rest are cancelled, which deletes their CertificateRequests.
-    server->shutdown(drain_time);
-    stop_actor(sys, tree->supervisor, actor_stop_time);
+    watchdog.phase("draining gRPC calls");
+    logging::info(*log, "draining gRPC calls",
+                  {{"drain", config::format_go_duration(budget.drain)}});
+    server->shutdown(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::max(
+        start + budget.drain - steady::now(), steady::duration::zero())));
+    watchdog.phase("stopping the actors");
+    logging::info(*log, "stopping the actors");
+    stop_actor(sys, tree->supervisor, start + budget.actors_by, watchdog);
+    watchdog.phase("stopping the readiness and metrics servers");
     health_server.stop();
     if (metrics_endpoint)
       metrics_endpoint->stop();
     handler->bind(signing::dispatcher_actor{});
+    // What is left runs in destructors: the gRPC server, the actor system
+    // (it waits for every actor) and the Kubernetes clients (their threads).
+    watchdog.phase("closing the actor system and the Kubernetes clients");
     logging::info(*log, "stopped");
   }};
 
@@ -461,7 +529,8 @@ int run(const config::options& opts) {
   int sig = 0;
   sigwait(&signals, &sig);
   logging::info(*log, "shutting down",
-                {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+                {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+                 {"shutdown-grace-period", config::format_go_duration(grace)}});
   stopping = true;
   // `on_exit` drains and stops everything.
   return 0;

@@ -28,6 +28,10 @@ struct issuer_ref {
   friend bool operator==(const issuer_ref&, const issuer_ref&) = default;
 };
 
+/// The longest `--shutdown-grace-period`: a mistyped value must not keep a
+/// stuck process alive for hours.
+inline constexpr duration max_shutdown_grace_period = 10min;
+
 /// docs/upstream.md §1.1: the gRPC serving side.
 struct serving_options {
   std::string address = "0.0.0.0:6443";          ///< -a/--serving-address
@@ -45,6 +49,11 @@ struct serving_options {
   /// reused for the same token and audiences (never past the token's `exp`);
   /// zero disables the cache.
   duration token_review_cache_ttl = 10s;
+  /// --shutdown-grace-period (ours): how long the whole shutdown after
+  /// SIGTERM or SIGINT may take (drain, Lease release, actors); the process
+  /// exits non-zero when it overruns. Below Kubernetes' default
+  /// terminationGracePeriodSeconds (30 s).
+  duration shutdown_grace_period = 25s;
 };
 
 /// docs/upstream.md §1.2: cert-manager and the static issuer.

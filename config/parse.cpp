@@ -257,6 +257,12 @@ void define_flags(flag_set& fs, options& o) {
                  "token and audiences (never past the token's expiry); a "
                  "revoked token is accepted for up to this long. 0 disables "
                  "the cache.");
+  fs.go_duration("--shutdown-grace-period", o.serving.shutdown_grace_period,
+                 "How long the shutdown after SIGTERM may take in all: calls "
+                 "in flight get min(15s, 60%) of it to finish while the "
+                 "leader Lease is released, the actors the rest; past it the "
+                 "process exits with status 1. Keep it below the pod's "
+                 "terminationGracePeriodSeconds.");
 
   fs.section("Issuer / cert-manager");
   fs.string("-c,--certificate-namespace", o.issuer.certificate_namespace,

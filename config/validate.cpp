@@ -258,6 +258,13 @@ caf::error validate(options& opts) {
   if (opts.serving.token_review_cache_ttl < duration::zero())
     return fail("token-review-cache-ttl must not be negative, got "
                 + format_go_duration(opts.serving.token_review_cache_ttl));
+  if (opts.serving.shutdown_grace_period <= duration::zero())
+    return fail("shutdown-grace-period must be positive, got "
+                + format_go_duration(opts.serving.shutdown_grace_period));
+  if (opts.serving.shutdown_grace_period > max_shutdown_grace_period)
+    return fail("shutdown-grace-period must be at most "
+                + format_go_duration(max_shutdown_grace_period) + ", got "
+                + format_go_duration(opts.serving.shutdown_grace_period));
   if (opts.issuer.certificate_request_timeout < duration::zero())
     return fail("certificate-request-timeout must not be negative, got "
                 + format_go_duration(opts.issuer.certificate_request_timeout));

@@ -14,6 +14,7 @@
 #include "errors/describe.hpp"
 #include "introspection/protocol.hpp"
 #include "kube/api/errc.hpp"
+#include "kube/client/cancel_scope.hpp"
 #include "kube/client/informer.hpp"
 #include "logging/logging.hpp"
 #include "metrics/istio_csr.hpp"
@@ -36,6 +37,9 @@ struct configmap_state {
   std::optional<reconcile::driver> loop;
   configmap_stats stats;
   std::shared_ptr<spdlog::logger> log;
+  /// Every request: none is sent after the actor is gone (killed with the
+  /// leader-only tree when leadership is lost).
+  kube::cancel_scope kube_calls;
 
   static inline const char* name = "configmap";
 };
@@ -69,9 +73,10 @@ void apply_plan(configmap_actor* self, const nlohmann::json* current,
     case root_cert_plan::action::none: done(converged(self)); return;
     case root_cert_plan::action::create:
       self
-        ->request(st.deps.kube, st.opts.request_timeout,
-                  kube::request::create(kube::resources::configmaps, st.ns,
-                                        std::move(plan.object)))
+        ->request(
+          st.deps.kube, st.opts.request_timeout,
+          st.kube_calls.bind(kube::request::create(
+            kube::resources::configmaps, st.ns, std::move(plan.object))))
         .then(
           [self, done](kube::response&) {
             ++self->state.stats.creates;
@@ -88,8 +93,8 @@ void apply_plan(configmap_actor* self, const nlohmann::json* current,
     case root_cert_plan::action::update:
       self
         ->request(st.deps.kube, st.opts.request_timeout,
-                  kube::request::update(kube::resources::configmaps,
-                                        std::move(plan.object)))
+                  st.kube_calls.bind(kube::request::update(
+                    kube::resources::configmaps, std::move(plan.object))))
         .then(
           [self, done](kube::response&) {
             ++self->state.stats.updates;
@@ -132,9 +137,10 @@ void check(configmap_actor* self, const reconcile::request& req,
   }
   ++st.stats.reads;
   self
-    ->request(st.deps.kube, st.opts.request_timeout,
-              kube::request::get(kube::resources::configmaps, st.ns,
-                                 std::string{root_cert_config_map}))
+    ->request(
+      st.deps.kube, st.opts.request_timeout,
+      st.kube_calls.bind(kube::request::get(kube::resources::configmaps, st.ns,
+                                            std::string{root_cert_config_map})))
     .then(
       [self, done](kube::response& cm) { apply_plan(self, &cm.body(), done); },
       [self, done](caf::error& err) {

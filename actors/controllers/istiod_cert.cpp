@@ -13,6 +13,7 @@
 #include "introspection/protocol.hpp"
 #include "kube/api/errc.hpp"
 #include "kube/api/object.hpp"
+#include "kube/client/cancel_scope.hpp"
 #include "kube/client/client_actor.hpp"
 #include "kube/client/messages.hpp"
 #include "kube/client/request.hpp"
@@ -39,6 +40,9 @@ struct istiod_cert_state {
   std::shared_ptr<spdlog::logger> log;
   std::optional<kube::issuer_ref> issuer;
   istiod_cert_status status;
+  /// Every request: none is sent after the actor is gone (killed with the
+  /// leader-only tree when leadership is lost).
+  kube::cancel_scope kube_calls;
 
   static inline const char* name = "istiod-cert";
 };
@@ -53,9 +57,9 @@ void create(istiod_cert_actor* self, const kube::issuer_ref& issuer,
   auto& st = self->state;
   self
     ->request(st.deps.kube, st.opts.request_timeout,
-              kube::request::create(
+              st.kube_calls.bind(kube::request::create(
                 kube::resources::certificates, st.opts.cert.namespace_,
-                make_istiod_certificate(st.opts.cert, issuer)))
+                make_istiod_certificate(st.opts.cert, issuer))))
     .then(
       [self, issuer, done](kube::response&) {
         auto& st = self->state;
@@ -82,9 +86,9 @@ void update(istiod_cert_actor* self, nlohmann::json object,
             reconcile::completion done) {
   auto& st = self->state;
   self
-    ->request(
-      st.deps.kube, st.opts.request_timeout,
-      kube::request::update(kube::resources::certificates, std::move(object)))
+    ->request(st.deps.kube, st.opts.request_timeout,
+              st.kube_calls.bind(kube::request::update(
+                kube::resources::certificates, std::move(object))))
     .then(
       [self, issuer, previous, done](kube::response&) {
         auto& st = self->state;
@@ -142,8 +146,9 @@ void reconcile_cert(istiod_cert_actor* self, const reconcile::request& req,
   if (req.after_conflict) {
     self
       ->request(st.deps.kube, st.opts.request_timeout,
-                kube::request::get(kube::resources::certificates,
-                                   st.opts.cert.namespace_, st.opts.cert.name))
+                st.kube_calls.bind(kube::request::get(
+                  kube::resources::certificates, st.opts.cert.namespace_,
+                  st.opts.cert.name)))
       .then(
         [self, done](kube::response& fresh) {
           apply_desired(self, &fresh.body(), done);

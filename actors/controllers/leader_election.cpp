@@ -23,6 +23,7 @@
 #include "kube/api/errc.hpp"
 #include "kube/api/lease.hpp"
 #include "kube/api/time.hpp"
+#include "kube/client/cancel_scope.hpp"
 #include "kube/client/client_actor.hpp"
 #include "kube/client/messages.hpp"
 #include "logging/logging.hpp"
@@ -67,6 +68,10 @@ struct leader_state {
   leader_status status;
   std::minstd_rand rng{std::random_device{}()};
   std::shared_ptr<spdlog::logger> log;
+  /// Reads, renewals, events: none is sent after this incarnation is gone
+  /// (a late renewal would extend a Lease nobody holds). The release is
+  /// sent unbound.
+  kube::cancel_scope kube_calls;
 
   static inline const char* name = "leader-election";
 };
@@ -161,8 +166,9 @@ void record_event(leader_actor* self, const std::string& what) {
   auto log = st.log;
   self
     ->request(st.kube, request_timeout(st),
-              kube::request::create(kube::resources::events,
-                                    st.opts.event_namespace, std::move(event)))
+              st.kube_calls.bind(kube::request::create(kube::resources::events,
+                                                       st.opts.event_namespace,
+                                                       std::move(event))))
     .then([](kube::response&) {},
           [log](caf::error& err) {
             logging::warn(*log, "failed to record the leader election event",
@@ -285,7 +291,8 @@ void write(leader_actor* self, nlohmann::json lease,
   lease["spec"] = kube::lease_spec_json(next);
   self
     ->request(st.kube, request_timeout(st),
-              kube::request::update(kube::resources::leases, std::move(lease)))
+              st.kube_calls.bind(kube::request::update(kube::resources::leases,
+                                                       std::move(lease))))
     .then(
       [self, started](kube::response& result) {
         succeeded(self, result.body(), started);
@@ -304,9 +311,9 @@ void create(leader_actor* self, steady::time_point started) {
   spec.lease_transitions = 0;
   self
     ->request(st.kube, request_timeout(st),
-              kube::request::create(
+              st.kube_calls.bind(kube::request::create(
                 kube::resources::leases, st.opts.namespace_,
-                kube::make_lease(st.opts.namespace_, st.opts.name, spec)))
+                kube::make_lease(st.opts.namespace_, st.opts.name, spec))))
     .then(
       [self, started](kube::response& result) {
         succeeded(self, result.body(), started);
@@ -345,8 +352,8 @@ void attempt(leader_actor* self) {
   }
   self
     ->request(st.kube, request_timeout(st),
-              kube::request::get(kube::resources::leases, st.opts.namespace_,
-                                 st.opts.name))
+              st.kube_calls.bind(kube::request::get(
+                kube::resources::leases, st.opts.namespace_, st.opts.name)))
     .then([self, started](
             kube::response& lease) { on_read(self, lease.body(), started); },
           [self, started](caf::error& err) {

@@ -20,6 +20,7 @@
 #include "kube/api/errc.hpp"
 #include "kube/api/object.hpp"
 #include "kube/api/time.hpp"
+#include "kube/client/cancel_scope.hpp"
 #include "kube/client/resource.hpp"
 #include "logging/logging.hpp"
 #include "metrics/citadel.hpp"
@@ -56,6 +57,8 @@ struct obtainer_state {
   std::optional<kube::issuer_ref> issued_by;
   /// The attempt in flight, if any.
   std::optional<attempt_state> current;
+  /// Creates: none is sent after the actor is gone (its deletes are).
+  kube::cancel_scope kube_calls;
   /// Token of the scheduled attempt (retry or renewal); stale timers differ.
   uint64_t scheduled = 0;
   bool attempt_scheduled = false;
@@ -338,9 +341,9 @@ void start_attempt(obtainer_actor* self, bool renewal) {
     self->delayed_send(self, timeout, obtain_timeout_atom::value, token);
   self
     ->request(st.deps.kube, caf::infinite,
-              kube::request::create(kube::resources::certificaterequests,
-                                    st.opts.cr.namespace_,
-                                    make_cr(st.opts.cr, req)))
+              st.kube_calls.bind(kube::request::create(
+                kube::resources::certificaterequests, st.opts.cr.namespace_,
+                make_cr(st.opts.cr, req))))
     .then(
       [self, token](kube::response& created) {
         auto& st = self->state;

@@ -8,8 +8,10 @@
 
 #include "caf/actor_clock.hpp"
 #include "caf/actor_system.hpp"
+#include "caf/exit_reason.hpp"
 #include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
+#include "caf/system_messages.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/ambient/errors.hpp"
@@ -27,6 +29,7 @@
 #include "kube/api/errc.hpp"
 #include "kube/api/object.hpp"
 #include "kube/api/token_review.hpp"
+#include "kube/client/cancel_scope.hpp"
 #include "kube/client/resource.hpp"
 #include "logging/logging.hpp"
 #include "metrics/handles.hpp"
@@ -86,6 +89,15 @@ struct signer_state {
   /// Overload refusals since the last warning, and when that was.
   uint64_t overloaded = 0;
   caf::actor_clock::time_point overload_warned;
+  /// TokenReviews and creates: not sent once the signer stops or dies.
+  kube::cancel_scope kube_calls;
+  /// CertificateRequest creates and deletes not answered yet: an orderly
+  /// stop waits for them, so that nothing it created outlives it.
+  size_t cr_writes = 0;
+  /// Stopping in order (`exit_reason::user_shutdown`): `stop_reason` once
+  /// `cr_writes` is zero.
+  bool stopping = false;
+  caf::error stop_reason;
 
   static inline const char* name = "csr-signer";
 };
@@ -113,8 +125,18 @@ pending_request* find(signer_pointer self, uint64_t id) {
   return i != self->state.requests.end() ? &i->second : nullptr;
 }
 
+/// One CertificateRequest create or delete answered: an orderly stop ends
+/// with the last one.
+void cr_write_done(signer_pointer self) {
+  auto& st = self->state;
+  --st.cr_writes;
+  if (st.stopping && st.cr_writes == 0)
+    self->quit(st.stop_reason);
+}
+
 /// Deletes the CertificateRequest `name` in the background (not bound to
-/// the request), unless preserve (`force` deletes anyway).
+/// the request, nor cancelled with the signer), unless preserve (`force`
+/// deletes anyway).
 void delete_object(signer_pointer self, const std::string& name,
                    bool force = false) {
   auto& st = self->state;
@@ -122,18 +144,21 @@ void delete_object(signer_pointer self, const std::string& name,
     return;
   auto log = st.log;
   auto ns = st.opts->cr.namespace_;
+  ++st.cr_writes;
   self->request(st.deps.kube, caf::infinite, delete_cr(ns, name))
     .then(
-      [log, ns, name](kube::response&) {
+      [self, log, ns, name](kube::response&) {
         logging::debug(*log, "deleted CertificateRequest",
                        {{"namespace", ns}, {"name", name}});
+        cr_write_done(self);
       },
-      [log, ns, name](caf::error& err) {
-        if (kube::is(err, kube::errc::not_found))
-          return;
-        logging::error(
-          *log, "failed to delete CertificateRequest",
-          {{"namespace", ns}, {"name", name}, {"err", errors::describe(err)}});
+      [self, log, ns, name](caf::error& err) {
+        if (!kube::is(err, kube::errc::not_found))
+          logging::error(*log, "failed to delete CertificateRequest",
+                         {{"namespace", ns},
+                          {"name", name},
+                          {"err", errors::describe(err)}});
+        cr_write_done(self);
       });
 }
 
@@ -351,10 +376,12 @@ void create_request(signer_pointer self, uint64_t id,
   req.usages = {"client auth", "server auth"};
   req.issuer = *issuer;
   auto body = make_cr(st.opts->cr, req);
+  ++st.cr_writes;
   self
     ->request(st.deps.kube, caf::infinite,
-              kube::request::create(kube::resources::certificaterequests,
-                                    st.opts->cr.namespace_, std::move(body)))
+              st.kube_calls.bind(
+                kube::request::create(kube::resources::certificaterequests,
+                                      st.opts->cr.namespace_, std::move(body))))
     .then(
       [self, id](kube::response& created) {
         auto& st = self->state;
@@ -363,6 +390,7 @@ void create_request(signer_pointer self, uint64_t id,
         if (pr == nullptr) {
           // The request ended while the create was on its way.
           delete_object(self, name);
+          cr_write_done(self);
           return;
         }
         pr->cr_name = name;
@@ -376,11 +404,13 @@ void create_request(signer_pointer self, uint64_t id,
         // The create answer may already be final (an issuer faster than
         // our request): the watcher's cache covers that too.
         wait_for(self, id);
+        cr_write_done(self);
       },
       [self, id](caf::error& err) {
         fail_signing(self, id,
                      "failed to create CertificateRequest: "
                        + errors::describe(err));
+        cr_write_done(self);
       });
 }
 
@@ -598,8 +628,8 @@ void authenticate(signer_pointer self, uint64_t id) {
   };
   self
     ->request(st.deps.kube, caf::infinite,
-              kube::request::create(kube::resources::tokenreviews, "",
-                                    std::move(review)))
+              st.kube_calls.bind(kube::request::create(
+                kube::resources::tokenreviews, "", std::move(review))))
     .then(
       [self, id, observe, cache_key, started](kube::response& answer) {
         observe();
@@ -627,6 +657,26 @@ void authenticate(signer_pointer self, uint64_t id) {
       });
 }
 
+/// An orderly stop: nothing more is sent for the requests in progress,
+/// which end `signer_unavailable` (retried by istio-agent) and delete their
+/// CertificateRequests; the signer terminates once its creates and deletes
+/// are answered (its supervisor kills it after its shutdown timeout).
+void stop(signer_pointer self, caf::error reason) {
+  auto& st = self->state;
+  if (st.stopping)
+    return;
+  st.stopping = true;
+  st.stop_reason = std::move(reason);
+  st.kube_calls.cancel();
+  std::vector<uint64_t> ids;
+  for (auto& [id, pr] : st.requests)
+    ids.push_back(id);
+  for (auto id : ids)
+    fail(self, id, sign_errc::signer_unavailable);
+  if (st.cr_writes == 0)
+    self->quit(st.stop_reason);
+}
+
 signer_impl_actor::behavior_type
 signer_impl(signer_pointer self, std::shared_ptr<const signer_options> opts,
             signer_deps deps) {
@@ -640,11 +690,23 @@ signer_impl(signer_pointer self, std::shared_ptr<const signer_options> opts,
                                  + " finished"};
   });
   st.log = logging::get("grpc-server");
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    // As CAF's default, a normal exit message is no request to stop
+    // (`exit_reason::kill` never gets here).
+    if (msg.reason && msg.reason != caf::exit_reason::normal)
+      stop(self, std::move(msg.reason));
+  });
   return {
     [self](sign_atom, request_ref& req) -> caf::result<void> {
       auto& st = self->state;
       auto rp = self->make_response_promise<void>();
       if (!req || req->reply().finished()) {
+        static_cast<caf::response_promise&>(rp).deliver(caf::unit);
+        return rp;
+      }
+      if (st.stopping) {
+        req->reply().finish(
+          signing_api::make_error(sign_errc::signer_unavailable));
         static_cast<caf::response_promise&>(rp).deliver(caf::unit);
         return rp;
       }

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <stop_token>
 #include <thread>
 #include <unordered_set>
 
@@ -166,6 +167,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> retries{0};
   std::atomic<uint64_t> throttled{0};
+  std::atomic<uint64_t> cancelled{0};
   std::atomic<uint64_t> watches_started{0};
   std::atomic<uint64_t> connections_opened{0};
   std::atomic<uint64_t> connections_reused{0};
@@ -178,31 +180,63 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     asio::dispatch(strand, std::forward<F>(fn));
   }
 
-  /// Runs `fn(true)` after `delay`, or `fn(false)` if the client stops
-  /// first.
-  void after(clock_type::duration delay, std::function<void(bool)> fn) {
-    if (stopped) {
+  /// Ends a timer's wait early when stop is requested: runs on the thread
+  /// that requests it (a requesting actor's), so it only posts to the
+  /// strand.
+  struct timer_waker {
+    std::weak_ptr<impl> owner;
+    std::weak_ptr<asio::steady_timer> timer;
+
+    void operator()() const {
+      if (auto self = owner.lock())
+        asio::post(self->strand, [timer = timer] {
+          if (auto t = timer.lock())
+            t->cancel();
+        });
+    }
+  };
+
+  /// Runs `fn(true)` after `delay`, or `fn(false)` if the client stops or
+  /// `stop` is requested first.
+  void after(clock_type::duration delay, std::function<void(bool)> fn,
+             const std::stop_token& stop = {}) {
+    if (stopped || stop.stop_requested()) {
       fn(false);
       return;
     }
     auto timer = std::make_shared<asio::steady_timer>(strand, delay);
     timers.insert(timer.get());
-    timer->async_wait([self = shared_from_this(), timer, fn = std::move(fn)](
-                        const boost::system::error_code& ec) {
-      self->timers.erase(timer.get());
-      fn(!ec && !self->stopped);
-    });
+    std::shared_ptr<void> waker;
+    if (stop.stop_possible())
+      waker = std::make_shared<std::stop_callback<timer_waker>>(
+        stop, timer_waker{weak_from_this(), timer});
+    timer->async_wait(
+      [self = shared_from_this(), timer, waker,
+       fn = std::move(fn)](const boost::system::error_code& ec) mutable {
+        self->timers.erase(timer.get());
+        waker.reset();
+        fn(!ec && !self->stopped);
+      });
   }
 
-  /// Runs `fn(true)` once the rate limiter allows one more request.
-  void throttle(std::function<void(bool)> fn) {
-    auto delay = limiter.reserve(clock_type::now());
-    if (delay <= clock_type::duration::zero()) {
+  /// Runs `fn(true)` once the rate limiter allows one more request, or
+  /// `fn(false)` if the client stops or `stop` is requested while it waits
+  /// (then the token goes back to the limiter if it can).
+  void throttle(const std::stop_token& stop, std::function<void(bool)> fn) {
+    auto r = limiter.reserve(clock_type::now());
+    if (r.delay <= clock_type::duration::zero()) {
       fn(!stopped);
       return;
     }
     ++throttled;
-    after(delay, std::move(fn));
+    after(
+      r.delay,
+      [this, id = r.id, stop, fn = std::move(fn)](bool ok) {
+        if (!stopped && stop.stop_requested())
+          limiter.cancel(id, clock_type::now());
+        fn(ok);
+      },
+      stop);
   }
 
   double jitter() {
@@ -279,6 +313,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
 
   void start(std::shared_ptr<request_op> op);
   void send(std::shared_ptr<request_op> op);
+  void end_unsent(std::shared_ptr<request_op> op);
   void on_result(std::shared_ptr<request_op> op, detail::exchange_result r);
   void retry_or_complete(std::shared_ptr<request_op> op,
                          retry_policy::failure f);
@@ -348,16 +383,29 @@ void client::impl::start(std::shared_ptr<request_op> op) {
   if (op->req.method == verb::watch)
     return complete(op, make_error(errc::bad_request,
                                    "a watch needs client::watch, not execute"));
-  if (stopped)
-    return complete(op, make_error(errc::cancelled, "client stopped"));
-  throttle([self = shared_from_this(), op](bool ok) {
+  if (stopped || op->req.cancel.stop_requested())
+    return end_unsent(op);
+  throttle(op->req.cancel, [self = shared_from_this(), op](bool ok) {
     if (!ok)
-      return self->complete(op, make_error(errc::cancelled, "client stopped"));
+      return self->end_unsent(op);
     self->send(op);
   });
 }
 
+/// Completes `op` before its next attempt: the client stopped, or its
+/// requester cancelled it (`request::cancel`).
+void client::impl::end_unsent(std::shared_ptr<request_op> op) {
+  if (stopped)
+    return complete(op, make_error(errc::cancelled, "client stopped"));
+  ++cancelled;
+  complete(op, make_error(errc::cancelled,
+                          to_string(op->req.method) + " " + op->req.target()
+                            + ": not sent, cancelled by its requester"));
+}
+
 void client::impl::send(std::shared_ptr<request_op> op) {
+  if (op->req.cancel.stop_requested())
+    return end_unsent(op);
   if (op->deadline != clock_type::time_point::max()
       && clock_type::now() >= op->deadline)
     return complete(
@@ -489,11 +537,14 @@ void client::impl::retry_or_complete(std::shared_ptr<request_op> op,
                   {"attempt", std::to_string(f.attempt)},
                   {"delay_ms", std::to_string(delay->count())},
                   {"err", errors::describe(f.err)}});
-  after(*delay, [self = shared_from_this(), op](bool ok) {
-    if (!ok)
-      return self->complete(op, make_error(errc::cancelled, "client stopped"));
-    self->start(op);
-  });
+  after(
+    *delay,
+    [self = shared_from_this(), op](bool ok) {
+      if (!ok)
+        return self->end_unsent(op);
+      self->start(op);
+    },
+    op->req.cancel);
 }
 
 void client::impl::complete(std::shared_ptr<request_op> op,
@@ -528,7 +579,7 @@ void client::impl::start_watch(std::shared_ptr<watch_op> op) {
     op->finished = true;
     return;
   }
-  throttle([self = shared_from_this(), op](bool ok) {
+  throttle({}, [self = shared_from_this(), op](bool ok) {
     if (!ok || op->finished) {
       op->finished = true;
       self->watches.erase(op);
@@ -805,6 +856,7 @@ client_stats client::stats() const {
   s.requests = impl_->requests;
   s.retries = impl_->retries;
   s.throttled = impl_->throttled;
+  s.cancelled = impl_->cancelled;
   s.connections_opened = impl_->connections_opened;
   s.connections_reused = impl_->connections_reused;
   s.watches_started = impl_->watches_started;

@@ -70,6 +70,9 @@ struct client_stats {
   uint64_t requests = 0;  ///< attempts sent (retries included)
   uint64_t retries = 0;   ///< attempts after the first
   uint64_t throttled = 0; ///< attempts delayed by the rate limiter
+  /// Requests completed unsent because their requester cancelled them
+  /// (`request::cancel`).
+  uint64_t cancelled = 0;
   uint64_t connections_opened = 0;
   uint64_t connections_reused = 0;
   uint64_t watches_started = 0;
@@ -82,7 +85,9 @@ struct client_stats {
 /// actors, see `client_actor.hpp`.
 ///
 /// Requests go through a client-side token bucket (`qps`, `burst`) that
-/// delays and never fails, and are retried by `client_options::retry`.
+/// delays and never fails, and are retried by `client_options::retry`. A
+/// request whose `request::cancel` is stopped before an attempt is not sent
+/// (`errc::cancelled`, counted in `client_stats::cancelled`).
 /// Bearer tokens from a token file are re-read when the file changes.
 class client : public std::enable_shared_from_this<client> {
  public:

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <random>
 #include <shared_mutex>
+#include <stop_token>
 
 #include "errors/describe.hpp"
 #include "kube/api/errc.hpp"
@@ -38,6 +39,9 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
 
   // Client thread only.
   std::atomic<bool> stopped{false};
+  /// Stopped with the informer: a list page still waiting in the client
+  /// (rate limiter, retry backoff) is then not sent.
+  std::stop_source lists;
   std::mutex watch_mtx;
   std::shared_ptr<watch_handle> watch; // guarded by watch_mtx
   /// Failures since the last success (the backoff's attempt).
@@ -103,11 +107,13 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
     lo.continue_token = std::move(continue_token);
     auto continuing = !lo.continue_token.empty();
     std::weak_ptr<impl> weak = shared_from_this();
-    cli->list(opts.res, opts.namespace_, std::move(lo),
-              [weak, continuing](caf::expected<nlohmann::json> result) {
-                if (auto self = weak.lock())
-                  self->on_page(std::move(result), continuing);
-              });
+    auto req = request::list_of(opts.res, opts.namespace_, std::move(lo));
+    req.cancel = lists.get_token();
+    cli->execute(std::move(req),
+                 [weak, continuing](caf::expected<nlohmann::json> result) {
+                   if (auto self = weak.lock())
+                     self->on_page(std::move(result), continuing);
+                 });
   }
 
   void on_page(caf::expected<nlohmann::json> result, bool continuing) {
@@ -303,6 +309,7 @@ struct informer::impl : std::enable_shared_from_this<informer::impl> {
   void stop() {
     if (stopped.exchange(true))
       return;
+    lists.request_stop();
     std::shared_ptr<watch_handle> handle;
     {
       std::lock_guard guard{watch_mtx};

@@ -80,7 +80,8 @@ class informer : public std::enable_shared_from_this<informer> {
   void start();
 
   /// Stops. On the client's thread, no handler call follows; from another
-  /// thread, one already running may finish.
+  /// thread, one already running may finish. A list page that waits in the
+  /// client (rate limiter, retry backoff) is not sent (`request::cancel`).
   void stop();
 
   /// Whether the first list has completed.

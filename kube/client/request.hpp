@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -75,6 +76,12 @@ struct request {
   /// When not empty, the URL path (and query) to use instead of the
   /// resource's, e.g. `/version` (see `raw`).
   std::string raw_path;
+  /// Once stop is requested, the request is not sent any more: while it
+  /// waits (for the rate limiter, a retry's backoff or its next page) it
+  /// completes at once with `errc::cancelled` and is never written to the
+  /// server; an attempt already sent completes as usual. Requesting actors
+  /// bind their requests to a `cancel_scope` (cancel_scope.hpp).
+  std::stop_token cancel;
 
   static request get(const resource& res, std::string namespace_,
                      std::string name);

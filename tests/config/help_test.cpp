@@ -15,7 +15,8 @@ CAF_TEST(the flag table holds every upstream flag) {
     // 1.1
     "serving-address", "max-client-certificate-duration", "cluster-id",
     "enable-client-cert-authenticator", "ca-trusted-node-accounts",
-    "max-concurrent-requests", "token-review-cache-ttl", // ours
+    "max-concurrent-requests", "token-review-cache-ttl",
+    "shutdown-grace-period", // ours
 
     // 1.2
     "certificate-namespace", "issuer-enabled", "issuer-name", "issuer-kind",

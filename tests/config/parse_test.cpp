@@ -174,6 +174,9 @@ std::vector<flag_case> flag_cases() {
     {"token-review-cache-ttl",
      {"--token-review-cache-ttl=1m30s"},
      [](auto& o) { return o.serving.token_review_cache_ttl == 90s; }},
+    {"shutdown-grace-period",
+     {"--shutdown-grace-period=1m30s"},
+     [](auto& o) { return o.serving.shutdown_grace_period == 90s; }},
     {"runtime-issuance-config-map-name",
      {"--runtime-issuance-config-map-name", "runtime-config-map"},
      [](auto& o) {

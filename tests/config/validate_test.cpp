@@ -112,6 +112,22 @@ CAF_TEST(token review cache ttl) {
                   "token-review-cache-ttl must not be negative, got -1s");
 }
 
+CAF_TEST(shutdown grace period) {
+  CAF_CHECK(ICSR_PARSE_OK({}).serving.shutdown_grace_period == 25s);
+  CAF_CHECK(
+    ICSR_PARSE_OK({"--shutdown-grace-period=3s"}).serving.shutdown_grace_period
+    == 3s);
+  CAF_CHECK(
+    ICSR_PARSE_OK({"--shutdown-grace-period=10m"}).serving.shutdown_grace_period
+    == 10min);
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--shutdown-grace-period=0"}),
+                  "shutdown-grace-period must be positive, got 0s");
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--shutdown-grace-period=-1s"}),
+                  "shutdown-grace-period must be positive, got -1s");
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--shutdown-grace-period=10m1s"}),
+                  "shutdown-grace-period must be at most 10m0s, got 10m1s");
+}
+
 CAF_TEST(max concurrent reconciles) {
   CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--max-concurrent-reconciles=0"}),
                   "max-concurrent-reconciles must be at least 1, got 0");

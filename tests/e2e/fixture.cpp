@@ -44,6 +44,18 @@ json kubectl_json(const test_cluster& cluster,
   return parsed;
 }
 
+json read_lease(const test_cluster& cluster, const std::string& namespace_,
+                const std::string& name) {
+  std::string err;
+  auto lease
+    = kubectl_json(cluster, {"get", "lease", name, "-n", namespace_}, &err);
+  return lease.is_object() ? lease : json(nullptr);
+}
+
+std::string leader_identity(const agent_process& agent) {
+  return agent.field_of("attempting to acquire leader lease", "identity");
+}
+
 std::vector<json> certificate_requests(const test_cluster& cluster) {
   std::string err;
   auto list = kubectl_json(

@@ -67,6 +67,15 @@ json kubectl_json(const test_cluster& cluster,
                   const std::vector<std::string>& args,
                   std::string* err = nullptr);
 
+/// The Lease `istio-system/istio-csr` (null when absent), via kubectl.
+json read_lease(const test_cluster& cluster,
+                const std::string& namespace_ = "istio-system",
+                const std::string& name = "istio-csr");
+
+/// The holderIdentity `agent` logged ("attempting to acquire leader lease
+/// ... identity=..."); empty if it logged none within 60 s.
+std::string leader_identity(const agent_process& agent);
+
 /// Every CertificateRequest in the certificate namespace.
 std::vector<json> certificate_requests(const test_cluster& cluster);
 

@@ -84,6 +84,14 @@ CAF_TEST(the schema checks types of our new values) {
   auto burst = render_values("app:\n  controller:\n    kubeApiBurst: 1.5\n");
   CAF_CHECK_NOT_EQUAL(burst.result.exit_code, 0);
   CAF_CHECK(contains(burst.result.err, "kubeApiBurst"));
+  // Whole seconds or minutes only: the pod's grace period is computed.
+  for (auto bad : {"25", "1h", "1.5s", "500ms", "0m"}) {
+    auto r = render_values(
+      std::string{"app:\n  server:\n    shutdownGracePeriod: \""} + bad
+      + "\"\n");
+    CAF_CHECK_NOT_EQUAL(r.result.exit_code, 0);
+    CAF_CHECK(contains(r.result.err, "shutdownGracePeriod"));
+  }
 }
 
 CAF_TEST(istiodCertificateEnable takes a boolean or a string) {

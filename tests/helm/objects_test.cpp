@@ -90,6 +90,21 @@ CAF_TEST(the deployment selects its pods and runs as the service account) {
   CAF_CHECK_EQUAL(str(sc["runAsNonRoot"]), "true");
   CAF_CHECK_EQUAL(str(sc["capabilities"]["drop"][0]), "ALL");
   CAF_CHECK_EQUAL(str(sc["seccompProfile"]["type"]), "RuntimeDefault");
+  // Kubernetes' default grace period (30 s) holds the binary's 25 s.
+  CAF_CHECK(!pod["spec"]["terminationGracePeriodSeconds"]);
+}
+
+CAF_TEST(the pod grace period follows the shutdown grace period) {
+  for (auto [value, seconds] :
+       {std::pair{"40s", "45"}, {"1m", "65"}, {"1m30s", "95"}}) {
+    auto r = must_render(
+      std::string{"app:\n  server:\n    shutdownGracePeriod: "} + value + "\n");
+    auto d = r.find("Deployment", name, "cert-manager");
+    CAF_REQUIRE(d);
+    CAF_CHECK_EQUAL(
+      str(d["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]),
+      seconds);
+  }
 }
 
 CAF_TEST(the services expose grpc and metrics to the pods) {

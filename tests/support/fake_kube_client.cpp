@@ -3,11 +3,15 @@
 #include <unordered_map>
 
 #include "caf/actor_system.hpp"
+#include "caf/exit_reason.hpp"
 #include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
+#include "caf/system_messages.hpp"
 #include "caf/test/unit_test.hpp"
 #include "caf/typed_event_based_actor.hpp"
 #include "caf/typed_response_promise.hpp"
+
+#include "kube/api/errc.hpp"
 
 namespace istio_csr::test {
 
@@ -38,6 +42,17 @@ void deliver(fake_kube_pointer self, std::size_t i, T&& x) {
 fake_kube_actor::behavior_type
 fake_kube_impl(fake_kube_pointer self, std::shared_ptr<fake_kube_log> log) {
   self->state.log = std::move(log);
+  // Stopped (the end of a test): what it never answered fails, so that an
+  // actor waiting for its answers (a signer's orderly stop) can end too.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    if (!msg.reason || msg.reason == caf::exit_reason::normal)
+      return;
+    auto promises = std::move(self->state.promises);
+    self->state.promises.clear();
+    for (auto& [i, rp] : promises)
+      rp.deliver(kube::make_error(kube::errc::cancelled, "fake stopped"));
+    self->quit(std::move(msg.reason));
+  });
   return {
     [self](kube::request& req) -> caf::result<kube::response> {
       auto& st = self->state;

@@ -3,6 +3,8 @@
 // A fake kube-client actor for actor tests on CAF's deterministic scheduler
 // (`test_coordinator_fixture`): it records every request and answers each
 // one only when the test says so, with an object or a `kube::errc` error.
+// Stopped with an exit message (not `kill`), it fails what it did not
+// answer (`errc::cancelled`).
 // Include only from CAF test translation units.
 
 #include <cstddef>

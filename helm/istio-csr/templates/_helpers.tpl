@@ -150,3 +150,15 @@ subjects:
   name: {{ include "cert-manager-istio-csr.name" $ctx }}
   namespace: {{ $ctx.Release.Namespace }}
 {{- end -}}
+
+{{/*
+The whole seconds of a duration in minutes and seconds ("40s", "1m",
+"1m30s": the forms values.schema.json allows for
+app.server.shutdownGracePeriod).
+*/}}
+{{- define "cert-manager-istio-csr.seconds" -}}
+{{- $text := toString . -}}
+{{- $minutes := regexFind "^[0-9]+m" $text | trimSuffix "m" | default "0" | int -}}
+{{- $seconds := regexFind "[0-9]+s$" $text | trimSuffix "s" | default "0" | int -}}
+{{- add (mul $minutes 60) $seconds -}}
+{{- end -}}

@@ -308,10 +308,6 @@ start_agent(const test_cluster& cluster, const std::string& root_file,
   return agent;
 }
 
-std::string leader_identity(const agent_process& agent) {
-  return agent.field_of("attempting to acquire leader lease", "identity");
-}
-
 std::vector<std::string> active_namespaces(const test_cluster& cluster) {
   std::string err;
   auto list = e2e::kubectl_json(cluster, {"get", "namespaces"}, &err);
@@ -322,14 +318,6 @@ std::vector<std::string> active_namespaces(const test_cluster& cluster) {
     if (kube::string_at(item, {"status", "phase"}) == "Active")
       out.push_back(kube::object_ref{item}.name());
   return out;
-}
-
-json read_lease(const test_cluster& cluster, const std::string& namespace_,
-                const std::string& name) {
-  std::string err;
-  auto lease = e2e::kubectl_json(
-    cluster, {"get", "lease", name, "-n", namespace_}, &err);
-  return lease.is_object() ? lease : json(nullptr);
 }
 
 } // namespace istio_csr::test::controllers

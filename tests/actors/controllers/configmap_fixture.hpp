@@ -26,6 +26,7 @@
 #include "actors/supervisor/supervisor.hpp"
 #include "actors/system/system_config.hpp"
 #include "kube/client/client.hpp"
+#include "tests/e2e/fixture.hpp"
 #include "tests/support/agent.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_cluster.hpp"
@@ -173,18 +174,13 @@ start_agent(const test_cluster& cluster, const std::string& root_file,
             const std::vector<std::string>& extra,
             const std::map<std::string, std::string>& env, std::string& why);
 
-/// The holderIdentity `agent` logged ("attempting to acquire leader lease
-/// ... identity=..."); empty if it logged none within 60 s.
-std::string leader_identity(const agent_process& agent);
+using e2e::leader_identity;
 
 /// The namespaces in phase Active, via kubectl: the ones the ConfigMap
 /// controller must serve (a Terminating one, e.g. of an earlier test on a
 /// shared real cluster, gets nothing, as upstream).
 std::vector<std::string> active_namespaces(const test_cluster& cluster);
 
-/// The Lease `istio-system/istio-csr` (null when absent), via kubectl.
-json read_lease(const test_cluster& cluster,
-                const std::string& namespace_ = "istio-system",
-                const std::string& name = "istio-csr");
+using e2e::read_lease;
 
 } // namespace istio_csr::test::controllers

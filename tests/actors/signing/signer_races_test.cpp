@@ -35,10 +35,10 @@
 #include "signing_api/sign_reply.hpp"
 #include "signing_api/sign_request.hpp"
 #include "tests/actors/signing/fake_cr_watcher.hpp"
+#include "tests/actors/signing/result_code.hpp"
 #include "tests/pki/test_pki.hpp"
 #include "tests/support/actors.hpp"
 #include "tests/support/fake_kube_client.hpp"
-#include "tests/actors/signing/result_code.hpp"
 
 using namespace std::chrono_literals;
 using namespace istio_csr;
@@ -664,6 +664,55 @@ CAF_TEST(a TTL of zero disables the cache) {
   CAF_REQUIRE(with);
   CAF_CHECK(with->ttl() == 10s);
   CAF_CHECK_EQUAL(with->capacity(), 4096u);
+}
+
+CAF_TEST(an orderly stop deletes what the signer created before it ends) {
+  start();
+  auto down = std::make_shared<bool>(false);
+  helpers.push_back(sys.spawn(
+    [](caf::event_based_actor* s, caf::actor target,
+       std::shared_ptr<bool> down) -> caf::behavior {
+      s->monitor(target);
+      s->set_down_handler([down](caf::down_msg&) { *down = true; });
+      return {[](int) {}};
+    },
+    caf::actor_cast<caf::actor>(signer), down));
+  sched.run();
+  // One call waits on the issuer, one has its create on the way, one its
+  // TokenReview.
+  auto waiting = sign();
+  auto name = until_wait(*waiting);
+  auto creating = sign(time_point::max(), "b-token");
+  answer_review();
+  auto create = pending_create();
+  auto reviewing = sign(time_point::max(), "c-token");
+  auto review = kube.pending_one(kube::verb::create, "tokenreviews");
+  caf::anon_send_exit(signer, caf::exit_reason::user_shutdown);
+  sched.run();
+  // Every call ends at once, with a code istio-agent retries.
+  CAF_CHECK_EQUAL(waiting->code(), "signer_unavailable");
+  CAF_CHECK_EQUAL(creating->code(), "signer_unavailable");
+  CAF_CHECK_EQUAL(reviewing->code(), "signer_unavailable");
+  // What is not sent yet never will be (the kube client drops it).
+  CAF_CHECK(kube.at(review).cancel.stop_requested());
+  CAF_CHECK(kube.at(create).cancel.stop_requested());
+  // The waiting call's object goes; the signer stays for that delete and
+  // for the create on its way.
+  CAF_CHECK_EQUAL(deletes_of(name), 1u);
+  CAF_CHECK(!*down);
+  // The create was on the wire after all: that object goes too.
+  auto created = answer_create(create);
+  sched.run();
+  CAF_CHECK_EQUAL(deletes_of(created), 1u);
+  CAF_CHECK(!*down);
+  // New calls meanwhile are refused, retriable.
+  auto late = sign(time_point::max(), "d-token");
+  CAF_CHECK_EQUAL(late->code(), "signer_unavailable");
+  // Both deletes answered: the signer is done.
+  for (auto i : kube.pending(kube::verb::remove, "certificaterequests"))
+    kube.answer(i, json{{"kind", "Status"}, {"status", "Success"}});
+  sched.run();
+  CAF_CHECK(*down);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

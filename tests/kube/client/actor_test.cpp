@@ -15,25 +15,7 @@ using namespace istio_csr;
 using namespace istio_csr::kube;
 using namespace istio_csr::kube::testing;
 
-namespace {
-
-struct fixture {
-  fixture() : sys(init(cfg)) {
-    // nop
-  }
-
-  static caf::actor_system_config& init(caf::actor_system_config& cfg) {
-    istio_csr::errors::add_categories(cfg, {error_category});
-    return cfg;
-  }
-
-  caf::actor_system_config cfg;
-  caf::actor_system sys;
-};
-
-} // namespace
-
-CAF_TEST_FIXTURE_SCOPE(kube_actors, fixture)
+CAF_TEST_FIXTURE_SCOPE(kube_actors, actor_system_fixture)
 
 CAF_TEST(the client actor answers requests with objects or typed errors) {
   auto c = cluster_client();

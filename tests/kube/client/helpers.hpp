@@ -11,6 +11,8 @@
 #include <optional>
 #include <vector>
 
+#include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
 #include "caf/test/unit_test.hpp"
 
 #include "errors/describe.hpp"
@@ -19,8 +21,9 @@
 #include "kube/client/config.hpp"
 #include "pki/csr.hpp"
 #include "pki/private_key.hpp"
-#include "tests/support/test_cluster.hpp"
+#include "tests/kube/client/test_server.hpp"
 #include "tests/support/skip.hpp"
+#include "tests/support/test_cluster.hpp"
 
 namespace istio_csr::kube::testing {
 
@@ -96,6 +99,42 @@ struct watch_log {
     return end.has_value();
   }
 };
+
+/// A real actor system that renders `kube::errc` errors.
+struct actor_system_fixture {
+  actor_system_fixture() : sys(init(cfg)) {
+    // nop
+  }
+
+  static caf::actor_system_config& init(caf::actor_system_config& cfg) {
+    errors::add_categories(cfg, {error_category});
+    return cfg;
+  }
+
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
+};
+
+/// A client configuration for the in-test server `srv` (its CA, a static
+/// token).
+inline client_config config_for(const test::https_test_server& srv) {
+  client_config cfg;
+  cfg.server = srv.url();
+  cfg.ca_pem = test::test_pki::get().ca_pem;
+  cfg.token = "static-token";
+  return cfg;
+}
+
+/// A client of `cfg` whose retries start after 10 ms (unless `backoff`).
+inline std::shared_ptr<client>
+make_client(client_config cfg, client_options opts = {},
+            std::chrono::milliseconds backoff = 10ms) {
+  opts.retry.initial_backoff = backoff;
+  auto c = client::make(std::move(cfg), std::move(opts));
+  if (!c)
+    CAF_FAIL("client::make failed: " << errors::describe(c.error()));
+  return std::move(*c);
+}
 
 /// The cluster of this test process: one devcluster (or the real cluster
 /// of ISTIO_CSR_TEST_KUBECONFIG), started on first use.

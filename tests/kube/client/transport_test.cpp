@@ -19,7 +19,9 @@ using istio_csr::test::wait_until;
 using json = nlohmann::json;
 using conn_t = https_test_server::connection;
 using istio_csr::kube::testing::call;
+using istio_csr::kube::testing::config_for;
 using istio_csr::kube::testing::gate;
+using istio_csr::kube::testing::make_client;
 using istio_csr::kube::testing::watch_log;
 
 namespace {
@@ -44,23 +46,6 @@ std::string event(const char* type, const json& obj) {
 /// reference: no references into temporaries).
 request_info last_request(const https_test_server& srv) {
   return srv.requests().back();
-}
-
-client_config config_for(const https_test_server& srv) {
-  client_config cfg;
-  cfg.server = srv.url();
-  cfg.ca_pem = test_pki::get().ca_pem;
-  cfg.token = "static-token";
-  return cfg;
-}
-
-std::shared_ptr<client> make_client(client_config cfg,
-                                    client_options opts = {}) {
-  opts.retry.initial_backoff = 10ms;
-  auto c = client::make(std::move(cfg), std::move(opts));
-  if (!c)
-    CAF_FAIL("client::make failed: " << errors::describe(c.error()));
-  return std::move(*c);
 }
 
 } // namespace
