@@ -15,11 +15,16 @@
 #                 installs umoci, bubblewrap and skopeo (docs/image.md)
 #   make fresh-check  `make test` and `make run` in a fresh minimal Debian 12
 #                 root (scripts/fresh-check; slow, a full build; not in test)
+#   make fuzz     installs clang (scripts/install-deps --fuzz), builds the
+#                 fuzz targets in build-fuzz/ (libFuzzer, ASan, UBSan) and runs
+#                 each for FUZZ_SECONDS (default 60); FUZZ_TARGETS="a b" picks
+#                 some; stops at the first finding (scripts/fuzz,
+#                 docs/fuzzing.md). `make test` replays their seed corpora.
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test test-real release image bench format clean fresh-check
+.PHONY: all deps build run test test-real release image bench format clean fresh-check fuzz
 
 all: build
 
@@ -66,8 +71,15 @@ bench: release
 fresh-check:
 	@./scripts/fresh-check
 
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+
+fuzz: deps
+	@./scripts/install-deps --fuzz || { echo "make: installing clang for the fuzz targets failed in scripts/install-deps --fuzz (see above)" >&2; exit 1; }
+	@FUZZ_SECONDS="$(FUZZ_SECONDS)" FUZZ_TARGETS="$(FUZZ_TARGETS)" JOBS="$(JOBS)" ./scripts/fuzz
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf build build-asan build-release
+	rm -rf build build-asan build-release build-fuzz
