@@ -11,7 +11,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -19,11 +18,8 @@
 
 #include "actors/signing/policy/csr_policy.hpp"
 #include "fuzz/fuzz_input.hpp"
-#include "pki/crypto.hpp"
-#include "pki/der.hpp"
+#include "fuzz/signed_der.hpp"
 #include "pki/pem.hpp"
-#include "pki/private_key.hpp"
-#include "tests/support/der.hpp"
 
 using namespace istio_csr;
 namespace policy = istio_csr::actors::signing::policy;
@@ -31,48 +27,8 @@ namespace policy = istio_csr::actors::signing::policy;
 namespace {
 
 const pki::private_key& signing_key() {
-  static const auto key = [] {
-    auto k = pki::private_key::generate_ec(256);
-    if (!k)
-      std::abort();
-    return *k;
-  }();
+  static const auto key = fuzz::new_ec_key();
   return key;
-}
-
-/// A signed CSR of `info` with our key in place of its third element (the
-/// SubjectPublicKeyInfo); `info` as is when it is not a SEQUENCE of at
-/// least three elements.
-std::string signed_csr(std::string_view info) {
-  auto rest = info;
-  auto outer = pki::der::read(rest);
-  std::string body;
-  if (outer && outer->is(pki::der::tag::sequence, true)) {
-    auto inner = outer->content;
-    int index = 0;
-    while (!inner.empty()) {
-      auto before = inner;
-      auto element = pki::der::read(inner);
-      if (!element) {
-        body += before; // the unreadable rest, as written
-        break;
-      }
-      body += index++ == 2 ? signing_key().public_key().to_der()
-                           : std::string{element->whole};
-    }
-  } else {
-    body = std::string{info};
-  }
-  auto signed_info = test::der_sequence(body);
-  auto signature = pki::sign_sha256(signing_key(), signed_info);
-  if (!signature)
-    std::abort();
-  // AlgorithmIdentifier ecdsa-with-SHA256 (1.2.840.10045.4.3.2).
-  constexpr std::string_view ecdsa_with_sha256
-    = "\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02";
-  return test::der_sequence(
-    signed_info + std::string{ecdsa_with_sha256}
-    + test::der_tlv(0x03, std::string(1, '\0') + *signature));
 }
 
 } // namespace
@@ -87,7 +43,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   else if (mode == 1)
     pem = pki::pem_encode("CERTIFICATE REQUEST", in);
   else
-    pem = pki::pem_encode("CERTIFICATE REQUEST", signed_csr(in));
+    pem = pki::pem_encode("CERTIFICATE REQUEST",
+                          fuzz::signed_der(in, signing_key(), 2));
   const std::vector<std::string> identities{
     "spiffe://cluster.local/ns/default/sa/default"};
   auto decision = policy::authorize_csr(pem, identities);

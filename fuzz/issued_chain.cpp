@@ -14,7 +14,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,12 +21,10 @@
 #include "actors/signing/policy/chain.hpp"
 #include "actors/signing/policy/csr_policy.hpp"
 #include "fuzz/fuzz_input.hpp"
+#include "fuzz/signed_der.hpp"
 #include "pki/certificate.hpp"
-#include "pki/crypto.hpp"
 #include "pki/der.hpp"
 #include "pki/pem.hpp"
-#include "pki/private_key.hpp"
-#include "tests/support/der.hpp"
 
 using namespace istio_csr;
 namespace policy = istio_csr::actors::signing::policy;
@@ -35,47 +32,24 @@ namespace policy = istio_csr::actors::signing::policy;
 namespace {
 
 const pki::private_key& ca_key() {
-  static const auto key = [] {
-    auto k = pki::private_key::generate_ec(256);
-    if (!k)
-      std::abort();
-    return *k;
-  }();
+  static const auto key = fuzz::new_ec_key();
   return key;
 }
 
 /// `tbs` signed with the CA key; with the CA key in place of its
 /// SubjectPublicKeyInfo when `root`.
 std::string signed_certificate(std::string_view tbs, bool root) {
-  auto rest = tbs;
-  auto outer = pki::der::read(rest);
-  std::string body;
-  if (outer && outer->is(pki::der::tag::sequence, true)) {
-    auto inner = outer->content;
-    // [0] version, serial, signature, issuer, validity, subject, key.
-    int key_index = !inner.empty() && inner.front() == '\xa0' ? 6 : 5;
-    for (int index = 0; !inner.empty(); ++index) {
-      auto before = inner;
-      auto element = pki::der::read(inner);
-      if (!element) {
-        body += before;
-        break;
-      }
-      body += root && index == key_index ? ca_key().public_key().to_der()
-                                         : std::string{element->whole};
-    }
-  } else {
-    body = std::string{tbs};
+  int key_index = -1;
+  if (root) {
+    // [0] version (optional), serial, signature, issuer, validity, subject,
+    // key.
+    auto rest = tbs;
+    auto outer = pki::der::read(rest);
+    bool versioned
+      = outer && !outer->content.empty() && outer->content.front() == '\xa0';
+    key_index = versioned ? 6 : 5;
   }
-  auto signed_tbs = test::der_sequence(body);
-  auto signature = pki::sign_sha256(ca_key(), signed_tbs);
-  if (!signature)
-    std::abort();
-  constexpr std::string_view ecdsa_with_sha256
-    = "\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02";
-  return test::der_sequence(
-    signed_tbs + std::string{ecdsa_with_sha256}
-    + test::der_tlv(0x03, std::string(1, '\0') + *signature));
+  return fuzz::signed_der(tbs, ca_key(), key_index);
 }
 
 void use(const pki::certificate& cert) {

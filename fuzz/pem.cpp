@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "fuzz/fuzz_input.hpp"
@@ -26,7 +27,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                     && first->der == blocks.front().der,
                   "first_pem_block is pem_blocks' first");
   for (const auto& block : blocks) {
-    // What we write reads back as the same block.
+    // What we write reads back as the same block; except, as in Go, an
+    // empty one whose label holds ':' (its END line reads as a header).
+    if (block.der.empty() && block.type.find(':') != std::string::npos)
+      continue;
     auto again = pki::first_pem_block(pki::pem_encode(block.type, block.der));
     fuzz::require(again && again->type == block.type && again->der == block.der,
                   "pem_encode of a decoded block decodes to it");
