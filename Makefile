@@ -17,11 +17,16 @@
 #                 sanitizer build: CHAOS_DURATION (60s), CHAOS_SEED, CHAOS_RATE
 #   make fresh-check  `make test` and `make run` in a fresh minimal Debian 12
 #                 root (scripts/fresh-check; slow, a full build; not in test)
+#   make fuzz     installs clang (scripts/install-deps --fuzz), builds the
+#                 fuzz targets in build-fuzz/ (libFuzzer, ASan, UBSan) and runs
+#                 each for FUZZ_SECONDS (default 60); FUZZ_TARGETS="a b" picks
+#                 some; stops at the first finding (scripts/fuzz,
+#                 docs/fuzzing.md). `make test` replays their seed corpora.
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test test-real release image bench chaos format clean fresh-check
+.PHONY: all deps build run test test-real release image bench chaos format clean fresh-check fuzz
 
 all: build
 
@@ -72,8 +77,15 @@ chaos: deps build-asan/CMakeCache.txt
 fresh-check:
 	@./scripts/fresh-check
 
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+
+fuzz: deps
+	@./scripts/install-deps --fuzz || { echo "make: installing clang for the fuzz targets failed in scripts/install-deps --fuzz (see above)" >&2; exit 1; }
+	@FUZZ_SECONDS="$(FUZZ_SECONDS)" FUZZ_TARGETS="$(FUZZ_TARGETS)" JOBS="$(JOBS)" ./scripts/fuzz
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf build build-asan build-release
+	rm -rf build build-asan build-release build-fuzz

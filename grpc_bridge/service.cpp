@@ -6,6 +6,7 @@
 
 #include "caf/sec.hpp"
 
+#include "grpc_bridge/call_metadata.hpp"
 #include "grpc_bridge/status.hpp"
 #include "logging/logging.hpp"
 #include "metrics/grpc_server.hpp"
@@ -99,10 +100,6 @@ void grpc_reply::deliver(signing_api::sign_result result) {
   }
 }
 
-std::string_view view(const grpc::string_ref& s) {
-  return {s.data(), s.size()};
-}
-
 std::chrono::steady_clock::time_point
 to_steady(std::chrono::system_clock::time_point deadline) {
   using namespace std::chrono;
@@ -148,25 +145,10 @@ certificate_service::CreateCertificate(grpc::CallbackServerContext* ctx,
   caller.peer = conn->remote;
   caller.connection_id = conn->id;
   caller.client_cert = conn->client_cert;
-  constexpr std::string_view bearer = "Bearer ";
-  for (const auto& [key, value] : ctx->client_metadata()) {
-    auto k = view(key);
-    auto v = view(value);
-    if (k == "authorization") {
-      caller.has_authorization = true;
-      if (!caller.bearer_token && v.substr(0, bearer.size()) == bearer)
-        caller.bearer_token = std::string{v.substr(bearer.size())};
-    } else if (k == "clusterid") {
-      caller.cluster_ids.emplace_back(v);
-    }
-  }
+  read_call_metadata(ctx->client_metadata(), caller);
   req.csr_pem = request->csr();
   req.validity_seconds = request->validity_duration();
-  const auto& fields = request->metadata().fields();
-  if (auto i = fields.find("ImpersonatedIdentity");
-      i != fields.end()
-      && i->second.kind_case() == google::protobuf::Value::kStringValue)
-    req.impersonated_identity = i->second.string_value();
+  req.impersonated_identity = impersonated_identity(request->metadata());
   req.deadline = to_steady(ctx->deadline());
   auto reply = std::make_shared<grpc_reply>(r, response);
   r->attach(reply);

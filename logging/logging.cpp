@@ -405,7 +405,7 @@ void set_writer_for_testing(line_writer writer) {
 
 void log(spdlog::logger& logger, spdlog::level::level_enum level,
          std::string_view msg, std::initializer_list<field> fields,
-         std::source_location where) {
+         call_site where) {
   if (!logger.should_log(level))
     return;
   std::string payload;
@@ -424,9 +424,8 @@ void log(spdlog::logger& logger, spdlog::level::level_enum level,
       append_sized(payload, f.value);
     }
   }
-  logger.log(spdlog::source_loc{where.file_name(),
-                                static_cast<int>(where.line()),
-                                where.function_name()},
+  logger.log(spdlog::source_loc{where.file, static_cast<int>(where.line),
+                                where.function},
              level, spdlog::string_view_t{payload.data(), payload.size()});
 }
 

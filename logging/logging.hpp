@@ -3,7 +3,6 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
-#include <source_location>
 #include <string>
 #include <string_view>
 
@@ -49,16 +48,33 @@ struct field {
   std::string value;
 };
 
+/// Where a log call is, taken like `std::source_location::current()` as a
+/// default argument (the caller's file and line). Not `std::source_location`
+/// itself: libstdc++ 12 builds it on `__builtin_source_location`, which
+/// clang 14 lacks, and the fuzz targets are built with clang
+/// (docs/fuzzing.md).
+struct call_site {
+  const char* file = "";
+  unsigned line = 0;
+  const char* function = "";
+
+  static constexpr call_site
+  current(const char* file = __builtin_FILE(), unsigned line = __builtin_LINE(),
+          const char* function = __builtin_FUNCTION()) noexcept {
+    return {file, line, function};
+  }
+};
+
 /// Logs `msg` with structured `fields`; `where` is the call site (the
 /// `file:line` of the line). Never pass a token or a key here.
 void log(spdlog::logger& logger, spdlog::level::level_enum level,
          std::string_view msg, std::initializer_list<field> fields = {},
-         std::source_location where = std::source_location::current());
+         call_site where = call_site::current());
 
 /// Verbosity 0 (always shown): klog's `I` lines, JSON `"v":0`.
 inline void info(spdlog::logger& l, std::string_view msg,
                  std::initializer_list<field> fields = {},
-                 std::source_location where = std::source_location::current()) {
+                 call_site where = call_site::current()) {
   log(l, spdlog::level::info, msg, fields, where);
 }
 
@@ -66,31 +82,28 @@ inline void info(spdlog::logger& l, std::string_view msg,
 /// no level name).
 inline void warn(spdlog::logger& l, std::string_view msg,
                  std::initializer_list<field> fields = {},
-                 std::source_location where = std::source_location::current()) {
+                 call_site where = call_site::current()) {
   log(l, spdlog::level::warn, msg, fields, where);
 }
 
 /// klog's `E` lines; in JSON a line without `v` (the error in `err`).
 inline void error(spdlog::logger& l, std::string_view msg,
                   std::initializer_list<field> fields = {},
-                  std::source_location where
-                  = std::source_location::current()) {
+                  call_site where = call_site::current()) {
   log(l, spdlog::level::err, msg, fields, where);
 }
 
 /// Verbosity 2 (`-v 2`): created/signed/deleted objects.
 inline void debug(spdlog::logger& l, std::string_view msg,
                   std::initializer_list<field> fields = {},
-                  std::source_location where
-                  = std::source_location::current()) {
+                  call_site where = call_site::current()) {
   log(l, spdlog::level::debug, msg, fields, where);
 }
 
 /// Verbosity 3+: waiting, watch and file-watch details.
 inline void trace(spdlog::logger& l, std::string_view msg,
                   std::initializer_list<field> fields = {},
-                  std::source_location where
-                  = std::source_location::current()) {
+                  call_site where = call_site::current()) {
   log(l, spdlog::level::trace, msg, fields, where);
 }
 

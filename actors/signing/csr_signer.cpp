@@ -22,6 +22,7 @@
 #include "actors/signing/messages.hpp"
 #include "actors/signing/policy/csr_policy.hpp"
 #include "actors/signing/policy/duration.hpp"
+#include "actors/signing/policy/kube_jwt.hpp"
 #include "actors/signing/root_store.hpp"
 #include "actors/supervisor/errors.hpp"
 #include "errors/describe.hpp"
@@ -37,27 +38,16 @@
 #include "pki/certificate.hpp"
 #include "pki/error.hpp"
 #include "signing_api/sign_errc.hpp"
-#include "signing_api/spiffe.hpp"
 
 namespace istio_csr::actors::signing {
 
 namespace {
 
+using policy::caller_identity;
 using signing_api::sign_errc;
 
 constexpr std::string_view timeout_failure
   = "timed out waiting for the certificate request to be signed";
-
-/// Who the caller is, once authenticated.
-struct caller_identity {
-  std::vector<std::string> identities;
-  /// From the TokenReview (empty for client-certificate callers), for
-  /// Ambient node authorization.
-  std::string ns;
-  std::string service_account;
-  std::string pod_name;
-  std::string pod_uid;
-};
 
 /// One signing request in progress.
 struct pending_request {
@@ -521,47 +511,6 @@ void authorized(signer_pointer self, uint64_t id, caller_identity who) {
   check_csr(self, id, std::move(identities), who.identities);
 }
 
-/// Checks a TokenReview answer as istio's Kube JWT authenticator does.
-caf::expected<caller_identity> check_review(const signer_options& opts,
-                                            const nlohmann::json& review) {
-  kube::token_review_view view{review};
-  auto fail = [](std::string text) {
-    return caf::make_error(caf::sec::invalid_argument, std::move(text));
-  };
-  if (!view.error().empty())
-    return fail("the service account authentication returns an error: "
-                + view.error());
-  if (!view.authenticated())
-    return fail("the token is not authenticated");
-  auto groups = view.groups();
-  if (std::find(groups.begin(), groups.end(), "system:serviceaccounts")
-      == groups.end())
-    return fail("the token is not a service account");
-  const auto& user = view.username();
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (true) {
-    auto colon = user.find(':', start);
-    parts.push_back(user.substr(start, colon - start));
-    if (colon == std::string::npos)
-      break;
-    start = colon + 1;
-  }
-  if (parts.size() != 4 || parts[0] != "system" || parts[1] != "serviceaccount")
-    return fail("invalid username field in the token review result");
-  caller_identity who;
-  who.ns = parts[2];
-  who.service_account = parts[3];
-  auto id = signing_api::format_spiffe_identity(opts.trust_domain, who.ns,
-                                                who.service_account);
-  if (!id)
-    return fail(errors::message(id.error()));
-  who.identities.push_back(std::move(*id));
-  who.pod_name = view.extra_value("authentication.kubernetes.io/pod-name");
-  who.pod_uid = view.extra_value("authentication.kubernetes.io/pod-uid");
-  return who;
-}
-
 /// Step 1: cluster id and authentication.
 void authenticate(signer_pointer self, uint64_t id) {
   auto& st = self->state;
@@ -579,38 +528,21 @@ void authenticate(signer_pointer self, uint64_t id) {
       return;
     }
   }
-  // Kube JWT: exactly one clusterid value counts, anything else is empty.
-  const auto& cluster_ids = caller.cluster_ids;
-  auto cluster = cluster_ids.size() == 1 ? cluster_ids.front() : std::string{};
-  if (!cluster.empty() && cluster != st.opts->cluster_id) {
-    refuse(self, id,
-           "client claims to be in cluster \"" + cluster
-             + "\", but we only know about local cluster \""
-             + st.opts->cluster_id + "\"");
+  // Kube JWT: cluster id, a printable bearer token, before any API call.
+  auto checked = policy::kube_jwt_token(caller, st.opts->cluster_id);
+  if (!checked) {
+    refuse(self, id, errors::message(checked.error()));
     return;
   }
-  if (!caller.bearer_token) {
-    refuse(self, id,
-           caller.has_authorization
-             ? "no bearer token exists in HTTP authorization header"
-             : "no HTTP authorization header exists");
-    return;
-  }
-  // A JWT is printable ASCII. Anything else would only make the TokenReview
-  // fail (or not encode as JSON): refuse it before any API call.
-  const auto& token = *caller.bearer_token;
-  if (!std::all_of(token.begin(), token.end(),
-                   [](char c) { return c > ' ' && c < '\x7f'; })) {
-    refuse(self, id, "the bearer token is not printable ASCII");
-    return;
-  }
+  auto token = *checked;
   // A successful review of the same token and audiences, still live, is
   // reused (actors/signing/token_review_cache.hpp; the key is a hash).
   std::string cache_key;
   if (auto& cache = st.deps.token_reviews) {
     cache_key = token_review_cache::key_of(token, st.opts->token_audiences);
     if (auto status = cache->find(cache_key, self->clock().now())) {
-      auto who = check_review(*st.opts, nlohmann::json{{"status", *status}});
+      auto who = policy::review_identity(st.opts->trust_domain,
+                                         nlohmann::json{{"status", *status}});
       if (who) {
         logging::debug(*st.log, "TokenReview answered from the cache",
                        {{"identities", join(who->identities)}});
@@ -633,7 +565,8 @@ void authenticate(signer_pointer self, uint64_t id) {
     .then(
       [self, id, observe, cache_key, started](kube::response& answer) {
         observe();
-        auto who = check_review(*self->state.opts, answer.body());
+        auto who = policy::review_identity(self->state.opts->trust_domain,
+                                           answer.body());
         if (!who) {
           refuse(self, id, errors::message(who.error()));
           return;

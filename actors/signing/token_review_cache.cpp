@@ -51,8 +51,12 @@ std::optional<std::string> base64url_decode(std::string_view in) {
   return out;
 }
 
-/// Year 9999: a later `exp` cannot shorten anything.
-constexpr double max_exp_seconds = 253402300799.0;
+/// The last second system_clock holds (2262 with libstdc++'s nanoseconds):
+/// a later `exp` cannot shorten anything either, and would not convert.
+constexpr double max_exp_seconds
+  = static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::duration::max())
+                          .count());
 
 } // namespace
 

@@ -59,7 +59,7 @@ class proxy_actor : public caf::event_based_actor {
         stop(std::move(x.reason));
     });
     return {
-      [this](proxy_attach& x) { attach(std::move(x.target)); },
+      [this](proxy_attach& x) { attach_target(std::move(x.target)); },
       [this](proxy_sweep x) { sweep(x.epoch); },
     };
   }
@@ -208,7 +208,7 @@ class proxy_actor : public caf::event_based_actor {
     send(this, proxy_sweep{epoch_});
   }
 
-  void attach(caf::actor target) {
+  void attach_target(caf::actor target) {
     if (alive_) {
       // The supervisor's down message overtook ours.
       demonitor(target_);

@@ -104,6 +104,11 @@ std::optional<system_clock::time_point> parse_time(std::string_view text) {
     return std::nullopt;
   auto tp
     = sys_days{ymd} + hours{hour} + minutes{minute} + seconds{second} - offset;
+  // system_clock counts nanoseconds: it holds 1677 to 2262 only.
+  constexpr auto earliest = ceil<seconds>(system_clock::time_point::min());
+  constexpr auto latest = floor<seconds>(system_clock::time_point::max());
+  if (tp < earliest || tp >= latest)
+    return std::nullopt;
   return time_point_cast<system_clock::duration>(tp + frac);
 }
 

@@ -16,7 +16,8 @@ std::string format_time(std::chrono::system_clock::time_point tp);
 std::string format_micro_time(std::chrono::system_clock::time_point tp);
 
 /// Parses RFC 3339 (`Z` or `+hh:mm` offset, optional fraction of up to nine
-/// digits). Returns nullopt on malformed input.
+/// digits). Returns nullopt on malformed input, and for a time system_clock
+/// cannot hold (before 1677-09-21, after 2262-04-11).
 std::optional<std::chrono::system_clock::time_point>
 parse_time(std::string_view text);
 

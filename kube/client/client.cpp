@@ -457,6 +457,13 @@ void client::impl::on_result(std::shared_ptr<request_op> op,
         op, make_error(errc::decode_error, to_string(op->req.method) + " "
                                              + op->req.target()
                                              + ": the response is not JSON"));
+    // Every answer of the API is an object (an object, a list, a Status);
+    // callers rely on it (a list page is extended with its items).
+    if (!raw.empty() && !body.is_object())
+      return complete(
+        op, make_error(errc::decode_error,
+                       to_string(op->req.method) + " " + op->req.target()
+                         + ": the response is not a JSON object"));
     if (!op->req.all_pages)
       return complete(op, std::move(body));
     // Paging: collect the items, follow `continue`.

@@ -70,6 +70,24 @@ CAF_TEST(the exp claim is read without trust) {
     CAF_CHECK_EQUAL(jwt_expiry(bad).has_value(), false);
 }
 
+// Found by fuzz/request_metadata: an `exp` beyond what system_clock holds
+// (nanoseconds since 1970: until 2262), e.g. in milliseconds, was converted
+// with undefined behaviour; on x86 it read as 1677, a token long expired,
+// and its review was never cached.
+CAF_TEST(an exp beyond the range of the clock is the latest time it holds) {
+  // {"exp":1801700000000} (milliseconds), {"exp":1e300}.
+  for (auto token :
+       {"e30.eyJleHAiOjE4MDE3MDAwMDAwMDB9.s", "e30.eyJleHAiOjFlMzAwfQ.s"}) {
+    auto exp = jwt_expiry(token);
+    CAF_REQUIRE(exp.has_value());
+    CAF_CHECK(*exp > wall_now + std::chrono::hours{24 * 365 * 200});
+    token_review_cache cache{10s, 4, [] { return wall_now; }};
+    auto k = token_review_cache::key_of(token, {"a"});
+    cache.insert(k, token, status("u"), t(0s));
+    CAF_CHECK(cache.find(k, t(10s - 1ns)) == status("u"));
+  }
+}
+
 CAF_TEST(entries expire at the ttl or the token expiry) {
   token_review_cache cache{10s, 4, [] { return wall_now; }};
   auto k1 = token_review_cache::key_of("plain", {"a"});

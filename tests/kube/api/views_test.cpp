@@ -52,6 +52,24 @@ CAF_TEST(go durations and kubernetes times) {
   CAF_CHECK(!parse_time("2024-05-01T10:02:03"));
 }
 
+// Found by fuzz/kube_object: a Lease's acquireTime in the year 6593
+// overflowed the conversion to system_clock's nanoseconds (undefined
+// behaviour: any time could come out). RFC 3339 reaches 9999, system_clock
+// only 1677 to 2262: outside, a time reads as absent, as a malformed one.
+CAF_TEST(times beyond the range of system_clock are not parsed) {
+  CAF_CHECK(!parse_time("6593-05-01T10:00:00.123456Z"));
+  CAF_CHECK(!parse_time("9999-12-31T23:59:59Z"));
+  CAF_CHECK(!parse_time("0001-01-01T00:00:00Z"));
+  CAF_CHECK(!parse_time("2262-04-12T00:00:00Z"));
+  CAF_CHECK(!parse_time("1677-09-21T00:00:00Z"));
+  auto last = parse_time("2262-04-11T23:47:15.999999999Z");
+  CAF_REQUIRE(last.has_value());
+  CAF_CHECK(*last < std::chrono::system_clock::time_point::max());
+  auto first = parse_time("1677-09-21T00:12:44Z");
+  CAF_REQUIRE(first.has_value());
+  CAF_CHECK(*first > std::chrono::system_clock::time_point::min());
+}
+
 CAF_TEST(certificate request builder follows upstream) {
   certificate_request_spec spec;
   spec.namespace_ = "istio-system";

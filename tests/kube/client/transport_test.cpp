@@ -180,6 +180,25 @@ CAF_TEST(status bodies become typed errors) {
   CAF_CHECK_EQUAL(patch.header("content-type"), "application/merge-patch+json");
 }
 
+// Found by fuzz/kube_object: a success answer whose JSON is no object (a
+// broken or hostile server) threw from the client's I/O thread for a paged
+// list (std::terminate), and reached callers as an "object" otherwise.
+CAF_TEST(a success answer that is no JSON object is a decode error) {
+  https_test_server srv{[](const request_info& req, conn_t& c) {
+    c.respond(200,
+              req.target.find("/cm") != std::string::npos ? "\"cm\"" : "[1]");
+  }};
+  auto cli = make_client(config_for(srv));
+  auto res = call(*cli, request::list_all(resources::configmaps, "ns", {}));
+  CAF_CHECK(!res && is(res.error(), errc::decode_error));
+  res = call(*cli, request::get(resources::configmaps, "ns", "cm"));
+  CAF_CHECK(!res && is(res.error(), errc::decode_error));
+  if (!res)
+    CAF_CHECK_EQUAL(errors::message(res.error()),
+                    "get /api/v1/namespaces/ns/configmaps/cm: the response "
+                    "is not a JSON object");
+}
+
 CAF_TEST(429 is retried after Retry-After even for generateName creates) {
   std::atomic<int> n{0};
   https_test_server srv{[&](const request_info&, conn_t& c) {
