@@ -45,14 +45,6 @@ root_cert_plan plan_root_cert(std::string_view namespace_,
                               const nlohmann::json* current,
                               const std::string& root_pem);
 
-/// Whether `current` (nullptr: none) already is what `plan_root_cert` wants.
-inline bool root_cert_converged(std::string_view namespace_,
-                                const nlohmann::json* current,
-                                const std::string& root_pem) {
-  return plan_root_cert(namespace_, current, root_pem).act
-         == root_cert_plan::action::none;
-}
-
 /// Whether the namespace `ns` (nullptr: it does not exist) gets the
 /// ConfigMap (docs/upstream.md §5, steps 1-3): it exists, its labels match
 /// `selector` and it is not Terminating.
