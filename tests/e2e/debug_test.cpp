@@ -94,9 +94,10 @@ struct fixture {
   }
 
   double signer_restarts() {
-    return std::max(0.0, sample(env.csr_agent->scrape(),
-                                "istio_csr_actor_restarts_total{actor=\"csr-"
-                                "signer\"}"));
+    return std::max(0.0,
+                    metric_sample(env.csr_agent->scrape(),
+                                  "istio_csr_actor_restarts_total{actor=\"csr-"
+                                  "signer\"}"));
   }
 };
 

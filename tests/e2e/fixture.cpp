@@ -391,16 +391,6 @@ start_agent(const test_cluster& cluster, const agent_settings& settings,
   return agent_process::start(opts, why);
 }
 
-double sample(const std::string& text, const std::string& series) {
-  std::istringstream lines{text};
-  for (std::string line; std::getline(lines, line);)
-    if (line.size() > series.size()
-        && line.compare(0, series.size(), series) == 0
-        && line[series.size()] == ' ')
-      return std::stod(line.substr(series.size() + 1));
-  return -1;
-}
-
 // -- environment --------------------------------------------------------------
 
 std::unique_ptr<environment>

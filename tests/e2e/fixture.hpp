@@ -212,10 +212,6 @@ struct test_ca {
 
 test_ca make_root(const std::string& common_name);
 
-/// The value of the sample `series` (name and labels exactly as exposed)
-/// in the Prometheus text `text`, or -1 when it has no such sample.
-double sample(const std::string& text, const std::string& series);
-
 /// How the agent is started. Defaults follow upstream's e2e values.
 struct agent_settings {
   std::string trust_domain = "foo.bar";
