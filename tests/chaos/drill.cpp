@@ -29,7 +29,6 @@ constexpr const char* selector_label = "chaos-drill";
 constexpr const char* agent_namespace = "cert-manager";
 constexpr const char* agent_account = "istio-csr-drill";
 constexpr const char* load_namespace = "chaos-load";
-constexpr const char* certificate_namespace = "istio-system";
 
 std::string trim(std::string s) {
   while (!s.empty()
@@ -194,23 +193,11 @@ struct churn {
 /// The root-cert ConfigMap of `ns`: its `root-cert.pem`, nullopt if none.
 std::optional<std::string> root_cert(const test_cluster& cluster,
                                      const std::string& ns) {
-  auto res = cluster.kubectl(
-    {"get", "configmap", "istio-ca-root-cert", "-n", ns, "-o", "json"});
-  if (res.exit_code != 0)
-    return std::nullopt;
-  auto cm = json::parse(res.out, nullptr, false);
-  if (cm.is_discarded())
+  auto cm = e2e::kubectl_json(
+    cluster, {"get", "configmap", "istio-ca-root-cert", "-n", ns});
+  if (cm.is_null())
     return std::nullopt;
   return cm.value("data", json::object()).value("root-cert.pem", "");
-}
-
-size_t certificate_requests(const test_cluster& cluster) {
-  auto res = cluster.kubectl(
-    {"get", "certificaterequests", "-n", certificate_namespace, "-o", "json"});
-  auto list = json::parse(res.out, nullptr, false);
-  if (res.exit_code != 0 || list.is_discarded())
-    return SIZE_MAX;
-  return list.value("items", json::array()).size();
 }
 
 void check(drill_report& r, bool ok, const std::string& what) {
@@ -424,7 +411,9 @@ drill_report run_drill(const drill_options& opts, std::ostream& log) {
   auto leaders = [&] {
     size_t n = 0;
     for (auto& rep : replicas)
-      n += sum_samples(rep.proc->scrape(), "leader_election_master_status")
+      n += e2e::metric_sample(rep.proc->scrape(),
+                              "leader_election_master_status{name=\"istio-"
+                              "csr\"}")
                > 0.5
              ? 1
              : 0;
@@ -436,11 +425,12 @@ drill_report run_drill(const drill_options& opts, std::ostream& log) {
         "exactly one replica leads (" + std::to_string(r.lease_holders) + ")");
   // No CertificateRequest left 2 x the timeout after the end.
   auto leak_deadline = opts.certificate_request_timeout * 2;
-  wait_until([&] { return certificate_requests(*cluster) == 0; },
+  auto left = [&] { return e2e::certificate_requests(*cluster).size(); };
+  wait_until([&] { return left() == 0; },
              std::chrono::duration_cast<std::chrono::milliseconds>(
                leak_deadline - (steady::now() - calm)),
              200ms);
-  r.leaked_certificate_requests = certificate_requests(*cluster);
+  r.leaked_certificate_requests = left();
   check(r, r.leaked_certificate_requests == 0,
         "no CertificateRequest left after 2 x --certificate-request-timeout ("
           + std::to_string(r.leaked_certificate_requests) + ")");
