@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -185,6 +186,19 @@ struct fixture : test_coordinator_fixture<actors::system_config> {
   /// Every request is answered.
   bool idle() const {
     return kube.unanswered() == 0;
+  }
+
+  /// Acquires, lets the first renewal go out unanswered and shuts down:
+  /// the pending renewal and the release written meanwhile.
+  std::pair<std::size_t, std::size_t> shutdown_during_renewal() {
+    auto t0 = acquire();
+    advance(t0 + 2s - now());
+    auto renewal = kube.pending_one(kube::verb::update, "leases");
+    anon_send_exit(elector, caf::exit_reason::user_shutdown);
+    sched.run();
+    auto updates = kube.pending(kube::verb::update, "leases");
+    CAF_REQUIRE_EQUAL(updates.size(), 2u);
+    return {renewal, updates[0] == renewal ? updates[1] : updates[0]};
   }
 };
 
@@ -438,14 +452,7 @@ CAF_TEST(shutdown stops the leader children then releases the lease) {
 }
 
 CAF_TEST(a release that races an inflight renewal reads and releases again) {
-  auto t0 = acquire();
-  advance(t0 + 2s - now());
-  auto renewal = kube.pending_one(kube::verb::update, "leases");
-  anon_send_exit(elector, caf::exit_reason::user_shutdown);
-  sched.run();
-  auto updates = kube.pending(kube::verb::update, "leases");
-  CAF_REQUIRE_EQUAL(updates.size(), 2u);
-  auto release = updates[0] == renewal ? updates[1] : updates[0];
+  auto [renewal, release] = shutdown_during_renewal();
   // The API server took the renewal first: the release's resourceVersion
   // is stale.
   accept_write(renewal);
@@ -464,14 +471,7 @@ CAF_TEST(a release that races an inflight renewal reads and releases again) {
 }
 
 CAF_TEST(a release that finds another holder writes nothing) {
-  auto t0 = acquire();
-  advance(t0 + 2s - now());
-  auto renewal = kube.pending_one(kube::verb::update, "leases");
-  anon_send_exit(elector, caf::exit_reason::user_shutdown);
-  sched.run();
-  auto updates = kube.pending(kube::verb::update, "leases");
-  CAF_REQUIRE_EQUAL(updates.size(), 2u);
-  auto release = updates[0] == renewal ? updates[1] : updates[0];
+  auto [renewal, release] = shutdown_during_renewal();
   kube.fail(renewal, kube::make_error(kube::errc::conflict));
   kube.fail(release, kube::make_error(kube::errc::conflict));
   sched.run();
