@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <csignal>
+#include <fstream>
 #include <iomanip>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
@@ -206,6 +208,15 @@ void check(drill_report& r, bool ok, const std::string& what) {
     r.failure = what;
 }
 
+/// Writes the agent's log into `opts.log_dir` (if set).
+void save_log(const drill_options& opts, const std::string& name,
+              const agent_process& agent) {
+  if (opts.log_dir.empty())
+    return;
+  std::ofstream{opts.log_dir + "/" + name}
+    << agent.log_tail(std::numeric_limits<std::size_t>::max());
+}
+
 std::string go_duration(std::chrono::milliseconds d) {
   return std::to_string(d.count()) + "ms";
 }
@@ -324,6 +335,7 @@ drill_report run_drill(const drill_options& opts, std::ostream& log) {
       log << "drill: SIGKILL replica 1\n";
       replicas[1].proc->process().signal(SIGKILL);
       replicas[1].proc->process().wait_exit(10s);
+      save_log(opts, "replica-1-killed.log", *replicas[1].proc);
       replicas[1].proc = agent_process::start(replicas[1].opts, err);
       if (!replicas[1].proc) {
         r.failure = "replica 1 did not restart: " + err;
@@ -375,6 +387,10 @@ drill_report run_drill(const drill_options& opts, std::ostream& log) {
   auto errors = report.value("errors", json::object());
   for (auto& [code, n] : errors.items())
     r.errors[code] = n.get<uint64_t>();
+  auto messages = report.value("error_messages", json::object());
+  for (auto& [code, m] : messages.items())
+    if (m.is_string())
+      r.error_messages[code] = m.get<std::string>();
   auto lat = report.value("latency_ms", json::object());
   r.latency_p50_ms = lat.value("p50", 0.0);
   r.latency_p99_ms = lat.value("p99", 0.0);
@@ -440,6 +456,8 @@ drill_report run_drill(const drill_options& opts, std::ostream& log) {
     r.kills += static_cast<uint64_t>(
       sum_samples(scrape, "istio_csr_chaos_kills_total"));
   }
+  for (size_t i = 0; i < replicas.size(); ++i)
+    save_log(opts, "replica-" + std::to_string(i) + ".log", *replicas[i].proc);
   r.seconds = std::chrono::duration<double>(steady::now() - started).count();
   return r;
 }
@@ -470,8 +488,12 @@ void print_report(const drill_options& opts, const drill_report& r,
       << "| Lease holders at the end | " << r.lease_holders << " |\n"
       << "| actors killed by chaos mode (replicas alive at the end) | "
       << r.kills << " |\n";
-  for (auto& [code, n] : r.errors)
-    out << "| errors after retries: " << code << " | " << n << " |\n";
+  for (auto& [code, n] : r.errors) {
+    out << "| errors after retries: " << code << " | " << n;
+    if (auto m = r.error_messages.find(code); m != r.error_messages.end())
+      out << " (e.g. \"" << m->second << "\")";
+    out << " |\n";
+  }
   out << "\nRestarts per actor (both replicas, as counted at the end):\n\n"
       << "| actor | restarts |\n|---|---|\n";
   for (auto& [actor, n] : r.restarts)

@@ -32,6 +32,9 @@ struct drill_options {
   std::chrono::seconds certificate_request_timeout{10};
   /// Namespaces created, relabelled and deleted per second.
   double churn_rate = 4;
+  /// When not empty, the agents' logs are written into this directory
+  /// (`replica-N.log`, `replica-1-killed.log`) for diagnosis.
+  std::string log_dir;
 };
 
 /// What a drill found.
@@ -44,6 +47,8 @@ struct drill_report {
   uint64_t retries = 0;
   uint64_t verify_failed = 0;
   std::map<std::string, uint64_t> errors; ///< after all retries, by code
+  /// One message per code, as the load tool saw it.
+  std::map<std::string, std::string> error_messages;
   double latency_p50_ms = 0, latency_p99_ms = 0, latency_max_ms = 0;
   uint64_t leaked_certificate_requests = 0;
   size_t namespaces_checked = 0;

@@ -4,7 +4,7 @@
 // CHAOS_DURATION (a Go duration), CHAOS_SEED, CHAOS_RATE, CHAOS_REPORT (a
 // file that also gets the Markdown report), CHAOS_KILL_INTERVAL ("" turns
 // chaos mode off) and CHAOS_FAULTS=0 (no API server faults) to tell their
-// effects apart.
+// effects apart; CHAOS_LOG_DIR (a directory) keeps the agents' logs.
 
 #define CAF_SUITE chaos.drill
 
@@ -54,6 +54,7 @@ CAF_TEST(restarts faults and churn under load lose nothing) {
     opts.kill_interval = k; // "" turns chaos mode off
   if (env("CHAOS_FAULTS") == "0")
     opts.faults = false;
+  opts.log_dir = env("CHAOS_LOG_DIR");
   auto report = run_drill(opts, std::cerr);
   print_report(opts, report, std::cout);
   if (auto file = env("CHAOS_REPORT"); !file.empty()) {
