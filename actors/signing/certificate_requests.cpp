@@ -3,6 +3,7 @@
 #include "kube/api/certificate_request.hpp"
 #include "kube/api/object.hpp"
 #include "kube/client/resource.hpp"
+#include "pki/crypto.hpp"
 
 namespace istio_csr::actors::signing {
 
@@ -26,7 +27,62 @@ nlohmann::json make_cr(const cr_settings& settings, const cr_request& req) {
   auto cr = kube::make_certificate_request(spec);
   cr["metadata"]["labels"][std::string{managed_by_label}]
     = std::string{managed_by_value};
+  if (!req.name.empty())
+    cr["metadata"]["name"] = req.name;
   return cr;
+}
+
+std::string new_cr_name() {
+  // The API server's alphabet (k8s.io/apimachinery/pkg/util/rand): no
+  // vowels, no look-alikes; 27 characters.
+  constexpr std::string_view alphabet = "bcdfghjklmnpqrstvwxz2456789";
+  constexpr size_t suffix_length = 5;
+  // Bytes below 243 = 9 * 27 map evenly onto the alphabet.
+  constexpr unsigned limit = 243;
+  std::string name = "istio-csr-";
+  while (name.size() < 10 + suffix_length)
+    for (unsigned char c : pki::random_bytes(2 * suffix_length))
+      if (c < limit && name.size() < 10 + suffix_length)
+        name += alphabet[c % alphabet.size()];
+  return name;
+}
+
+namespace {
+
+/// Every member of `sent` is in `existing` with the same value.
+bool contains_all(const nlohmann::json& sent, const nlohmann::json& existing) {
+  if (!sent.is_object())
+    return sent == existing;
+  if (!existing.is_object())
+    return false;
+  for (auto& [key, value] : sent.items()) {
+    auto i = existing.find(key);
+    if (i == existing.end() || *i != value)
+      return false;
+  }
+  return true;
+}
+
+} // namespace
+
+bool is_same_request(const nlohmann::json& sent,
+                     const nlohmann::json& existing) {
+  auto part = [](const nlohmann::json& obj, const char* a, const char* b) {
+    static const nlohmann::json none = nlohmann::json::object();
+    auto i = obj.find(a);
+    if (i == obj.end() || !i->is_object())
+      return none;
+    auto j = i->find(b);
+    return j == i->end() ? none : *j;
+  };
+  auto sent_spec = sent.find("spec");
+  auto existing_spec = existing.find("spec");
+  return sent_spec != sent.end() && existing_spec != existing.end()
+         && contains_all(*sent_spec, *existing_spec)
+         && contains_all(part(sent, "metadata", "labels"),
+                         part(existing, "metadata", "labels"))
+         && contains_all(part(sent, "metadata", "annotations"),
+                         part(existing, "metadata", "annotations"));
 }
 
 cr_outcome outcome_of(const nlohmann::json& cr) {

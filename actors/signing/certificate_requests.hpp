@@ -36,6 +36,11 @@ struct cr_settings {
 
 /// What one CertificateRequest asks for.
 struct cr_request {
+  /// A fixed `metadata.name` (`new_cr_name()`), sent beside
+  /// `generateName` (which the API server then ignores but stores): a
+  /// create repeated after an ambiguous failure cannot make a second
+  /// object. Empty: the server generates the name.
+  std::string name;
   /// The `istio.cert-manager.io/identities` annotation value.
   std::string identities;
   /// The CSR PEM: for workloads, re-encoded from exactly the DER the policy
@@ -48,8 +53,22 @@ struct cr_request {
 
 /// The CertificateRequest of docs/upstream.md §3.1 (`generateName: istio-csr-`,
 /// the identities annotation with the additional annotations merged on top,
-/// `isCA: false`) plus our `managed_by_label`.
+/// `isCA: false`) plus our `managed_by_label`, and `metadata.name` when
+/// `req.name` is set.
 nlohmann::json make_cr(const cr_settings& settings, const cr_request& req);
+
+/// `istio-csr-` and five random characters from the API server's
+/// `generateName` alphabet: the name the server would have generated,
+/// chosen by us (from OpenSSL's CSPRNG, so that nobody can predict it and
+/// take it first).
+std::string new_cr_name();
+
+/// Whether `existing` (read back after a create answered 409 AlreadyExists)
+/// is the object `sent` asked for: the same spec fields, labels and
+/// annotations we sent (the API server and cert-manager's webhook add
+/// others, such as `spec.username`).
+bool is_same_request(const nlohmann::json& sent,
+                     const nlohmann::json& existing);
 
 /// Where a CertificateRequest stands, in upstream's order of checks
 /// (docs/upstream.md §3.2): any `Denied=True`, then `Ready=False` with reason

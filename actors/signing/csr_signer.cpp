@@ -67,7 +67,26 @@ struct pending_request {
   metrics::gauge_hold waiting_gauge;
   /// When the create answered (actor clock): the issuer wait starts.
   caf::actor_clock::time_point created_at;
+  /// The CertificateRequest as sent (a fixed name): repeated as is after an
+  /// ambiguous failure, and compared with what a 409 finds.
+  nlohmann::json cr_body;
+  /// Kubernetes calls sent for this request, by step: a kube-client that
+  /// restarted while handling one is asked again, up to
+  /// `max_kube_attempts` times.
+  int review_attempts = 0;
+  int create_attempts = 0;
 };
+
+/// Attempts per Kubernetes step of a request when the kube-client restarts
+/// under it (a crash, chaos mode): each restart answers the calls it was
+/// handling `child_restarted`, and the restarted client is asked again.
+constexpr int max_kube_attempts = 3;
+
+/// Whether `err` says the kube-client restarted while handling the call
+/// (so the call may or may not have reached the API server).
+bool kube_restarted(const caf::error& err) {
+  return err == make_error(supervisor_errc::child_restarted);
+}
 
 struct signer_state {
   std::shared_ptr<const signer_options> opts;
@@ -128,7 +147,7 @@ void cr_write_done(signer_pointer self) {
 /// the request, nor cancelled with the signer), unless preserve (`force`
 /// deletes anyway).
 void delete_object(signer_pointer self, const std::string& name,
-                   bool force = false) {
+                   bool force = false, int attempt = 1) {
   auto& st = self->state;
   if ((st.opts->cr.preserve && !force) || name.empty())
     return;
@@ -142,7 +161,13 @@ void delete_object(signer_pointer self, const std::string& name,
                        {{"namespace", ns}, {"name", name}});
         cr_write_done(self);
       },
-      [self, log, ns, name](caf::error& err) {
+      [self, log, ns, name, force, attempt](caf::error& err) {
+        if (kube_restarted(err) && attempt < max_kube_attempts
+            && !self->state.stopping) {
+          delete_object(self, name, force, attempt + 1);
+          cr_write_done(self);
+          return;
+        }
         if (!kube::is(err, kube::errc::not_found))
           logging::error(*log, "failed to delete CertificateRequest",
                          {{"namespace", ns},
@@ -345,6 +370,126 @@ bool take_cr_slot(signer_pointer self, uint64_t id, pending_request& pr) {
   return false;
 }
 
+/// The CertificateRequest `obj` of request `id` exists (created, or found
+/// after a 409 to be the one we sent): wait for the issuer.
+void created(signer_pointer self, uint64_t id, const nlohmann::json& obj) {
+  auto& st = self->state;
+  auto name = kube::object_ref{obj}.name();
+  auto* pr = find(self, id);
+  if (pr == nullptr) {
+    // The request ended while the create was on its way.
+    delete_object(self, name);
+    return;
+  }
+  pr->cr_name = name;
+  pr->created_at = self->clock().now();
+  pr->waiting_gauge
+    = metrics::gauge_hold{metrics::ours().certificate_requests_waiting};
+  logging::debug(*st.log, "created CertificateRequest",
+                 {{"namespace", st.opts->cr.namespace_},
+                  {"name", name},
+                  {"identities", join(pr->identities)}});
+  // The create answer may already be final (an issuer faster than our
+  // request): the watcher's cache covers that too.
+  wait_for(self, id);
+}
+
+void send_create(signer_pointer self, uint64_t id);
+
+/// The create of request `id` answered 409: read the object back; ours
+/// (a repeated create whose first attempt got through) or a stranger that
+/// took the name (then a new name).
+void read_back(signer_pointer self, uint64_t id) {
+  auto& st = self->state;
+  auto* pr = find(self, id);
+  if (pr == nullptr)
+    return;
+  auto name = kube::object_ref{pr->cr_body}.name();
+  ++st.cr_writes;
+  self
+    ->request(st.deps.kube, caf::infinite,
+              st.kube_calls.bind(kube::request::get(
+                kube::resources::certificaterequests, st.opts->cr.namespace_,
+                name)))
+    .then(
+      [self, id, sent = pr->cr_body](kube::response& existing) {
+        auto* pr = find(self, id);
+        if (is_same_request(sent, existing.body())) {
+          created(self, id, existing.body());
+        } else if (pr != nullptr) {
+          // Not ours: never adopt what we did not write. A new name.
+          logging::warn(*self->state.log,
+                        "a CertificateRequest of another writer has our "
+                        "name, creating with a new one",
+                        {{"name", kube::object_ref{existing.body()}.name()}});
+          pr->cr_body["metadata"]["name"] = new_cr_name();
+          send_create(self, id);
+        }
+        cr_write_done(self);
+      },
+      [self, id, name](caf::error& err) {
+        auto* pr = find(self, id);
+        if (pr != nullptr && kube_restarted(err)
+            && pr->create_attempts < max_kube_attempts
+            && !self->state.stopping) {
+          ++pr->create_attempts;
+          read_back(self, id);
+        } else {
+          // When the request ended meanwhile, the object (if ours) is
+          // left to the orphan sweep: we cannot tell it from a stranger's.
+          fail_signing(self, id,
+                       "failed to read back CertificateRequest " + name + ": "
+                         + errors::describe(err));
+        }
+        cr_write_done(self);
+      });
+}
+
+/// Sends request `id`'s CertificateRequest (`cr_body`, a fixed name): the
+/// kube client repeats it after 5xx or a lost connection, and so do we
+/// after a kube-client restart; a 409 is read back (`read_back`).
+void send_create(signer_pointer self, uint64_t id) {
+  auto& st = self->state;
+  auto* pr = find(self, id);
+  if (pr == nullptr)
+    return;
+  ++pr->create_attempts;
+  auto req = kube::request::create(kube::resources::certificaterequests,
+                                   st.opts->cr.namespace_, pr->cr_body);
+  req.repeatable_create = true;
+  auto name = kube::object_ref{pr->cr_body}.name();
+  ++st.cr_writes;
+  self->request(st.deps.kube, caf::infinite, st.kube_calls.bind(std::move(req)))
+    .then(
+      [self, id](kube::response& answer) {
+        created(self, id, answer.body());
+        cr_write_done(self);
+      },
+      [self, id, name](caf::error& err) {
+        auto* pr = find(self, id);
+        if (pr == nullptr) {
+          // The request ended meanwhile; the create may have got through
+          // (not when it was never sent, or the name was taken).
+          if (!kube::is(err, kube::errc::already_exists)
+              && !kube::is(err, kube::errc::cancelled))
+            delete_object(self, name);
+        } else if (kube::is(err, kube::errc::already_exists)
+                   && pr->create_attempts <= max_kube_attempts
+                   && !self->state.stopping) {
+          read_back(self, id);
+        } else if (kube_restarted(err)
+                   && pr->create_attempts < max_kube_attempts
+                   && !self->state.stopping) {
+          send_create(self, id);
+        } else {
+          fail_signing(self, id,
+                       "failed to create CertificateRequest: "
+                         + errors::describe(err));
+        }
+        cr_write_done(self);
+      });
+}
+
 void create_request(signer_pointer self, uint64_t id,
                     std::chrono::seconds duration) {
   auto& st = self->state;
@@ -359,49 +504,15 @@ void create_request(signer_pointer self, uint64_t id,
   if (!take_cr_slot(self, id, *pr))
     return;
   cr_request req;
+  req.name = new_cr_name();
   req.identities = join(pr->identities);
   // Never the caller's text: the PEM of exactly the DER we checked.
   req.csr_pem = pr->approved->pem();
   req.duration = duration;
   req.usages = {"client auth", "server auth"};
   req.issuer = *issuer;
-  auto body = make_cr(st.opts->cr, req);
-  ++st.cr_writes;
-  self
-    ->request(st.deps.kube, caf::infinite,
-              st.kube_calls.bind(
-                kube::request::create(kube::resources::certificaterequests,
-                                      st.opts->cr.namespace_, std::move(body))))
-    .then(
-      [self, id](kube::response& created) {
-        auto& st = self->state;
-        auto name = kube::object_ref{created.body()}.name();
-        auto* pr = find(self, id);
-        if (pr == nullptr) {
-          // The request ended while the create was on its way.
-          delete_object(self, name);
-          cr_write_done(self);
-          return;
-        }
-        pr->cr_name = name;
-        pr->created_at = self->clock().now();
-        pr->waiting_gauge
-          = metrics::gauge_hold{metrics::ours().certificate_requests_waiting};
-        logging::debug(*st.log, "created CertificateRequest",
-                       {{"namespace", st.opts->cr.namespace_},
-                        {"name", name},
-                        {"identities", join(pr->identities)}});
-        // The create answer may already be final (an issuer faster than
-        // our request): the watcher's cache covers that too.
-        wait_for(self, id);
-        cr_write_done(self);
-      },
-      [self, id](caf::error& err) {
-        fail_signing(self, id,
-                     "failed to create CertificateRequest: "
-                       + errors::describe(err));
-        cr_write_done(self);
-      });
+  pr->cr_body = make_cr(st.opts->cr, req);
+  send_create(self, id);
 }
 
 /// The caller may have `identities`: CSR policy (the URI SANs must be
@@ -552,6 +663,7 @@ void authenticate(signer_pointer self, uint64_t id) {
       // Not expected (only successes go in): ask the API server.
     }
   }
+  ++pr->review_attempts;
   auto review = kube::make_token_review(token, st.opts->token_audiences);
   auto started = self->clock().now();
   auto observe = [self, started] {
@@ -584,6 +696,13 @@ void authenticate(signer_pointer self, uint64_t id) {
       },
       [self, id, observe](caf::error& err) {
         observe();
+        auto* pr = find(self, id);
+        if (pr != nullptr && kube_restarted(err)
+            && pr->review_attempts < max_kube_attempts
+            && !self->state.stopping) {
+          authenticate(self, id);
+          return;
+        }
         refuse(self, id,
                "failed to validate the JWT from cluster: "
                  + errors::describe(err));
@@ -646,8 +765,10 @@ signer_impl(signer_pointer self, std::shared_ptr<const signer_options> opts,
       auto id = st.next_id++;
       const auto& request = req->request();
       auto reply = request.reply;
-      st.requests.emplace(
-        id, pending_request{req, rp, {}, {}, {}, {}, false, {}, {}});
+      pending_request pr;
+      pr.req = req;
+      pr.rp = rp;
+      st.requests.emplace(id, std::move(pr));
       // The deadline: ours, never beyond the caller's. Measured on the
       // actor clock (steady_clock in production, virtual time under CAF's
       // test coordinator), which also times the delayed message.

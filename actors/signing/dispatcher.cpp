@@ -28,6 +28,10 @@ struct dispatcher_state {
 
 using dispatcher_pointer = dispatcher_actor::stateful_pointer<dispatcher_state>;
 
+/// Signers a request is given to when they go away with it (a crash, chaos
+/// mode): the first one and two more, each the next after the one lost.
+constexpr int max_dispatch_attempts = 3;
+
 /// Whether `err` says the signer went away with the request.
 bool signer_lost(const caf::error& err) {
   return err == make_error(supervisor_errc::child_restarted)
@@ -50,8 +54,8 @@ void dispatch(dispatcher_pointer self, request_ref req, int attempt,
             auto& st = self->state;
             if (req->reply().finished() || req->reply().cancelled())
               return;
-            if (signer_lost(err) && attempt == 0) {
-              logging::warn(*st.log, "signer lost a call, retrying once",
+            if (signer_lost(err) && attempt + 1 < max_dispatch_attempts) {
+              logging::warn(*st.log, "signer lost a call, retrying",
                             {{"signer", std::to_string(index)},
                              {"err", errors::describe(err)}});
               dispatch(self, req, attempt + 1, index);

@@ -17,9 +17,9 @@ namespace istio_csr::actors::signing {
 /// (stable handles) and sends it the request as a request. When the answer
 /// says the signer died with the request (`child_restarted`,
 /// `child_stopped`, `request_receiver_down`) and the request is neither
-/// finished nor cancelled, it tries once more on the next signer; after
-/// that the request is answered `sign_errc::signer_unavailable` (retried by
-/// istio-agent).
+/// finished nor cancelled, it gives it to the next signer, up to three
+/// signers in all; after that the request is answered
+/// `sign_errc::signer_unavailable` (retried by istio-agent).
 using dispatcher_actor
   = caf::typed_actor<caf::reacts_to<sign_atom, request_ref>>;
 

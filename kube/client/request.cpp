@@ -231,13 +231,29 @@ std::string_view request::content_type() const {
   return "application/json";
 }
 
+namespace {
+
+bool has_fixed_name(const nlohmann::json& body) {
+  if (!body.is_object())
+    return false;
+  auto meta = body.find("metadata");
+  if (meta == body.end() || !meta->is_object())
+    return false;
+  auto name = meta->find("name");
+  return name != meta->end() && name->is_string()
+         && !name->get_ref<const std::string&>().empty();
+}
+
+} // namespace
+
 bool request::idempotent() const {
   switch (method) {
     case verb::get:
     case verb::list:
     case verb::watch: return true;
     case verb::create:
-      return res.create_is_idempotent || subresource == "token";
+      return res.create_is_idempotent || subresource == "token"
+             || (repeatable_create && has_fixed_name(body));
     default: return false;
   }
 }

@@ -82,6 +82,11 @@ struct request {
   /// server; an attempt already sent completes as usual. Requesting actors
   /// bind their requests to a `cancel_scope` (cancel_scope.hpp).
   std::stop_token cancel;
+  /// A create of a fixed `metadata.name` whose caller handles 409
+  /// AlreadyExists (by reading the object back): then the create is
+  /// repeated after failures that may have reached the server (5xx, a
+  /// connection lost after sending), as an idempotent request is.
+  bool repeatable_create = false;
 
   static request get(const resource& res, std::string namespace_,
                      std::string name);

@@ -1,9 +1,9 @@
 // The csr-dispatcher's retry on CAF's deterministic scheduler, against fake
 // signers that answer only when the test says so: a request lost with its
 // signer (`child_restarted` from the stable handle, or bounced by a dead
-// signer: `request_receiver_down`) goes once to the next signer; a second
-// loss answers `signer_unavailable`; finished or cancelled requests and
-// other failures are not retried.
+// signer: `request_receiver_down`) goes to the next signer, up to three
+// signers in all; a third loss answers `signer_unavailable`; finished or
+// cancelled requests and other failures are not retried.
 
 #define CAF_SUITE actors.dispatcher_retry
 
@@ -216,15 +216,30 @@ CAF_TEST(a request bounced by a dead signer goes to the next one) {
   CAF_CHECK_EQUAL(out->code(), "ok");
 }
 
-CAF_TEST(a second loss answers signer unavailable) {
+CAF_TEST(a second loss goes to the third signer) {
   auto out = make();
   dispatch(*out);
   lose(0, 0, restarted());
   CAF_REQUIRE(holds(1, 0, *out));
   lose(1, 0, caf::make_error(caf::sec::request_receiver_down));
+  CAF_CHECK_EQUAL(out->code(), "<none>");
+  CAF_REQUIRE(holds(2, 0, *out));
+  finish(2, 0);
+  CAF_CHECK_EQUAL(out->code(), "ok");
+}
+
+CAF_TEST(a third loss answers signer unavailable) {
+  auto out = make();
+  dispatch(*out);
+  lose(0, 0, restarted());
+  CAF_REQUIRE(holds(1, 0, *out));
+  lose(1, 0, caf::make_error(caf::sec::request_receiver_down));
+  CAF_REQUIRE(holds(2, 0, *out));
+  lose(2, 0, restarted());
   CAF_CHECK_EQUAL(out->code(), "signer_unavailable");
   CAF_CHECK_EQUAL(received(0), 1u);
-  CAF_CHECK_EQUAL(received(2), 0u);
+  CAF_CHECK_EQUAL(received(1), 1u);
+  CAF_CHECK_EQUAL(received(2), 1u);
 }
 
 CAF_TEST(a finished request is not retried) {

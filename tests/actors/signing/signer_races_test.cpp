@@ -4,7 +4,8 @@
 // the final event at the same instant (both orders), a cancel during the
 // TokenReview, the bound on waiting CertificateRequests, and the TokenReview
 // cache (reuse, expiry at the TTL and at the token's `exp`, failures not
-// cached, LRU bound, TTL 0) on virtual time.
+// cached, LRU bound, TTL 0) on virtual time, and the Kubernetes calls that a
+// restarted kube client lost or that found their object already there.
 
 #define CAF_SUITE actors.signer_races
 
@@ -26,6 +27,7 @@
 #include "actors/signing/signing_tree.hpp"
 #include "actors/signing/slot_pool.hpp"
 #include "actors/signing/token_review_cache.hpp"
+#include "actors/supervisor/errors.hpp"
 #include "actors/system/system_config.hpp"
 #include "config/options.hpp"
 #include "kube/api/errc.hpp"
@@ -251,9 +253,126 @@ struct fixture : test_coordinator_fixture<actors::system_config> {
   }
 };
 
+
+caf::error kube_client_restarted() {
+  return actors::make_error(actors::supervisor_errc::child_restarted);
+}
+
 } // namespace
 
 CAF_TEST_FIXTURE_SCOPE(signer_races_tests, fixture)
+
+CAF_TEST(a review lost with a restarted kube client is asked again) {
+  start(1h);
+  auto out = sign();
+  auto reviews
+    = [&] { return kube.find(kube::verb::create, "tokenreviews").size(); };
+  kube.fail(kube.pending_one(kube::verb::create, "tokenreviews"),
+            kube_client_restarted());
+  sched.run();
+  CAF_CHECK_EQUAL(out->code(), "<none>");
+  CAF_CHECK_EQUAL(reviews(), 2u);
+  until_wait(*out);
+  CAF_CHECK_EQUAL(out->code(), "<none>");
+}
+
+CAF_TEST(a review lost three times is refused) {
+  start(1h);
+  auto out = sign();
+  for (int i = 0; i < 3; ++i) {
+    CAF_REQUIRE_EQUAL(out->code(), "<none>");
+    kube.fail(kube.pending_one(kube::verb::create, "tokenreviews"),
+              kube_client_restarted());
+    sched.run();
+  }
+  CAF_CHECK_EQUAL(out->code(), "unauthenticated");
+  CAF_CHECK_EQUAL(kube.find(kube::verb::create, "tokenreviews").size(), 3u);
+}
+
+CAF_TEST(a create names its object and may be repeated) {
+  start(1h);
+  auto out = sign();
+  answer_review();
+  auto& req = kube.at(pending_create());
+  CAF_CHECK(req.repeatable_create);
+  CAF_CHECK(req.idempotent());
+  auto name = req.body["metadata"].value("name", "");
+  CAF_CHECK_EQUAL(name.size(), std::string{"istio-csr-xxxxx"}.size());
+  CAF_CHECK_EQUAL(name.rfind("istio-csr-", 0), 0u);
+  // Upstream's shape stays: generateName is sent too (and stored).
+  CAF_CHECK_EQUAL(req.body["metadata"].value("generateName", ""),
+                  "istio-csr-");
+}
+
+CAF_TEST(a create lost with a restarted kube client is sent again as is) {
+  start(1h);
+  auto out = sign();
+  answer_review();
+  auto first = pending_create();
+  auto sent = kube.at(first).body;
+  kube.fail(first, kube_client_restarted());
+  sched.run();
+  CAF_CHECK_EQUAL(out->code(), "<none>");
+  auto second = pending_create();
+  CAF_CHECK_NOT_EQUAL(first, second);
+  CAF_CHECK_EQUAL(kube.at(second).body, sent);
+  kube.answer(second, kube.at(second).body);
+  sched.run();
+  CAF_REQUIRE_EQUAL(watcher.waits().size(), 1u);
+  CAF_CHECK_EQUAL(watcher.waits().back().name,
+                  sent["metadata"]["name"].get<std::string>());
+}
+
+CAF_TEST(a create that finds its own object adopts it) {
+  start(1h);
+  auto out = sign();
+  answer_review();
+  auto create = pending_create();
+  auto sent = kube.at(create).body;
+  auto name = sent["metadata"]["name"].get<std::string>();
+  // An earlier attempt got through: the API server answers 409.
+  kube.fail(create, kube::make_error(kube::errc::already_exists));
+  sched.run();
+  auto get = kube.pending_one(kube::verb::get, "certificaterequests");
+  CAF_CHECK_EQUAL(kube.at(get).name, name);
+  // What cert-manager's webhook adds does not matter.
+  auto stored = sent;
+  stored["spec"]["username"] = "system:serviceaccount:cert-manager:istio-csr";
+  stored["metadata"]["uid"] = "1234";
+  kube.answer(get, stored);
+  sched.run();
+  CAF_CHECK_EQUAL(out->code(), "<none>");
+  CAF_REQUIRE_EQUAL(watcher.waits().size(), 1u);
+  CAF_CHECK_EQUAL(watcher.waits().back().name, name);
+  CAF_CHECK_EQUAL(kube.find(kube::verb::create, "certificaterequests").size(),
+                  1u);
+}
+
+CAF_TEST(a create that finds a strangers object takes a new name) {
+  start(1h);
+  auto out = sign();
+  answer_review();
+  auto create = pending_create();
+  auto sent = kube.at(create).body;
+  auto name = sent["metadata"]["name"].get<std::string>();
+  kube.fail(create, kube::make_error(kube::errc::already_exists));
+  sched.run();
+  auto get = kube.pending_one(kube::verb::get, "certificaterequests");
+  // Another writer's object: another CSR.
+  auto theirs = sent;
+  theirs["spec"]["request"] = "b3RoZXI=";
+  kube.answer(get, theirs);
+  sched.run();
+  CAF_CHECK(watcher.waits().empty());
+  CAF_CHECK_EQUAL(out->code(), "<none>");
+  auto again = pending_create();
+  auto renamed = kube.at(again).body;
+  CAF_CHECK_NOT_EQUAL(renamed["metadata"]["name"].get<std::string>(), name);
+  renamed["metadata"]["name"] = name;
+  CAF_CHECK_EQUAL(renamed, sent);
+  // Never deleted: it is not ours.
+  CAF_CHECK_EQUAL(deletes_of(name), 0u);
+}
 
 CAF_TEST(a create answered after the deadline deletes the object) {
   start(10s);

@@ -64,6 +64,16 @@ CAF_TEST(the request kinds that are idempotent) {
   nlohmann::json cr{{"metadata", {{"generateName", "istio-csr-"}}}};
   CAF_CHECK(
     !request::create(resources::certificaterequests, "ns", cr).idempotent());
+  // ... unless it has a fixed name and its caller reads a 409 back.
+  auto named = request::create(resources::certificaterequests, "ns",
+                               {{"metadata", {{"name", "istio-csr-bcdfg"},
+                                              {"generateName", "istio-csr-"}}}});
+  CAF_CHECK(!named.idempotent());
+  named.repeatable_create = true;
+  CAF_CHECK(named.idempotent());
+  auto unnamed = request::create(resources::certificaterequests, "ns", cr);
+  unnamed.repeatable_create = true;
+  CAF_CHECK(!unnamed.idempotent());
   CAF_CHECK(!request::update(resources::configmaps, {}).idempotent());
   CAF_CHECK(!request::remove(resources::configmaps, "a", "b").idempotent());
   CAF_CHECK(
