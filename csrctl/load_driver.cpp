@@ -50,7 +50,7 @@ class driver {
       auto now = calls_.now();
       if (stop.load() && !report_.interrupted)
         interrupt();
-      if (now >= end_ && new_attempts_)
+      if (now >= end_ && !ended_)
         end_of_duration();
       if (plan_.rate > 0)
         start_due(now);
@@ -67,7 +67,7 @@ class driver {
       if (!new_calls_ && in_flight_ == 0 && retry_at_.empty())
         break;
       auto deadline = now + stop_poll;
-      if (new_attempts_)
+      if (!ended_)
         deadline = std::min(deadline, end_);
       if (plan_.rate > 0 && new_calls_)
         deadline = std::min(deadline, next_due_);
@@ -205,16 +205,11 @@ class driver {
       begin_or_idle(slot, calls_.now());
   }
 
-  /// No new attempt from now on: the calls waiting to retry end with
-  /// their last error.
+  /// No new call from now on; the calls started run to their end, retries
+  /// included, as istio-agent's would.
   void end_of_duration() {
+    ended_ = true;
     new_calls_ = false;
-    new_attempts_ = false;
-    while (!retry_at_.empty()) {
-      auto slot = retry_at_.top().second;
-      retry_at_.pop();
-      failed(slot);
-    }
   }
 
   void interrupt() {
@@ -247,6 +242,7 @@ class driver {
   size_t in_flight_ = 0; ///< attempts in flight
   bool new_calls_ = true;
   bool new_attempts_ = true;
+  bool ended_ = false; ///< the duration is over
 };
 
 } // namespace

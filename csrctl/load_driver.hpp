@@ -26,8 +26,8 @@ struct load_plan {
   double rate = 0;
   /// Calls to start (with a rate: starts due, skipped ones included).
   std::optional<uint64_t> count;
-  /// No call or attempt starts after this; attempts in flight finish and
-  /// calls waiting to retry end with their last error.
+  /// No call starts after this; the calls started run to their end,
+  /// retries included (as istio-agent's would).
   std::optional<std::chrono::nanoseconds> duration;
   /// Deadline of each attempt.
   std::chrono::milliseconds timeout{30000};
