@@ -22,8 +22,10 @@ struct registry {
 };
 
 registry& the_registry() {
-  static registry instance;
-  return instance;
+  // Never destroyed: errors are made and rendered on any thread (the kube
+  // client's I/O thread among them), also while the process exits.
+  static auto* instance = new registry;
+  return *instance;
 }
 
 std::string context_strings(const caf::message& ctx) {

@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
@@ -60,13 +61,24 @@ struct watcher_state {
   std::unordered_map<caf::actor_addr, std::set<std::string>> by_waiter;
   watcher_stats stats;
   bool sweep_scheduled = false;
+  /// Objects we sent a delete for and whose deletion the informer has not
+  /// seen yet: no sweep sends another one (on an overloaded API server,
+  /// repeated deletes of the same orphans every sweep fed the overload).
+  /// A failed delete leaves the set, so the next sweep tries again.
+  std::unordered_set<std::string> deleting;
 
   static inline const char* name = "cr-watcher";
 };
 
-/// The cr-watcher with its internal message: informer events.
+/// `(cr_deleted_atom, name, ok)`: the cr-watcher's own delete of `name`
+/// answered (internal).
+using cr_deleted_atom = caf::atom_constant<caf::atom("crw_deld")>;
+
+/// The cr-watcher with its internal messages: informer events and the
+/// answers of its deletes.
 using watcher_impl_actor = cr_watcher_actor::extend<
-  caf::reacts_to<cr_event_atom, kube::informer_event>>;
+  caf::reacts_to<cr_event_atom, kube::informer_event>,
+  caf::reacts_to<cr_deleted_atom, std::string, bool>>;
 
 using watcher_actor = watcher_impl_actor::stateful_pointer<watcher_state>;
 
@@ -83,11 +95,17 @@ nlohmann::json strip(nlohmann::json obj) {
 void delete_object(watcher_actor self, const std::string& name,
                    const char* why) {
   auto& st = self->state;
-  if (st.opts.cr.preserve)
+  if (st.opts.cr.preserve || !st.deleting.insert(name).second)
     return;
+  // The answer comes on the client's thread: back to the actor as a
+  // message (dropped if the actor is gone).
   st.cli->execute(delete_cr(st.opts.cr.namespace_, name),
-                  [log = st.log, name, ns = st.opts.cr.namespace_,
-                   why](caf::expected<nlohmann::json> res) {
+                  [log = st.log, name, ns = st.opts.cr.namespace_, why,
+                   addr = self->address()](caf::expected<nlohmann::json> res) {
+                    bool gone = res || kube::is(res.error(),
+                                                kube::errc::not_found);
+                    if (auto hdl = caf::actor_cast<watcher_impl_actor>(addr))
+                      caf::anon_send(hdl, cr_deleted_atom::value, name, gone);
                     if (res) {
                       logging::debug(
                         *log, "deleted CertificateRequest",
@@ -136,6 +154,8 @@ void on_event(watcher_actor self, const kube::informer_event& ev) {
   if (!ev.object)
     return;
   const auto& name = kube::object_ref{*ev.object}.name();
+  if (ev.type == kube::informer_event_type::deleted)
+    st.deleting.erase(name);
   if (st.waits.count(name) == 0)
     return;
   if (ev.type == kube::informer_event_type::deleted) {
@@ -163,7 +183,8 @@ void sweep(watcher_actor self) {
   auto now = std::chrono::system_clock::now();
   for (auto& obj : st.inf->list()) {
     kube::object_ref ref{*obj};
-    if (st.waits.count(ref.name()) > 0 || ref.deleting())
+    if (st.waits.count(ref.name()) > 0 || ref.deleting()
+        || st.deleting.count(ref.name()) > 0)
       continue;
     auto created = kube::parse_time(
       kube::string_at(*obj, {"metadata", "creationTimestamp"}));
@@ -255,6 +276,12 @@ watcher_impl(watcher_actor self, watcher_options opts,
     [self](cr_event_atom, const kube::informer_event& ev) {
       if (self->state.inf.accept(ev))
         on_event(self, ev);
+    },
+    [self](cr_deleted_atom, const std::string& name, bool gone) {
+      // Gone: stays in `deleting` until the informer reports it (its
+      // cache may still hold it). Failed: the next sweep tries again.
+      if (!gone)
+        self->state.deleting.erase(name);
     },
     [self](cr_sweep_atom) {
       sweep(self);

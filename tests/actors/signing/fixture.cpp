@@ -76,6 +76,11 @@ caf::expected<json> call(kube::request req) {
   return f.get();
 }
 
+void set_faults(const json& faults) {
+  call_ok(
+    kube::request::raw(kube::verb::create, "/devcluster/v1/faults", faults));
+}
+
 json call_ok(kube::request req) {
   auto what = to_string(req.method) + " " + req.target();
   auto res = call(std::move(req));

@@ -56,6 +56,16 @@ caf::expected<json> call(kube::request req);
 /// Like `call`, failing the test on an error.
 json call_ok(kube::request req);
 
+/// Replaces devcluster's injected faults (`/devcluster/v1/faults`).
+void set_faults(const json& faults);
+
+/// Clears devcluster's faults when the test ends, failed or not.
+struct faults_guard {
+  ~faults_guard() {
+    set_faults(json::object());
+  }
+};
+
 /// The PEM of the CA behind every test namespace's Issuer: devcluster's
 /// bootstrap CA (`istio-system/istio-ca`), or on a real cluster without it
 /// a CA made by the test process.

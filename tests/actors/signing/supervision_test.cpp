@@ -182,4 +182,29 @@ CAF_TEST(the orphan sweep deletes only old objects of ours nobody waits on) {
   CAF_CHECK(exists(foreign));
 }
 
+CAF_TEST(a slow delete is not sent again by later sweeps) {
+  if (!prepare(""))
+    return;
+  faults_guard guard;
+  // Every delete of a CertificateRequest takes 2 s: about ten sweeps run
+  // meanwhile.
+  set_faults({{"rules",
+               {{{"verbs", {"delete"}},
+                 {"resources", {"certificaterequests"}},
+                 {"latencyMs", 2000}}}}});
+  auto s = defaults(ns);
+  s.watcher.orphan_age = std::chrono::seconds{1};
+  s.watcher.sweep_interval = std::chrono::milliseconds{200};
+  auto orphan = create_cr(true);
+  start(s);
+  CAF_REQUIRE(wait_until([&] { return watcher_stats().swept >= 1; }, 20s));
+  auto runs = watcher_stats().sweeps;
+  CAF_CHECK(wait_until([&] { return !exists(orphan); }, 20s));
+  // Sweeps ran while the delete was on its way, and after it (until the
+  // informer saw the object go); none sent another one.
+  CAF_CHECK(
+    wait_until([&] { return watcher_stats().sweeps >= runs + 5; }, 10s));
+  CAF_CHECK_EQUAL(watcher_stats().swept, 1u);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

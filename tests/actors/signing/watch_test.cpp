@@ -12,18 +12,6 @@ using namespace istio_csr::test::signing;
 
 namespace {
 
-void set_faults(const json& faults) {
-  call_ok(
-    kube::request::raw(kube::verb::create, "/devcluster/v1/faults", faults));
-}
-
-/// Clears devcluster's faults when the test ends, failed or not.
-struct faults_guard {
-  ~faults_guard() {
-    set_faults(json::object());
-  }
-};
-
 struct fixture : behaviour_fixture {
   /// A namespace whose issuer behaves as `behaviour`; false (the test
   /// skips) on a real cluster.
