@@ -80,7 +80,9 @@ struct pending_request {
 /// Attempts per Kubernetes step of a request when the kube-client restarts
 /// under it (a crash, chaos mode): each restart answers the calls it was
 /// handling `child_restarted`, and the restarted client is asked again.
-constexpr int max_kube_attempts = 3;
+/// More than the supervisor's restart intensity (5 failures a minute): only
+/// a kube-client that its supervisor gives up on exhausts them.
+constexpr int max_kube_attempts = 6;
 
 /// Whether `err` says the kube-client restarted while handling the call
 /// (so the call may or may not have reached the API server).
@@ -697,10 +699,18 @@ void authenticate(signer_pointer self, uint64_t id) {
       [self, id, observe](caf::error& err) {
         observe();
         auto* pr = find(self, id);
-        if (pr != nullptr && kube_restarted(err)
-            && pr->review_attempts < max_kube_attempts
-            && !self->state.stopping) {
-          authenticate(self, id);
+        if (pr != nullptr && kube_restarted(err)) {
+          if (pr->review_attempts < max_kube_attempts
+              && !self->state.stopping) {
+            authenticate(self, id);
+            return;
+          }
+          // Never asked, so never refused: retriable for the caller.
+          logging::error(*self->state.log,
+                         "TokenReview lost with the kube client, giving up",
+                         {{"attempts", std::to_string(pr->review_attempts)},
+                          {"err", errors::describe(err)}});
+          fail(self, id, sign_errc::signer_unavailable);
           return;
         }
         refuse(self, id,
