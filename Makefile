@@ -14,7 +14,8 @@
 #                 Debian 12 packages of image/packages, no base image); first
 #                 installs umoci, bubblewrap and skopeo (docs/image.md)
 #   make chaos    the chaos drill (scripts/run-chaos, docs/chaos.md) on the
-#                 sanitizer build: CHAOS_DURATION (60s), CHAOS_SEED, CHAOS_RATE
+#                 Release build: CHAOS_DURATION (60s), CHAOS_SEED, CHAOS_RATE
+#                 (`make test` runs a 10-second drill under ASan/UBSan)
 #   make fresh-check  `make test` and `make run` in a fresh minimal Debian 12
 #                 root (scripts/fresh-check; slow, a full build; not in test)
 #   make fuzz     installs clang (scripts/install-deps --fuzz), builds the
@@ -70,8 +71,7 @@ image: deps
 bench: release
 	@./scripts/run-bench
 
-chaos: deps build-asan/CMakeCache.txt
-	cmake --build build-asan -j $(JOBS)
+chaos: release
 	@./scripts/run-chaos
 
 fresh-check:

@@ -328,6 +328,7 @@ drill_report run_drill(const drill_options& opts, std::ostream& log) {
   auto next_step = t0;
   auto next_compaction = t0 + 5s;
   bool killed = false;
+  bool terminated = false;
   while (load->running()) {
     auto now = steady::now();
     if (!killed && now >= t0 + opts.duration / 2) {
@@ -342,6 +343,25 @@ drill_report run_drill(const drill_options& opts, std::ostream& log) {
         return r;
       }
       log << "drill: replica 1 back\n";
+    }
+    if (!terminated && now >= t0 + opts.duration * 3 / 4) {
+      // An orderly stop under load, as a rolling update does: SIGTERM, the
+      // agent drains within its grace period, then a new one starts.
+      terminated = true;
+      log << "drill: SIGTERM replica 0\n";
+      auto t = steady::now();
+      replicas[0].proc->process().signal(SIGTERM);
+      auto code = replicas[0].proc->process().wait_exit(60s);
+      r.sigterm_seconds
+        = std::chrono::duration<double>(steady::now() - t).count();
+      r.sigterm_exit_code = code.value_or(-1);
+      save_log(opts, "replica-0-terminated.log", *replicas[0].proc);
+      replicas[0].proc = agent_process::start(replicas[0].opts, err);
+      if (!replicas[0].proc) {
+        r.failure = "replica 0 did not restart: " + err;
+        return r;
+      }
+      log << "drill: replica 0 back\n";
     }
     if (opts.faults && now < end && now >= next_compaction) {
       next_compaction = now + 5s;
@@ -400,6 +420,9 @@ drill_report run_drill(const drill_options& opts, std::ostream& log) {
   check(r, r.failed == 0,
         "no call failed after istio-agent's retries ("
           + std::to_string(r.failed) + " failed)");
+  check(r, r.sigterm_exit_code == 0,
+        "the replica stopped with SIGTERM exited 0 ("
+          + std::to_string(r.sigterm_exit_code) + ")");
   check(r, r.verify_failed == 0,
         "every chain verifies and names exactly its caller ("
           + std::to_string(r.verify_failed) + " did not)");
@@ -486,6 +509,8 @@ void print_report(const drill_options& opts, const drill_report& r,
       << r.namespaces_created << " / " << r.relabels << " / " << r.deletions
       << " |\n"
       << "| Lease holders at the end | " << r.lease_holders << " |\n"
+      << "| SIGTERM of replica 0: exit code, seconds to stop | "
+      << r.sigterm_exit_code << ", " << r.sigterm_seconds << " |\n"
       << "| actors killed by chaos mode (replicas alive at the end) | "
       << r.kills << " |\n";
   for (auto& [code, n] : r.errors) {

@@ -33,7 +33,8 @@ struct drill_options {
   /// Namespaces created, relabelled and deleted per second.
   double churn_rate = 4;
   /// When not empty, the agents' logs are written into this directory
-  /// (`replica-N.log`, `replica-1-killed.log`) for diagnosis.
+  /// (`replica-N.log`, `replica-1-killed.log`, `replica-0-terminated.log`)
+  /// for diagnosis.
   std::string log_dir;
 };
 
@@ -54,6 +55,9 @@ struct drill_report {
   size_t namespaces_checked = 0;
   size_t namespaces_wrong = 0;
   size_t lease_holders = 0;
+  /// Replica 0, stopped with SIGTERM at three quarters of the run.
+  int sigterm_exit_code = -1;
+  double sigterm_seconds = 0;
   std::map<std::string, uint64_t> restarts; ///< by actor, both replicas
   uint64_t kills = 0;
   uint64_t faults_injected = 0;

@@ -1,5 +1,5 @@
 // The chaos drill as a test (tests/chaos/drill.hpp, docs/chaos.md): 10 s
-// at 50 calls/s, seed 7, in `make test`; `make chaos` (scripts/run-chaos)
+// at 20 calls/s, seed 7, in `make test`; `make chaos` (scripts/run-chaos)
 // runs the same suite for 60 s at 200 calls/s. The environment tunes it:
 // CHAOS_DURATION (a Go duration), CHAOS_SEED, CHAOS_RATE, CHAOS_REPORT (a
 // file that also gets the Markdown report), CHAOS_KILL_INTERVAL ("" turns
@@ -38,7 +38,7 @@ CAF_TEST(restarts faults and churn under load lose nothing) {
   }
   drill_options opts;
   opts.duration = std::chrono::seconds{10};
-  opts.rate = 50;
+  opts.rate = 20;
   opts.seed = 7;
   if (auto d = env("CHAOS_DURATION"); !d.empty()) {
     auto parsed = istio_csr::config::parse_go_duration(d);
