@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -21,7 +20,6 @@
 #include <string>
 #include <sys/resource.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -85,22 +83,7 @@ bool parse(int argc, char** argv, options& opts) {
 
 /// CPU time (user + system) of process `pid` so far, in milliseconds.
 double cpu_ms(int pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  // Fields after the command name, which is in parentheses.
-  auto close = text.rfind(')');
-  if (close == std::string::npos)
-    return 0;
-  std::istringstream fields{text.substr(close + 2)};
-  std::vector<std::string> f;
-  for (std::string x; fields >> x;)
-    f.push_back(x);
-  // utime and stime are fields 14 and 15 (1-based, the state is field 3).
-  if (f.size() < 13)
-    return 0;
-  auto ticks = std::stod(f[11]) + std::stod(f[12]);
-  return ticks * 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return static_cast<double>(cpu_time_of(pid).count()) / 1000.0;
 }
 
 /// CPU time (user + system) of this program's finished children, in ms.
@@ -116,20 +99,15 @@ double children_cpu_ms() {
 
 /// VmRSS of process `pid`, in MiB.
 double rss_mib(int pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stod(line.substr(6)) / 1024.0;
-  return 0;
+  return static_cast<double>(rss_bytes_of(pid)) / (1024.0 * 1024.0);
 }
 
 /// The sum of every `rest_client_requests_total` series of a scrape.
 double api_calls(const std::string& scrape) {
   double total = 0;
-  std::istringstream in{scrape};
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("rest_client_requests_total{", 0) == 0)
-      total += std::stod(line.substr(line.rfind(' ') + 1));
+  for (auto& [labels, value] :
+       metric_family(scrape, "rest_client_requests_total"))
+    total += value;
   return total;
 }
 
