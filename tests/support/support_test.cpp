@@ -67,14 +67,14 @@ CAF_TEST(temp_dir is removed) {
   CAF_CHECK(!std::filesystem::exists(path));
 }
 
-CAF_TEST(another process's RSS and CPU time come from proc) {
+CAF_TEST(the RSS and CPU time of a process come from proc) {
   // This process, read by its pid as another would be.
   auto rss = rss_bytes_of(static_cast<int>(::getpid()));
   CAF_CHECK_GREATER(rss, 1024u * 1024u);
   CAF_CHECK_EQUAL(rss_bytes_of(-1), 0u);
   auto spin_until = self_cpu_time() + 30ms;
   while (self_cpu_time() < spin_until) {
-  // burn CPU time for the reading below
+    // burn CPU time for the reading below
   }
   CAF_CHECK_GREATER_OR_EQUAL(cpu_time_of(static_cast<int>(::getpid())), 20ms);
   CAF_CHECK_EQUAL(cpu_time_of(-1).count(), 0);
