@@ -16,7 +16,6 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <sys/resource.h>
 #include <thread>
@@ -24,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/flags.hpp"
 #include "tests/support/agent.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_cluster.hpp"
@@ -31,6 +31,7 @@
 namespace {
 
 using namespace istio_csr::test;
+namespace bench = istio_csr::bench;
 using namespace std::chrono_literals;
 
 struct options {
@@ -42,43 +43,26 @@ struct options {
   std::chrono::seconds idle{5};
 };
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> result;
-  std::stringstream in{text};
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty())
-      result.push_back(item);
-  return result;
-}
-
 bool parse(int argc, char** argv, options& opts) {
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    std::string value = argv[i + 1];
-    if (flag == "--duration")
-      opts.duration = value;
-    else if (flag == "--callers") {
-      opts.callers.clear();
-      for (auto& c : split(value))
-        opts.callers.push_back(std::atoi(c.c_str()));
-    } else if (flag == "--keys")
-      opts.keys = split(value);
-    else if (flag == "--connections")
-      opts.connections = std::atoi(value.c_str());
-    else if (flag == "--identities")
-      opts.identities = std::atoi(value.c_str());
-    else if (flag == "--idle")
-      opts.idle = std::chrono::seconds{std::atoi(value.c_str())};
-    else {
-      std::cerr << "bench_e2e: unknown flag " << flag << "\n";
-      return false;
-    }
-  }
-  if (argc % 2 == 0) {
-    std::cerr << "bench_e2e: every flag takes a value\n";
-    return false;
-  }
-  return true;
+  return bench::parse_flags(
+    argc, argv, "bench_e2e",
+    [&](const std::string& flag, const std::string& value) {
+      if (flag == "--duration")
+        opts.duration = value;
+      else if (flag == "--callers")
+        opts.callers = bench::int_list(value);
+      else if (flag == "--keys")
+        opts.keys = bench::split_list(value);
+      else if (flag == "--connections")
+        opts.connections = std::atoi(value.c_str());
+      else if (flag == "--identities")
+        opts.identities = std::atoi(value.c_str());
+      else if (flag == "--idle")
+        opts.idle = std::chrono::seconds{std::atoi(value.c_str())};
+      else
+        return false;
+      return true;
+    });
 }
 
 /// CPU time (user + system) of process `pid` so far, in milliseconds.

@@ -36,6 +36,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/flags.hpp"
 #include "tests/devcluster/https_client.hpp"
 #include "tests/support/agent.hpp"
 #include "tests/support/log_lines.hpp"
@@ -45,6 +46,7 @@
 namespace {
 
 using namespace istio_csr::test;
+namespace bench = istio_csr::bench;
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 using clock_type = std::chrono::steady_clock;
@@ -58,33 +60,23 @@ struct options {
 };
 
 bool parse(int argc, char** argv, options& opts) {
-  if (argc % 2 == 0) {
-    std::cerr << "bench_scale: every flag takes a value\n";
-    return false;
-  }
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    std::string value = argv[i + 1];
-    if (flag == "--namespaces") {
-      opts.namespaces.clear();
-      std::stringstream in{value};
-      for (std::string item; std::getline(in, item, ',');)
-        if (!item.empty())
-          opts.namespaces.push_back(std::atoi(item.c_str()));
-    } else if (flag == "--idle")
-      opts.idle = std::chrono::seconds{std::atoi(value.c_str())};
-    else if (flag == "--qps")
-      opts.qps = std::atof(value.c_str());
-    else if (flag == "--burst")
-      opts.burst = std::atoi(value.c_str());
-    else if (flag == "--timeout")
-      opts.timeout = std::chrono::seconds{std::atoi(value.c_str())};
-    else {
-      std::cerr << "bench_scale: unknown flag " << flag << "\n";
-      return false;
-    }
-  }
-  return true;
+  return bench::parse_flags(
+    argc, argv, "bench_scale",
+    [&](const std::string& flag, const std::string& value) {
+      if (flag == "--namespaces")
+        opts.namespaces = bench::int_list(value);
+      else if (flag == "--idle")
+        opts.idle = std::chrono::seconds{std::atoi(value.c_str())};
+      else if (flag == "--qps")
+        opts.qps = std::atof(value.c_str());
+      else if (flag == "--burst")
+        opts.burst = std::atoi(value.c_str());
+      else if (flag == "--timeout")
+        opts.timeout = std::chrono::seconds{std::atoi(value.c_str())};
+      else
+        return false;
+      return true;
+    });
 }
 
 double seconds(clock_type::duration d) {

@@ -56,6 +56,15 @@ json config_map(json labels, json data) {
 
 const json enabled = {{"istio-csr-injection", "enabled"}};
 
+/// The object of `record`, after checking that it is a record of `key`.
+json read_back(const json& record, const std::string& key) {
+  CAF_REQUIRE(record.is_string());
+  CAF_CHECK_EQUAL(record_key(record), key);
+  auto back = read_record(record);
+  CAF_REQUIRE(back.has_value());
+  return std::move(*back);
+}
+
 } // namespace
 
 CAF_TEST(a missing namespace gets nothing) {
@@ -202,12 +211,7 @@ CAF_TEST(the namespace cache keeps what the selection reads) {
   auto compact = json({{"metadata", {{"name", "test-ns"}, {"labels", enabled}}},
                        {"status", {{"phase", "Active"}}}});
   CHECK_JSON(compact_namespace(full), compact);
-  auto record = make_namespace_record(full);
-  CAF_REQUIRE(record.is_string());
-  CAF_CHECK_EQUAL(record_key(record), "test-ns");
-  auto back = read_record(record);
-  CAF_REQUIRE(back.has_value());
-  CHECK_JSON(*back, compact);
+  CHECK_JSON(read_back(make_namespace_record(full), "test-ns"), compact);
   auto sel = selector("istio-csr-injection=enabled");
   auto deleting = namespace_object("test-ns", enabled);
   deleting["metadata"]["deletionTimestamp"] = "2024-05-01T10:00:00Z";
@@ -230,14 +234,10 @@ CAF_TEST(the configmap cache keeps the whole object in a record) {
   cm["binaryData"] = {{"b", "AAEC"}};
   auto with_fields = cm;
   with_fields["metadata"]["managedFields"] = json::array({{{"manager", "m"}}});
-  auto record = make_config_map_record(with_fields);
-  CAF_REQUIRE(record.is_string());
-  CAF_CHECK_EQUAL(record_key(record), "test-ns");
-  auto back = read_record(record);
-  CAF_REQUIRE(back.has_value());
-  CHECK_JSON(*back, cm);
+  auto back = read_back(make_config_map_record(with_fields), "test-ns");
+  CHECK_JSON(back, cm);
   // The plan from a record is the plan from the object.
-  auto plan = plan_root_cert("test-ns", &*back, roots);
+  auto plan = plan_root_cert("test-ns", &back, roots);
   auto direct = plan_root_cert("test-ns", &cm, roots);
   CAF_CHECK(plan.act == direct.act);
   CHECK_JSON(plan.object, direct.object);
