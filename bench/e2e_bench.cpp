@@ -13,19 +13,17 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <sys/resource.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "bench/flags.hpp"
 #include "tests/support/agent.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_cluster.hpp"
@@ -33,6 +31,7 @@
 namespace {
 
 using namespace istio_csr::test;
+namespace bench = istio_csr::bench;
 using namespace std::chrono_literals;
 
 struct options {
@@ -44,63 +43,31 @@ struct options {
   std::chrono::seconds idle{5};
 };
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> result;
-  std::stringstream in{text};
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty())
-      result.push_back(item);
-  return result;
-}
-
 bool parse(int argc, char** argv, options& opts) {
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    std::string value = argv[i + 1];
-    if (flag == "--duration")
-      opts.duration = value;
-    else if (flag == "--callers") {
-      opts.callers.clear();
-      for (auto& c : split(value))
-        opts.callers.push_back(std::atoi(c.c_str()));
-    } else if (flag == "--keys")
-      opts.keys = split(value);
-    else if (flag == "--connections")
-      opts.connections = std::atoi(value.c_str());
-    else if (flag == "--identities")
-      opts.identities = std::atoi(value.c_str());
-    else if (flag == "--idle")
-      opts.idle = std::chrono::seconds{std::atoi(value.c_str())};
-    else {
-      std::cerr << "bench_e2e: unknown flag " << flag << "\n";
-      return false;
-    }
-  }
-  if (argc % 2 == 0) {
-    std::cerr << "bench_e2e: every flag takes a value\n";
-    return false;
-  }
-  return true;
+  return bench::parse_flags(
+    argc, argv, "bench_e2e",
+    [&](const std::string& flag, const std::string& value) {
+      if (flag == "--duration")
+        opts.duration = value;
+      else if (flag == "--callers")
+        opts.callers = bench::int_list(value);
+      else if (flag == "--keys")
+        opts.keys = bench::split_list(value);
+      else if (flag == "--connections")
+        opts.connections = std::atoi(value.c_str());
+      else if (flag == "--identities")
+        opts.identities = std::atoi(value.c_str());
+      else if (flag == "--idle")
+        opts.idle = std::chrono::seconds{std::atoi(value.c_str())};
+      else
+        return false;
+      return true;
+    });
 }
 
 /// CPU time (user + system) of process `pid` so far, in milliseconds.
 double cpu_ms(int pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  // Fields after the command name, which is in parentheses.
-  auto close = text.rfind(')');
-  if (close == std::string::npos)
-    return 0;
-  std::istringstream fields{text.substr(close + 2)};
-  std::vector<std::string> f;
-  for (std::string x; fields >> x;)
-    f.push_back(x);
-  // utime and stime are fields 14 and 15 (1-based, the state is field 3).
-  if (f.size() < 13)
-    return 0;
-  auto ticks = std::stod(f[11]) + std::stod(f[12]);
-  return ticks * 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return static_cast<double>(cpu_time_of(pid).count()) / 1000.0;
 }
 
 /// CPU time (user + system) of this program's finished children, in ms.
@@ -116,20 +83,15 @@ double children_cpu_ms() {
 
 /// VmRSS of process `pid`, in MiB.
 double rss_mib(int pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stod(line.substr(6)) / 1024.0;
-  return 0;
+  return static_cast<double>(rss_bytes_of(pid)) / (1024.0 * 1024.0);
 }
 
 /// The sum of every `rest_client_requests_total` series of a scrape.
 double api_calls(const std::string& scrape) {
   double total = 0;
-  std::istringstream in{scrape};
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("rest_client_requests_total{", 0) == 0)
-      total += std::stod(line.substr(line.rfind(' ') + 1));
+  for (auto& [labels, value] :
+       metric_family(scrape, "rest_client_requests_total"))
+    total += value;
   return total;
 }
 

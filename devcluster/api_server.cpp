@@ -575,6 +575,61 @@ api_result api_impl::serve_admin(const http_request& req,
       w->end();
     return {json_response(200, {{"dropped", all.size()}}), nullptr};
   }
+  if (path == "/devcluster/v1/objects") {
+    // Bulk set-up for benchmarks: one request creates many objects, each
+    // exactly as a POST of its own would (admission, a new namespace's
+    // ServiceAccount and kube-root-ca.crt, watch events). Not atomic: the
+    // objects before a failure stay.
+    if (m != "POST")
+      return {errors::method_not_allowed().to_response(), nullptr};
+    auto list = json::parse(req.body, nullptr, false);
+    auto items = list.is_object() ? list.find("items") : list.end();
+    if (list.is_discarded() || !list.is_object() || items == list.end()
+        || !items->is_array())
+      return {
+        errors::bad_request("expected {\"items\": [objects]}").to_response(),
+        nullptr};
+    auto text = [](const json& obj, const char* key) {
+      auto i = obj.find(key);
+      return i != obj.end() && i->is_string() ? i->get<std::string>()
+                                              : std::string{};
+    };
+    std::size_t created = 0;
+    for (auto& item : *items) {
+      const resource_type* type = nullptr;
+      if (!item.is_object())
+        return {errors::bad_request("item " + std::to_string(created)
+                                    + " is not an object")
+                  .to_response(),
+                nullptr};
+      auto api_version = text(item, "apiVersion");
+      auto kind = text(item, "kind");
+      for (auto& t : registry.all())
+        if (t.stored && t.kind == kind && t.api_version() == api_version)
+          type = &t;
+      if (!type)
+        return {errors::bad_request("item " + std::to_string(created)
+                                    + ": no stored resource of kind "
+                                    + go_quote(kind) + " in "
+                                    + go_quote(api_version))
+                  .to_response(),
+                nullptr};
+      std::string ns;
+      if (auto meta = item.find("metadata");
+          type->namespaced && meta != item.end() && meta->is_object())
+        ns = text(*meta, "namespace");
+      if (type->namespaced && ns.empty())
+        return {errors::bad_request("item " + std::to_string(created)
+                                    + ": metadata.namespace is required")
+                  .to_response(),
+                nullptr};
+      auto result = create_object(*type, ns, item, admin, false);
+      if (auto* err = std::get_if<api_error>(&result))
+        return {err->to_response(), nullptr};
+      ++created;
+    }
+    return {json_response(200, {{"created", created}}), nullptr};
+  }
   if (path == "/devcluster/v1/stats") {
     if (m != "GET")
       return {errors::method_not_allowed().to_response(), nullptr};

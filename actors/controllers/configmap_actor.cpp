@@ -6,6 +6,7 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
 
+#include "actors/controllers/cache_records.hpp"
 #include "actors/controllers/messages.hpp"
 #include "actors/controllers/root_cert.hpp"
 #include "actors/reconcile/driver.hpp"
@@ -130,8 +131,10 @@ void check(configmap_actor* self, const reconcile::request& req,
   if (!req.after_conflict) {
     ++st.stats.reconciles;
     if (st.deps.cache) {
-      auto cached = st.deps.cache->get(st.ns, root_cert_config_map);
-      apply_plan(self, cached.get(), std::move(done));
+      std::optional<nlohmann::json> current;
+      if (auto cached = st.deps.cache->get(st.ns, root_cert_config_map))
+        current = read_record(*cached);
+      apply_plan(self, current ? &*current : nullptr, std::move(done));
       return;
     }
   }

@@ -37,8 +37,9 @@ struct configmap_deps {
   /// `(roots_changed_atom, roots_ptr)` now and on every change.
   caf::actor roots;
   /// The namespace watcher's cluster-wide informer of `istio-ca-root-cert`
-  /// ConfigMaps. Read-only: its cache says whether a check needs the API at
-  /// all (an idle cluster costs no request).
+  /// ConfigMaps (cached as records: cache_records.hpp). Read-only:
+  /// its cache says whether a check needs the API at all (an idle cluster
+  /// costs no request).
   std::shared_ptr<const kube::informer> cache;
 };
 

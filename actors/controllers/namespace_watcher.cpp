@@ -1,5 +1,6 @@
 #include "actors/controllers/namespace_watcher.hpp"
 
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -10,6 +11,7 @@
 #include "caf/stateful_actor.hpp"
 #include "caf/system_messages.hpp"
 
+#include "actors/controllers/cache_records.hpp"
 #include "actors/controllers/messages.hpp"
 #include "actors/controllers/root_cert.hpp"
 #include "actors/reconcile/actor_informer.hpp"
@@ -17,20 +19,12 @@
 #include "actors/supervisor/supervisor.hpp"
 #include "errors/describe.hpp"
 #include "introspection/protocol.hpp"
-#include "kube/api/object.hpp"
 #include "kube/client/messages.hpp"
 #include "logging/logging.hpp"
 
 namespace istio_csr::actors::controllers {
 
 namespace {
-
-/// Drops what the watcher and the configmap actors never read.
-nlohmann::json strip_managed_fields(nlohmann::json obj) {
-  if (auto meta = obj.find("metadata"); meta != obj.end() && meta->is_object())
-    meta->erase("managedFields");
-  return obj;
-}
 
 struct watcher_state {
   namespace_watcher_options opts;
@@ -76,8 +70,10 @@ void converge(watcher_actor* self, const reconcile::request& req,
     done(reconcile::result::done()); // the sync converges every namespace
     return;
   }
-  auto wanted
-    = namespace_selected(st.namespaces->get("", ns).get(), st.opts.selector);
+  std::optional<nlohmann::json> obj;
+  if (auto record = st.namespaces->get("", ns))
+    obj = read_record(*record);
+  auto wanted = namespace_selected(obj ? &*obj : nullptr, st.opts.selector);
   auto i = st.children.find(ns);
   if (wanted == (i != st.children.end())) {
     done(reconcile::result::done());
@@ -136,14 +132,16 @@ void on_synced(watcher_actor* self) {
                 {{"namespaces", std::to_string(st.namespaces->size())},
                  {"config-maps", std::to_string(st.config_maps->size())},
                  {"selector", st.opts.selector.to_string()}});
-  for (auto& obj : st.namespaces->list())
-    st.loop->trigger(kube::object_ref{*obj}.name());
+  for (auto& record : st.namespaces->list())
+    st.loop->trigger(std::string{record_key(*record)});
 }
 
-kube::informer_options informer_opts(kube::resource res, std::string name) {
+kube::informer_options
+informer_opts(kube::resource res, std::string name,
+              std::function<nlohmann::json(nlohmann::json)> transform) {
   kube::informer_options result;
   result.res = res;
-  result.transform = strip_managed_fields;
+  result.transform = std::move(transform);
   result.name = std::move(name);
   return result;
 }
@@ -211,12 +209,14 @@ caf::behavior watcher_impl(watcher_actor* self, namespace_watcher_options opts,
     r.owned_starts = 1;
     return r;
   });
-  auto ns_opts = informer_opts(kube::resources::namespaces, "namespaces");
+  auto ns_opts = informer_opts(kube::resources::namespaces, "namespaces",
+                               make_namespace_record);
   ns_opts.label_selector = st.opts.selector.to_string();
   st.namespaces.start(self, st.deps.client, std::move(ns_opts),
                       ns_event_atom::value);
-  auto cm_opts = informer_opts(kube::resources::configmaps,
-                               "istio-ca-root-cert configmaps");
+  auto cm_opts
+    = informer_opts(kube::resources::configmaps,
+                    "istio-ca-root-cert configmaps", make_config_map_record);
   cm_opts.field_selector = "metadata.name=" + std::string{root_cert_config_map};
   st.config_maps.start(self, st.deps.client, std::move(cm_opts),
                        cm_event_atom::value);
@@ -231,7 +231,7 @@ caf::behavior watcher_impl(watcher_actor* self, namespace_watcher_options opts,
       }
       if (!ev.object)
         return;
-      auto ns = kube::object_ref{*ev.object}.name();
+      auto ns = std::string{record_key(*ev.object)};
       st.loop->trigger(ns);
       if (ev.type == kube::informer_event_type::updated)
         route(self, ns);
@@ -243,7 +243,7 @@ caf::behavior watcher_impl(watcher_actor* self, namespace_watcher_options opts,
       if (ev.type == kube::informer_event_type::synced)
         on_synced(self);
       else if (ev.object)
-        route(self, kube::object_ref{*ev.object}.namespace_());
+        route(self, std::string{record_key(*ev.object)});
     },
     st.loop->timers(),
     [self](configmap_stats_atom) {

@@ -51,7 +51,8 @@ std::string configmap_child_name(std::string_view namespace_);
 /// informers: namespaces filtered by `opts.selector` (also sent to the
 /// server as `labelSelector`, and checked again here), and one cluster-wide
 /// informer of the ConfigMaps named `istio-ca-root-cert` (field selector
-/// `metadata.name=istio-ca-root-cert`). Once both have listed, it keeps one
+/// `metadata.name=istio-ca-root-cert`); both cache only what is read
+/// (cache_records.hpp). Once both have listed, it keeps one
 /// configmap actor (`spawn_configmap_actor`) per namespace that exists,
 /// matches the selector and is not Terminating, as a child of a nested
 /// supervisor ("configmap supervisor", linked to the watcher) added and

@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <deque>
+#include <list>
+#include <memory>
 #include <optional>
 #include <random>
 #include <unordered_map>
@@ -50,7 +51,7 @@ struct driver::impl : std::enable_shared_from_this<driver::impl> {
 
   impl(caf::event_based_actor* self, reconciler fn, options opts, hooks h)
     : self(self), fn(std::move(fn)), opts(std::move(opts)), h(std::move(h)),
-      id(next_driver_id++), rng(std::random_device{}()) {
+      id(next_driver_id++) {
     this->opts.max_concurrent_reconciles
       = std::max<size_t>(this->opts.max_concurrent_reconciles, 1);
     if (!this->opts.controller.empty()) {
@@ -76,13 +77,23 @@ struct driver::impl : std::enable_shared_from_this<driver::impl> {
   options opts;
   hooks h;
   uint64_t id;
-  std::mt19937_64 rng;
+  /// The backoff's jitter, made on the first backoff: its 2.5 KB of state
+  /// would otherwise be paid by every driver, and a cluster has one per
+  /// namespace (the configmap actors).
+  std::unique_ptr<std::mt19937_64> rng;
   std::unordered_map<std::string, key_state> keys;
-  std::deque<std::string> queue;
+  /// A list, not a deque: an empty deque already holds a 512-byte block.
+  std::list<std::string> queue;
   size_t active = 0;
   bool dispatching = false;
   counters stats;
   std::optional<metrics::controller_handles> m;
+
+  std::mt19937_64& random() {
+    if (!rng)
+      rng = std::make_unique<std::mt19937_64>(std::random_device{}());
+    return *rng;
+  }
 
   void trigger(const std::string& key) {
     ++stats.triggers;
@@ -250,7 +261,7 @@ struct driver::impl : std::enable_shared_from_this<driver::impl> {
   void back_off(const std::string& key, key_state& k, const result& r) {
     ++k.failures;
     auto delay = std::chrono::duration_cast<caf::timespan>(
-      opts.backoff.delay(k.failures, rng));
+      opts.backoff.delay(k.failures, random()));
     if (h.on_backoff)
       h.on_backoff(key, r, delay);
     if (m)

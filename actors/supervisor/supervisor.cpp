@@ -2,8 +2,8 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <deque>
 #include <exception>
+#include <list>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -243,8 +243,11 @@ class supervisor_actor : public caf::event_based_actor {
     phase state = phase::waiting;
     bool started = false;
     size_t restarts = 0;
-    /// Failure times within the intensity window, oldest first.
-    std::deque<caf::actor_clock::time_point> failures;
+    /// Failure times within the intensity window, oldest first (at most
+    /// `max_restarts` + 1). A list, not a deque: an empty deque already
+    /// holds a 512-byte block, and a supervisor may have a child per
+    /// namespace.
+    std::list<caf::actor_clock::time_point> failures;
     /// Token of the pending restart or stop timeout; stale timers differ.
     uint64_t timer = 0;
     /// Run once the child is stopped and forgotten.

@@ -196,6 +196,45 @@ CAF_TEST(the admin API needs the admin token and valid input) {
   CAF_CHECK_EQUAL(not_json.status, 400);
 }
 
+CAF_TEST(one admin request creates many objects as single creates do) {
+  if (!devcluster_only("the admin API"))
+    return;
+  auto ns = "bulk-" + test_cluster::unique_name("ns");
+  auto cm = config_map("c", {}, {{"k", "v"}});
+  cm["apiVersion"] = "v1";
+  cm["kind"] = "ConfigMap";
+  cm["metadata"]["namespace"] = ns;
+  json items{
+    {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}},
+    cm};
+  auto created
+    = client().post("/devcluster/v1/objects", json{{"items", items}});
+  CAF_REQUIRE_EQUAL(created.status, 200);
+  CAF_CHECK_EQUAL(created.json()["created"].get<int>(), 2);
+  CAF_CHECK_EQUAL(client().get(core_path(ns, "configmaps", "c")).json()["data"],
+                  json({{"k", "v"}}));
+  // What a new namespace gets when created alone.
+  CAF_CHECK_EQUAL(
+    client().get(core_path(ns, "configmaps", "kube-root-ca.crt")).status, 200);
+  CAF_CHECK_EQUAL(
+    client().get(core_path(ns, "serviceaccounts", "default")).status, 200);
+  // The first failure ends the request with its status; earlier items stay.
+  auto cm2 = cm;
+  cm2["metadata"]["name"] = "c2";
+  auto again
+    = client().post("/devcluster/v1/objects", json{{"items", {cm2, cm}}});
+  CAF_CHECK_EQUAL(again.status, 409);
+  CAF_CHECK_EQUAL(client().get(core_path(ns, "configmaps", "c2")).status, 200);
+  auto unknown = cm;
+  unknown["kind"] = "Gadget";
+  CAF_CHECK_EQUAL(
+    client().post("/devcluster/v1/objects", json{{"items", {unknown}}}).status,
+    400);
+  CAF_CHECK_EQUAL(
+    client().post("/devcluster/v1/objects", json{{"items", 1}}).status, 400);
+  CAF_CHECK_EQUAL(client().get("/devcluster/v1/objects").status, 405);
+}
+
 CAF_TEST(faults can be configured at start) {
   if (!devcluster_only("fault injection"))
     return;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <sstream>
 
 #include "tests/support/sockets.hpp"
 
@@ -113,6 +114,24 @@ std::string agent_process::field_of(const std::string& needle,
                                     std::chrono::milliseconds timeout) const {
   auto line = process_->wait_for_line(needle, timeout, true);
   return line ? log_field(*line, key) : std::string{};
+}
+
+std::map<std::string, double> metric_family(const std::string& text,
+                                            const std::string& family) {
+  std::map<std::string, double> result;
+  std::istringstream lines{text};
+  for (std::string line; std::getline(lines, line);) {
+    if (line.compare(0, family.size(), family) != 0)
+      continue;
+    auto space = line.rfind(' ');
+    if (space == std::string::npos || space < family.size())
+      continue;
+    auto labels = line.substr(family.size(), space - family.size());
+    if (!labels.empty() && labels.front() != '{')
+      continue; // another family with this prefix (`_bucket`, `_total`...)
+    result[labels] = std::strtod(line.c_str() + space + 1, nullptr);
+  }
+  return result;
 }
 
 std::string agent_process::scrape() const {

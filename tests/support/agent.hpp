@@ -32,6 +32,12 @@ struct agent_options {
 /// ` key="N"`) or JSON (`"key":N`, `"key":"N"`); empty when absent.
 std::string log_field(const std::string& line, const std::string& key);
 
+/// The samples of the metric `family` in a Prometheus text exposition:
+/// each series' labels as exposed (`{code="200",...}`, "" without labels)
+/// and its value.
+std::map<std::string, double> metric_family(const std::string& text,
+                                            const std::string& family);
+
 /// The istio-csr process of a test, stopped (SIGTERM, then SIGKILL) when
 /// destroyed.
 class agent_process {

@@ -112,14 +112,46 @@ bool wait_until(const std::function<bool()>& pred,
   }
 }
 
-std::size_t self_rss_bytes() {
-  std::istringstream status{read_file("/proc/self/status")};
+namespace {
+
+std::size_t rss_bytes_in(const std::string& status_file) {
+  std::istringstream status{read_file(status_file)};
   std::string line;
   while (std::getline(status, line)) {
     if (line.rfind("VmRSS:", 0) == 0)
       return std::stoull(line.substr(6)) * 1024; // "VmRSS:  1234 kB"
   }
   return 0;
+}
+
+} // namespace
+
+std::size_t self_rss_bytes() {
+  return rss_bytes_in("/proc/self/status");
+}
+
+std::size_t rss_bytes_of(int pid) {
+  return rss_bytes_in("/proc/" + std::to_string(pid) + "/status");
+}
+
+std::chrono::microseconds cpu_time_of(int pid) {
+  auto text = read_file("/proc/" + std::to_string(pid) + "/stat");
+  // The fields after the command name, which is in parentheses and may
+  // contain anything: state is field 3, utime and stime are 14 and 15.
+  auto close = text.rfind(')');
+  if (close == std::string::npos)
+    return std::chrono::microseconds{0};
+  std::istringstream fields{text.substr(close + 1)};
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14)
+      utime = std::stoull(field);
+    else if (i == 15)
+      stime = std::stoull(field);
+  }
+  auto ticks = static_cast<long long>(utime + stime);
+  return std::chrono::microseconds{ticks * 1'000'000 / ::sysconf(_SC_CLK_TCK)};
 }
 
 std::chrono::microseconds self_cpu_time() {

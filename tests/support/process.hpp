@@ -64,6 +64,13 @@ class temp_dir {
 /// This process's resident set size (VmRSS), in bytes; 0 if unknown.
 std::size_t self_rss_bytes();
 
+/// The resident set size (VmRSS) of process `pid`, in bytes; 0 if unknown.
+std::size_t rss_bytes_of(int pid);
+
+/// CPU time (user + system) process `pid` has used so far
+/// (`/proc/PID/stat`, in clock ticks: 10 ms steps); 0 if unknown.
+std::chrono::microseconds cpu_time_of(int pid);
+
 /// CPU time (user + system) this process has used so far.
 std::chrono::microseconds self_cpu_time();
 

@@ -5,6 +5,9 @@
 #include <csignal>
 #include <filesystem>
 
+#include <unistd.h>
+
+#include "tests/support/agent.hpp"
 #include "tests/support/process.hpp"
 
 using namespace istio_csr::test;
@@ -62,4 +65,31 @@ CAF_TEST(temp_dir is removed) {
     CAF_CHECK_EQUAL(read_file(path), "x");
   }
   CAF_CHECK(!std::filesystem::exists(path));
+}
+
+CAF_TEST(the RSS and CPU time of a process come from proc) {
+  // This process, read by its pid as another would be.
+  auto rss = rss_bytes_of(static_cast<int>(::getpid()));
+  CAF_CHECK_GREATER(rss, 1024u * 1024u);
+  CAF_CHECK_EQUAL(rss_bytes_of(-1), 0u);
+  auto spin_until = self_cpu_time() + 30ms;
+  while (self_cpu_time() < spin_until) {
+    // burn CPU time for the reading below
+  }
+  CAF_CHECK_GREATER_OR_EQUAL(cpu_time_of(static_cast<int>(::getpid())), 20ms);
+  CAF_CHECK_EQUAL(cpu_time_of(-1).count(), 0);
+}
+
+CAF_TEST(metric_family reads the series of one family) {
+  std::string text = "# TYPE a_total counter\n"
+                     "a_total{code=\"200\",method=\"GET\"} 3\n"
+                     "a_total{code=\"201\",method=\"POST\"} 2\n"
+                     "a_total_other 7\n"
+                     "b 1\n"
+                     "a_total 5\n";
+  auto samples = metric_family(text, "a_total");
+  CAF_REQUIRE_EQUAL(samples.size(), 3u);
+  CAF_CHECK_EQUAL(samples["{code=\"201\",method=\"POST\"}"], 2);
+  CAF_CHECK_EQUAL(samples[""], 5);
+  CAF_CHECK(metric_family(text, "c").empty());
 }

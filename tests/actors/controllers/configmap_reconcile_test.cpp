@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/controllers/cache_records.hpp"
 #include "actors/controllers/root_cert.hpp"
 #include "kube/api/label_selector.hpp"
 
@@ -54,6 +55,15 @@ json config_map(json labels, json data) {
 }
 
 const json enabled = {{"istio-csr-injection", "enabled"}};
+
+/// The object of `record`, after checking that it is a record of `key`.
+json read_back(const json& record, const std::string& key) {
+  CAF_REQUIRE(record.is_string());
+  CAF_CHECK_EQUAL(record_key(record), key);
+  auto back = read_record(record);
+  CAF_REQUIRE(back.has_value());
+  return std::move(*back);
+}
 
 } // namespace
 
@@ -190,4 +200,52 @@ CAF_TEST(an update keeps other labels annotations and binary data) {
   CHECK_JSON(obj.at("metadata").at("annotations"), json({{"a", "b"}}));
   CHECK_JSON(obj.at("binaryData"), json({{"blob", "AAEC"}}));
   CHECK_JSON(obj.at("data"), json({{"root-cert.pem", "root-ca"}}));
+}
+
+CAF_TEST(the namespace cache keeps what the selection reads) {
+  auto full = namespace_object("test-ns", enabled);
+  full["metadata"]["uid"] = "u-1";
+  full["metadata"]["resourceVersion"] = "9";
+  full["metadata"]["annotations"] = {{"a", "b"}};
+  full["spec"] = {{"finalizers", {"kubernetes"}}};
+  auto compact = json({{"metadata", {{"name", "test-ns"}, {"labels", enabled}}},
+                       {"status", {{"phase", "Active"}}}});
+  CHECK_JSON(compact_namespace(full), compact);
+  CHECK_JSON(read_back(make_namespace_record(full), "test-ns"), compact);
+  auto sel = selector("istio-csr-injection=enabled");
+  auto deleting = namespace_object("test-ns", enabled);
+  deleting["metadata"]["deletionTimestamp"] = "2024-05-01T10:00:00Z";
+  for (auto& ns : {namespace_object("test-ns", enabled),
+                   namespace_object("test-ns", enabled, "Terminating"),
+                   namespace_object("test-ns", json::object()), deleting}) {
+    auto obj = read_record(make_namespace_record(ns));
+    CAF_REQUIRE(obj.has_value());
+    CAF_CHECK_EQUAL(namespace_selected(&*obj, sel),
+                    namespace_selected(&ns, sel));
+  }
+  CHECK_JSON(compact_namespace(json::object()), json::object());
+}
+
+CAF_TEST(the configmap cache keeps the whole object in a record) {
+  auto cm = config_map({{"istio.io/config", "true"}, {"other", "x"}},
+                       {{"root-cert.pem", "-----BEGIN CERTIFICATE-----\n"}});
+  cm["metadata"]["annotations"] = {{"note", "\u00e9t\u00e9"}};
+  cm["metadata"]["generation"] = 3;
+  cm["binaryData"] = {{"b", "AAEC"}};
+  auto with_fields = cm;
+  with_fields["metadata"]["managedFields"] = json::array({{{"manager", "m"}}});
+  auto back = read_back(make_config_map_record(with_fields), "test-ns");
+  CHECK_JSON(back, cm);
+  // The plan from a record is the plan from the object.
+  auto plan = plan_root_cert("test-ns", &back, roots);
+  auto direct = plan_root_cert("test-ns", &cm, roots);
+  CAF_CHECK(plan.act == direct.act);
+  CHECK_JSON(plan.object, direct.object);
+  // Anything else is no record.
+  CAF_CHECK(!read_record(cm).has_value());
+  CAF_CHECK(!read_record(json("no separator")).has_value());
+  CAF_CHECK(!read_record(json("ns\x1f{")).has_value());
+  CAF_CHECK(!read_record(json("ns\x1f[1]")).has_value());
+  CAF_CHECK_EQUAL(record_key(cm), "");
+  CAF_CHECK_EQUAL(record_key(json("no separator")), "");
 }
