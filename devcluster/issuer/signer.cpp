@@ -80,7 +80,9 @@ single_chain(const pki::certificate& leaf,
                         [&](const pki::certificate& p) { return p == c; }))
       pool.push_back(c);
   std::vector<pki::certificate> chain{leaf};
-  while (!chain.back().is_self_signed()) {
+  // Whether the top of the chain is self-signed (a signature check: once).
+  bool top_self_signed = false;
+  while (!(top_self_signed = chain.back().is_self_signed())) {
     auto parent
       = std::find_if(pool.begin(), pool.end(), [&](const pki::certificate& p) {
           return chain.back().issued_by(p);
@@ -94,7 +96,7 @@ single_chain(const pki::certificate& leaf,
     return pki::invalid("certificate chain is malformed or broken");
   pem_chain out;
   auto n = chain.size();
-  if (n > 1 && chain.back().is_self_signed())
+  if (n > 1 && top_self_signed)
     --n;
   for (size_t i = 0; i < n; ++i)
     out.chain_pem += chain[i].to_pem();
