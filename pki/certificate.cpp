@@ -258,6 +258,10 @@ pki::public_key certificate::public_key() const {
   return pki::public_key::from_native(X509_get0_pubkey(x_.get()));
 }
 
+std::string certificate::public_key_der() const {
+  return detail::to_der(X509_get_X509_PUBKEY(x_.get()), i2d_X509_PUBKEY);
+}
+
 bool certificate::matches(const private_key& key) const {
   auto res = X509_check_private_key(x_.get(), key.native()) == 1;
   ERR_clear_error();

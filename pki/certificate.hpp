@@ -74,6 +74,11 @@ class certificate {
 
   pki::public_key public_key() const;
 
+  /// The SubjectPublicKeyInfo as the certificate carries it (DER), without
+  /// going through OpenSSL's key encoders (which are slow in OpenSSL 3.0).
+  /// For a key that decodes, the same bytes as `public_key().to_der()`.
+  std::string public_key_der() const;
+
   /// Whether `key` is the private half of this certificate's public key.
   bool matches(const private_key& key) const;
 

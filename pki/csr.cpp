@@ -260,6 +260,10 @@ pki::public_key csr::public_key() const {
   return pki::public_key::from_native(X509_REQ_get0_pubkey(req_.get()));
 }
 
+std::string csr::public_key_der() const {
+  return detail::to_der(X509_REQ_get_X509_PUBKEY(req_.get()), i2d_X509_PUBKEY);
+}
+
 caf::expected<csr> make_csr(const private_key& key, const csr_template& tmpl) {
   x509_req_ptr req{X509_REQ_new()};
   if (!req || X509_REQ_set_version(req.get(), 0) != 1)

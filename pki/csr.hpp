@@ -88,6 +88,11 @@ class csr {
 
   pki::public_key public_key() const;
 
+  /// The SubjectPublicKeyInfo as the CSR carries it (DER), without going
+  /// through OpenSSL's key encoders (which are slow in OpenSSL 3.0). For a
+  /// key that decodes, the same bytes as `public_key().to_der()`.
+  std::string public_key_der() const;
+
   X509_REQ* native() const noexcept {
     return req_.get();
   }

@@ -1,5 +1,7 @@
 #include "pki/issue.hpp"
 
+#include <cstring>
+
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -37,31 +39,75 @@ std::string der_authority_key_id(std::string_view key_id) {
   return out;
 }
 
-// SHA-1 of the subjectPublicKey BIT STRING contents (RFC 5280 4.2.1.2 (1)),
-// as Go and OpenSSL compute it.
+// SHA-1 of the subjectPublicKey BIT STRING contents of `pub` (RFC 5280
+// 4.2.1.2 (1)), as Go and OpenSSL compute it.
+std::string key_id(const X509_PUBKEY* pub) {
+  const unsigned char* data = nullptr;
+  int len = 0;
+  if (X509_PUBKEY_get0_param(nullptr, &data, &len, nullptr, pub) != 1)
+    return {};
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned md_len = 0;
+  if (EVP_Digest(data, static_cast<size_t>(len), md, &md_len, EVP_sha1(),
+                 nullptr)
+      != 1)
+    return {};
+  return std::string(reinterpret_cast<char*>(md), md_len);
+}
+
 std::string key_id(EVP_PKEY* key) {
   auto* pub = X509_PUBKEY_new();
   if (pub == nullptr)
     return {};
   std::string out;
-  if (X509_PUBKEY_set(&pub, key) == 1) {
-    const unsigned char* data = nullptr;
-    int len = 0;
-    if (X509_PUBKEY_get0_param(nullptr, &data, &len, nullptr, pub) == 1) {
-      unsigned char md[EVP_MAX_MD_SIZE];
-      unsigned md_len = 0;
-      if (EVP_Digest(data, static_cast<size_t>(len), md, &md_len, EVP_sha1(),
-                     nullptr)
-          == 1)
-        out.assign(reinterpret_cast<char*>(md), md_len);
-    }
-  }
+  if (X509_PUBKEY_set(&pub, key) == 1)
+    out = key_id(pub);
   X509_PUBKEY_free(pub);
   return out;
 }
 
+// Copies the SubjectPublicKeyInfo `from` (algorithm, parameters, key bits)
+// into `to`. Unlike X509_set_pubkey, no key is encoded or decoded: OpenSSL
+// 3.0 sets up an encoder and a decoder for each, which costs more than the
+// signature.
+bool copy_spki(X509_PUBKEY* to, const X509_PUBKEY* from) {
+  const unsigned char* bits = nullptr;
+  int len = 0;
+  X509_ALGOR* from_alg = nullptr;
+  X509_ALGOR* to_alg = nullptr;
+  if (X509_PUBKEY_get0_param(nullptr, &bits, &len, &from_alg, from) != 1
+      || X509_PUBKEY_get0_param(nullptr, nullptr, nullptr, &to_alg, to) != 1
+      || from_alg == nullptr || to_alg == nullptr || len < 0
+      || X509_ALGOR_copy(to_alg, from_alg) != 1)
+    return false;
+  asn1_object_ptr alg{OBJ_dup(to_alg->algorithm)};
+  auto* copy = static_cast<unsigned char*>(
+    OPENSSL_malloc(static_cast<size_t>(len > 0 ? len : 1)));
+  if (copy != nullptr && len > 0)
+    std::memcpy(copy, bits, static_cast<size_t>(len));
+  if (!alg || copy == nullptr) {
+    OPENSSL_free(copy);
+    return false;
+  }
+  // V_ASN1_EOC keeps the parameters X509_ALGOR_copy set; V_ASN1_UNDEF keeps
+  // them absent. X509_PUBKEY_set0_param takes `alg` and `copy`.
+  auto keep = to_alg->parameter != nullptr ? V_ASN1_EOC : V_ASN1_UNDEF;
+  if (X509_PUBKEY_set0_param(to, alg.get(), keep, nullptr, copy, len) != 1) {
+    OPENSSL_free(copy);
+    return false;
+  }
+  static_cast<void>(alg.release());
+  return true;
+}
+
+/// The subject's public key: an EVP_PKEY, or a SubjectPublicKeyInfo to copy.
+struct subject_key_source {
+  EVP_PKEY* key = nullptr;
+  const X509_PUBKEY* spki = nullptr;
+};
+
 caf::expected<certificate> build(const cert_template& tmpl,
-                                 EVP_PKEY* subject_key,
+                                 subject_key_source subject_key,
                                  const X509_NAME* issuer_name,
                                  std::string_view issuer_key_id,
                                  EVP_PKEY* signing_key, bool self_signed) {
@@ -98,7 +144,9 @@ caf::expected<certificate> build(const cert_template& tmpl,
                        system_clock::to_time_t(tmpl.not_after))
            == nullptr)
     return openssl_failure("cannot set validity");
-  if (X509_set_pubkey(x.get(), subject_key) != 1)
+  if (subject_key.spki != nullptr
+        ? !copy_spki(X509_get_X509_PUBKEY(x.get()), subject_key.spki)
+        : X509_set_pubkey(x.get(), subject_key.key) != 1)
     return openssl_failure("cannot set public key");
   auto add = [&](std::string_view oid, bool critical, std::string_view der) {
     auto ext = detail::make_extension(oid, critical, der);
@@ -118,7 +166,7 @@ caf::expected<certificate> build(const cert_template& tmpl,
            encode_basic_constraints(tmpl.is_ca,
                                     tmpl.is_ca ? tmpl.path_len : std::nullopt)))
     return openssl_failure("cannot add BasicConstraints");
-  auto ski = key_id(subject_key);
+  auto ski = key_id(X509_get_X509_PUBKEY(x.get()));
   if (!ski.empty()
       && !add(oid::subject_key_identifier, false, der_octet_string(ski)))
     return openssl_failure("cannot add SubjectKeyIdentifier");
@@ -144,12 +192,10 @@ caf::expected<certificate> build(const cert_template& tmpl,
   return certificate::from_der(detail::to_der(x.get(), i2d_X509));
 }
 
-} // namespace
-
-caf::expected<certificate> issue(const cert_template& tmpl,
-                                 const public_key& subject_key,
-                                 const certificate& issuer,
-                                 const private_key& issuer_key) {
+caf::expected<certificate> issue_for(const cert_template& tmpl,
+                                     subject_key_source subject_key,
+                                     const certificate& issuer,
+                                     const private_key& issuer_key) {
   if (!issuer.matches(issuer_key))
     return invalid("issuer key does not match the issuer certificate");
   std::string issuer_key_id;
@@ -157,15 +203,31 @@ caf::expected<certificate> issue(const cert_template& tmpl,
     issuer_key_id = detail::asn1_bytes(id);
   else
     issuer_key_id = key_id(issuer_key.native());
-  return build(tmpl, subject_key.native(),
-               X509_get_subject_name(issuer.native()), issuer_key_id,
-               issuer_key.native(), false);
+  return build(tmpl, subject_key, X509_get_subject_name(issuer.native()),
+               issuer_key_id, issuer_key.native(), false);
+}
+
+} // namespace
+
+caf::expected<certificate> issue(const cert_template& tmpl,
+                                 const public_key& subject_key,
+                                 const certificate& issuer,
+                                 const private_key& issuer_key) {
+  return issue_for(tmpl, {subject_key.native(), nullptr}, issuer, issuer_key);
+}
+
+caf::expected<certificate> issue_for_request(const cert_template& tmpl,
+                                             const csr& request,
+                                             const certificate& issuer,
+                                             const private_key& issuer_key) {
+  return issue_for(tmpl, {nullptr, X509_REQ_get_X509_PUBKEY(request.native())},
+                   issuer, issuer_key);
 }
 
 caf::expected<certificate> self_sign(const cert_template& tmpl,
                                      const private_key& key) {
   auto pub = key.public_key();
-  return build(tmpl, pub.native(), nullptr, {}, key.native(), true);
+  return build(tmpl, {pub.native(), nullptr}, nullptr, {}, key.native(), true);
 }
 
 caf::expected<certificate> issue_from_csr(const csr& request,
@@ -179,7 +241,7 @@ caf::expected<certificate> issue_from_csr(const csr& request,
     return std::move(sans.error());
   tmpl.subject = request.subject();
   tmpl.sans = std::move(*sans);
-  return issue(tmpl, request.public_key(), issuer, issuer_key);
+  return issue_for_request(tmpl, request, issuer, issuer_key);
 }
 
 } // namespace istio_csr::pki

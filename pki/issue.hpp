@@ -44,6 +44,15 @@ caf::expected<certificate> issue(const cert_template& tmpl,
                                  const certificate& issuer,
                                  const private_key& issuer_key);
 
+/// `issue` for the public key of `request`: its SubjectPublicKeyInfo is
+/// copied as it is (no key is encoded or decoded, which is slow in OpenSSL
+/// 3.0). Neither the CSR's signature nor anything else of it is checked:
+/// that is the caller's (see `issue_from_csr`).
+caf::expected<certificate> issue_for_request(const cert_template& tmpl,
+                                             const csr& request,
+                                             const certificate& issuer,
+                                             const private_key& issuer_key);
+
 /// Issues a self-signed certificate (issuer = subject) with `key`.
 caf::expected<certificate> self_sign(const cert_template& tmpl,
                                      const private_key& key);

@@ -272,14 +272,11 @@ void on_final(signer_pointer self, uint64_t id, const finished_request& cr) {
   } else if (!roots) {
     reason = "root CAs are not available";
   } else {
-    auto chain = policy::build_response_chain(*cr.certificate, *roots);
+    std::optional<pki::certificate> leaf;
+    auto chain = policy::build_response_chain(*cr.certificate, *roots, &leaf);
     if (chain) {
       // The issuer must have signed what we checked (docs/security.md).
-      auto leaf = pki::certificate::from_pem(chain->front());
-      auto mismatch
-        = !leaf ? std::optional<std::string>{errors::message(leaf.error())}
-                : policy::check_issued_leaf(*leaf, *pr->approved);
-      if (mismatch) {
+      if (auto mismatch = policy::check_issued_leaf(*leaf, *pr->approved)) {
         logging::error(*st.log,
                        "refusing a certificate the issuer signed for "
                        "something else than the approved request",

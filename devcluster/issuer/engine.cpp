@@ -313,9 +313,10 @@ void engine::on_issuer_event(const kube::informer_event& ev, bool cluster) {
   }
   kube::object_ref ref{*ev.object};
   auto k = cluster ? kind::cluster_issuer : kind::issuer;
-  if (ev.type == kube::informer_event_type::deleted)
+  if (ev.type == kube::informer_event_type::deleted) {
     forget({k, ref.key()});
-  else
+    issuer_memos_.erase({cluster, ref.key()});
+  } else
     enqueue(k, ref.key());
   enqueue_requests_of(cluster ? "ClusterIssuer" : "Issuer", ref.namespace_(),
                       ref.name());
@@ -443,15 +444,28 @@ secret_lookup engine::secrets() {
   };
 }
 
-std::optional<evaluated_issuer> engine::find_issuer(std::string_view kind,
-                                                    std::string_view namespace_,
-                                                    std::string_view name) {
+std::shared_ptr<const evaluated_issuer>
+engine::find_issuer(std::string_view kind, std::string_view namespace_,
+                    std::string_view name) {
   bool cluster = kind == "ClusterIssuer";
   auto obj = cluster ? cluster_issuers_->get({}, name)
                      : issuers_->get(namespace_, name);
-  if (!obj)
-    return std::nullopt;
-  return evaluate_issuer(*obj, cluster, secrets());
+  std::pair<bool, std::string> key{
+    cluster, kube::object_key(cluster ? std::string_view{} : namespace_, name)};
+  if (!obj) {
+    issuer_memos_.erase(key);
+    return nullptr;
+  }
+  auto [secret_ns, secret_name] = ca_secret_of(*obj, cluster);
+  auto sec = secret_name.empty() ? nullptr : secret(secret_ns, secret_name);
+  auto& memo = issuer_memos_[key];
+  if (memo.evaluated == nullptr || memo.issuer != obj || memo.secret != sec) {
+    memo.issuer = obj;
+    memo.secret = sec;
+    memo.evaluated = std::make_shared<const evaluated_issuer>(
+      evaluate_issuer(*obj, cluster, secrets()));
+  }
+  return memo.evaluated;
 }
 
 // -- API helpers --------------------------------------------------------------

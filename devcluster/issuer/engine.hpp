@@ -98,10 +98,12 @@ class engine : public std::enable_shared_from_this<engine> {
   // -- lookups ----------------------------------------------------------------
   kube::object_ptr secret(std::string_view ns, std::string_view name);
   secret_lookup secrets();
-  /// The evaluated issuer a request names, nullopt when it does not exist.
-  std::optional<evaluated_issuer> find_issuer(std::string_view kind,
-                                              std::string_view namespace_,
-                                              std::string_view name);
+  /// The evaluated issuer a request names, null when it does not exist.
+  /// Evaluated again only when the issuer or its CA Secret changed (parsing
+  /// the CA's key and certificates is the dearest part of signing).
+  std::shared_ptr<const evaluated_issuer>
+  find_issuer(std::string_view kind, std::string_view namespace_,
+              std::string_view name);
 
   // -- reconcilers ------------------------------------------------------------
   void reconcile_issuer(const nlohmann::json& obj, bool cluster,
@@ -159,6 +161,15 @@ class engine : public std::enable_shared_from_this<engine> {
   std::set<std::string> delay_elapsed_;
   /// Request uids we wrote a final status for (never sign twice).
   std::set<std::string> finished_requests_;
+  /// The last evaluation of each issuer (kind, namespace/name) and the
+  /// cached objects it was made from: the informers replace an object on
+  /// every change, so holding them makes pointer equality mean "unchanged".
+  struct issuer_memo {
+    kube::object_ptr issuer;
+    kube::object_ptr secret;
+    std::shared_ptr<const evaluated_issuer> evaluated;
+  };
+  std::map<std::pair<bool, std::string>, issuer_memo> issuer_memos_;
   /// Certificate uids whose next private key is being generated or created
   /// (until the informer shows the Secret).
   std::set<std::string> generating_;

@@ -50,7 +50,7 @@ void engine::reconcile_request(const nlohmann::json& obj, finish_fn done) {
     done(outcome::done);
     return;
   }
-  std::optional<evaluated_issuer> iss;
+  std::shared_ptr<const evaluated_issuer> iss;
   bool known_kind = issuer_kind == "Issuer" || issuer_kind == "ClusterIssuer";
   if (known_kind)
     iss = find_issuer(issuer_kind, view.namespace_(), ref.name);

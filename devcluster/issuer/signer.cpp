@@ -80,7 +80,9 @@ single_chain(const pki::certificate& leaf,
                         [&](const pki::certificate& p) { return p == c; }))
       pool.push_back(c);
   std::vector<pki::certificate> chain{leaf};
-  while (!chain.back().is_self_signed()) {
+  // Whether the top of the chain is self-signed (a signature check: once).
+  bool top_self_signed = false;
+  while (!(top_self_signed = chain.back().is_self_signed())) {
     auto parent
       = std::find_if(pool.begin(), pool.end(), [&](const pki::certificate& p) {
           return chain.back().issued_by(p);
@@ -94,7 +96,7 @@ single_chain(const pki::certificate& leaf,
     return pki::invalid("certificate chain is malformed or broken");
   pem_chain out;
   auto n = chain.size();
-  if (n > 1 && chain.back().is_self_signed())
+  if (n > 1 && top_self_signed)
     --n;
   for (size_t i = 0; i < n; ++i)
     out.chain_pem += chain[i].to_pem();
@@ -112,23 +114,26 @@ sign_outcome pending(std::string message) {
   return sign_outcome{sign_outcome::state::pending, {}, {}, std::move(message)};
 }
 
-/// Issues as cert-manager's CA issuer does, unless the issuer's test
+/// Issues as cert-manager's CA issuer does (`pki::issue_from_csr`; the
+/// caller has verified the CSR's signature), unless the issuer's test
 /// behaviour misissues workload certificates (requests with URI SANs).
 caf::expected<pki::certificate> misissue(const pki::csr& request,
                                          const evaluated_issuer& iss,
                                          pki::cert_template tmpl,
                                          const pki::certificate& signer) {
   auto sans = request.sans();
-  bool workload = sans && !sans->uris.empty();
+  if (!sans)
+    return std::move(sans.error());
+  tmpl.subject = request.subject();
+  tmpl.sans = std::move(*sans);
+  bool workload = !tmpl.sans.uris.empty();
   if (!workload
       || (iss.mode != behaviour::wrong_key
           && iss.mode != behaviour::wrong_identity))
-    return pki::issue_from_csr(request, std::move(tmpl), signer, *iss.ca_key);
-  tmpl.subject = request.subject();
-  tmpl.sans = std::move(*sans);
+    return pki::issue_for_request(tmpl, request, signer, *iss.ca_key);
   if (iss.mode == behaviour::wrong_identity) {
     tmpl.sans.uris = {std::string{misissued_identity}};
-    return pki::issue(tmpl, request.public_key(), signer, *iss.ca_key);
+    return pki::issue_for_request(tmpl, request, signer, *iss.ca_key);
   }
   auto other = pki::private_key::generate_ec(256);
   if (!other)

@@ -277,4 +277,35 @@ CAF_TEST(issuing from a csr copies its subject and sans like cert manager) {
   CAF_CHECK(!pki::issue_from_csr(tampered, tmpl, inter.cert, inter.key));
 }
 
+CAF_TEST(issuing for a request copies its public key as it is) {
+  for (auto key : {test::ec_key(), unwrap(pki::private_key::generate_ec(384)),
+                   unwrap(pki::private_key::generate_rsa(2048))}) {
+    pki::csr_template req;
+    req.sans.uris = {"spiffe://cluster.local/ns/a/sa/b"};
+    auto request = unwrap(pki::make_csr(key, req));
+    CAF_CHECK_EQUAL(request.public_key_der(), key.public_key().to_der());
+    pki::cert_template tmpl;
+    tmpl.sans = req.sans;
+    auto copied
+      = unwrap(pki::issue_for_request(tmpl, request, inter.cert, inter.key));
+    auto encoded
+      = unwrap(pki::issue(tmpl, key.public_key(), inter.cert, inter.key));
+    CAF_CHECK(copied.public_key() == key.public_key());
+    CAF_CHECK(copied.matches(key));
+    CAF_CHECK(copied.issued_by(inter.cert));
+    CAF_CHECK_EQUAL(copied.public_key_der(), request.public_key_der());
+    CAF_CHECK_EQUAL(copied.public_key_der(), encoded.public_key_der());
+    CAF_CHECK_EQUAL(copied.public_key().to_der(), encoded.public_key_der());
+    // The same SubjectKeyIdentifier as through the key.
+    auto ski = [](const pki::certificate& cert) {
+      for (auto& ext : cert.extensions())
+        if (ext.oid == pki::oid::subject_key_identifier)
+          return ext.value;
+      return std::string{};
+    };
+    CAF_CHECK(!ski(copied).empty());
+    CAF_CHECK_EQUAL(ski(copied), ski(encoded));
+  }
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -110,7 +110,8 @@ parse_single_chain(std::string_view pem) {
 }
 
 caf::expected<std::vector<std::string>>
-build_response_chain(std::string_view issued_pem, const root_bundle& roots) {
+build_response_chain(std::string_view issued_pem, const root_bundle& roots,
+                     std::optional<pki::certificate>* leaf) {
   auto chain = parse_single_chain(issued_pem);
   if (!chain)
     return pki::invalid("failed to parse and verify chain returned from "
@@ -127,6 +128,8 @@ build_response_chain(std::string_view issued_pem, const root_bundle& roots) {
   for (const auto& cert : *chain)
     out.push_back(cert.to_pem());
   out.push_back(roots.pem);
+  if (leaf != nullptr)
+    *leaf = std::move(chain->front());
   return out;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,8 +45,10 @@ parse_single_chain(std::string_view pem);
 /// `parse_single_chain` on the CertificateRequest's `status.certificate`, then
 /// verification of the leaf against `roots.certs` with the rest as
 /// intermediates, for clientAuth or serverAuth. Result: each chain certificate
-/// as its own PEM string, then `roots.pem` as one final element.
+/// as its own PEM string, then `roots.pem` as one final element. On success,
+/// `leaf` (if not null) receives the parsed leaf.
 caf::expected<std::vector<std::string>>
-build_response_chain(std::string_view issued_pem, const root_bundle& roots);
+build_response_chain(std::string_view issued_pem, const root_bundle& roots,
+                     std::optional<pki::certificate>* leaf = nullptr);
 
 } // namespace istio_csr::actors::signing::policy

@@ -193,16 +193,19 @@ authorize_csr(std::string_view csr_pem,
                          "failed to match URIs with identities: ["
                            + join(identities) + "] != [" + join(sans.uris)
                            + "]"};
-  return approved_csr{request->to_der(), request->public_key().to_der(),
-                      identities};
+  return approved_csr{request->to_der(), request->public_key_der(), identities};
 }
 
 std::optional<std::string> check_issued_leaf(const pki::certificate& leaf,
                                              const approved_csr& approved) {
   std::vector<std::string> problems;
-  auto key = pki::public_key::from_der(approved.public_key_der);
-  if (!key || !(leaf.public_key() == *key))
-    problems.emplace_back("its public key is not the CSR's");
+  // The same SubjectPublicKeyInfo bytes are the same key; other bytes may
+  // still encode it (decoding both is the slow path).
+  if (leaf.public_key_der() != approved.public_key_der) {
+    auto key = pki::public_key::from_der(approved.public_key_der);
+    if (!key || !(leaf.public_key() == *key))
+      problems.emplace_back("its public key is not the CSR's");
+  }
   auto sans = leaf.sans();
   if (!identities_match(approved.identities, sans.uris))
     problems.push_back("its URI SANs [" + join(sans.uris)
