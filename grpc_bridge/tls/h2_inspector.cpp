@@ -141,8 +141,10 @@ void h2_inspector::server_frame(const h2::frame_header& header) {
   bool ends = type == frame_type::rst_stream
               || ((type == frame_type::headers || type == frame_type::data)
                   && (header.flags & h2::flags::end_stream) != 0);
-  if (ends)
+  if (ends) {
     open_.erase(header.stream_id);
+    receiving_.erase(header.stream_id);
+  }
 }
 
 void h2_inspector::release_held(std::size_t pos) {
@@ -159,7 +161,13 @@ void h2_inspector::end_frame() {
       && (frame_.flags & h2::flags::end_headers) != 0) {
     in_block_ = false;
     last_stream_id_ = std::max(last_stream_id_, block_stream_);
+    if (block_ends_stream_)
+      receiving_.erase(block_stream_);
   }
+  // A request ends with the last byte of its END_STREAM frame: a client
+  // that stops within that frame is still sending.
+  if (type == frame_type::data && (frame_.flags & h2::flags::end_stream) != 0)
+    receiving_.erase(frame_.stream_id);
   stage_ = stage::header;
 }
 
@@ -212,9 +220,11 @@ std::optional<h2_violation> h2_inspector::judge_header(clock::time_point now) {
           return calm("more than " + std::to_string(limits_.max_open_streams)
                       + " streams open at once");
         open_.insert(f.stream_id);
+        receiving_.emplace(f.stream_id, now);
         highest_opened_ = f.stream_id;
       }
       in_block_ = true;
+      block_ends_stream_ = (f.flags & h2::flags::end_stream) != 0;
       block_stream_ = f.stream_id;
       block_size_ = 0;
       continuations_ = 0;
@@ -241,6 +251,7 @@ std::optional<h2_violation> h2_inspector::judge_header(clock::time_point now) {
           "RST_STREAM flood: more than "
           + rate_text(limits_.rst_stream_burst, limits_.rst_stream_rate));
       open_.erase(f.stream_id);
+      receiving_.erase(f.stream_id);
       break;
     case frame_type::settings:
       if (f.stream_id != 0)

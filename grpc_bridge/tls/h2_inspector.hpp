@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -128,6 +129,31 @@ class h2_inspector {
     return last_stream_id_;
   }
 
+  /// Whether the client's connection preface and its first SETTINGS frame
+  /// have arrived.
+  bool preface_received() const noexcept {
+    return !first_frame_;
+  }
+
+  /// Streams the client opened and has not finished sending its request on
+  /// (no END_STREAM yet, not reset, not ended by the server).
+  std::size_t receiving_streams() const noexcept {
+    return receiving_.size();
+  }
+
+  /// When the client opened the oldest stream of `receiving_streams`: a
+  /// request it has been sending the longest. None when there is none.
+  std::optional<clock::time_point> oldest_request() const {
+    if (receiving_.empty())
+      return std::nullopt;
+    return receiving_.begin()->second;
+  }
+
+  /// The stream id of `oldest_request` (0 when there is none).
+  std::uint32_t oldest_request_stream() const noexcept {
+    return receiving_.empty() ? 0 : receiving_.begin()->first;
+  }
+
   /// Whether a violation was found.
   bool violated() const noexcept {
     return violation_.has_value();
@@ -178,6 +204,13 @@ class h2_inspector {
   // Streams opened by the client and not closed yet; at most
   // `max_open_streams`.
   std::unordered_set<std::uint32_t> open_;
+  // The streams of `open_` whose request the client is still sending, and
+  // when it opened them. Ids only grow, and so do the times: the first
+  // entry is the oldest.
+  std::map<std::uint32_t, clock::time_point> receiving_;
+  // Whether the header block in progress ends its stream (END_STREAM on
+  // its HEADERS frame).
+  bool block_ends_stream_ = false;
   std::uint32_t highest_opened_ = 0;
   std::optional<h2_violation> violation_;
 };

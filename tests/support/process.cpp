@@ -113,13 +113,32 @@ bool wait_until(const std::function<bool()>& pred,
 }
 
 std::size_t self_rss_bytes() {
-  std::istringstream status{read_file("/proc/self/status")};
+  return rss_bytes(::getpid());
+}
+
+namespace {
+
+// A "Name:  1234 kB" line of /proc/PID/status, in bytes; 0 if absent.
+std::size_t status_bytes(int pid, const std::string& name) {
+  std::istringstream status{
+    read_file("/proc/" + std::to_string(pid) + "/status")};
   std::string line;
+  auto prefix = name + ":";
   while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stoull(line.substr(6)) * 1024; // "VmRSS:  1234 kB"
+    if (line.rfind(prefix, 0) == 0)
+      return std::stoull(line.substr(prefix.size())) * 1024;
   }
   return 0;
+}
+
+} // namespace
+
+std::size_t rss_bytes(int pid) {
+  return status_bytes(pid, "VmRSS");
+}
+
+std::size_t peak_rss_bytes(int pid) {
+  return status_bytes(pid, "VmHWM");
 }
 
 std::chrono::microseconds self_cpu_time() {

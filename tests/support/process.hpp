@@ -64,6 +64,14 @@ class temp_dir {
 /// This process's resident set size (VmRSS), in bytes; 0 if unknown.
 std::size_t self_rss_bytes();
 
+/// The resident set size (VmRSS) of process `pid`, in bytes; 0 if unknown
+/// (e.g. it has exited).
+std::size_t rss_bytes(int pid);
+
+/// The peak resident set size (VmHWM) of process `pid` so far, in bytes; 0
+/// if unknown.
+std::size_t peak_rss_bytes(int pid);
+
 /// CPU time (user + system) this process has used so far.
 std::chrono::microseconds self_cpu_time();
 
