@@ -14,15 +14,15 @@ std::string name_of(std::uint8_t type) {
 }
 
 h2_violation protocol(std::string what) {
-  return {error_code::protocol_error, std::move(what)};
+  return h2_violation::of(error_code::protocol_error, std::move(what));
 }
 
 h2_violation frame_size(std::string what) {
-  return {error_code::frame_size_error, std::move(what)};
+  return h2_violation::of(error_code::frame_size_error, std::move(what));
 }
 
 h2_violation calm(std::string what) {
-  return {error_code::enhance_your_calm, std::move(what)};
+  return h2_violation::of(error_code::enhance_your_calm, std::move(what));
 }
 
 std::string rate_text(std::size_t burst, double rate) {
@@ -171,12 +171,22 @@ void h2_inspector::end_frame() {
   stage_ = stage::header;
 }
 
+h2_violation h2_inspector::refuse_block(std::string what) const {
+  auto v = calm(std::move(what));
+  v.refuse_stream = block_stream_;
+  v.refusal = "request metadata exceeds "
+              + std::to_string(limits_.max_header_block) + " bytes or "
+              + std::to_string(limits_.max_continuations)
+              + " CONTINUATION frames";
+  return v;
+}
+
 std::optional<h2_violation> h2_inspector::add_fragment(std::size_t n) {
   block_size_ += n;
   if (block_size_ > limits_.max_header_block)
-    return calm("header block of stream " + std::to_string(block_stream_)
-                + " exceeds " + std::to_string(limits_.max_header_block)
-                + " bytes");
+    return refuse_block("header block of stream "
+                        + std::to_string(block_stream_) + " exceeds "
+                        + std::to_string(limits_.max_header_block) + " bytes");
   return std::nullopt;
 }
 
@@ -300,10 +310,11 @@ std::optional<h2_violation> h2_inspector::judge_header(clock::time_point now) {
         return protocol("CONTINUATION on stream " + std::to_string(f.stream_id)
                         + " without a header block in progress");
       if (++continuations_ > limits_.max_continuations)
-        return calm("CONTINUATION flood: more than "
-                    + std::to_string(limits_.max_continuations)
-                    + " CONTINUATION frames in the header block of stream "
-                    + std::to_string(block_stream_));
+        return refuse_block(
+          "CONTINUATION flood: more than "
+          + std::to_string(limits_.max_continuations)
+          + " CONTINUATION frames in the header block of stream "
+          + std::to_string(block_stream_));
       return add_fragment(f.length);
     default:
       // Extension frames are ignored by grpc (RFC 9113 §4.1).

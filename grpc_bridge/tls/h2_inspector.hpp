@@ -76,6 +76,20 @@ struct h2_violation {
   /// What was violated, for the log: frame types, sizes and limits. Never
   /// header contents (they carry bearer tokens).
   std::string what;
+  /// A stream whose request metadata broke a limit: it is answered
+  /// RESOURCE_EXHAUSTED with `refusal` before the GOAWAY, so that its
+  /// caller sees why (grpc never saw its whole header block, so it cannot
+  /// have answered it). 0: none.
+  std::uint32_t refuse_stream = 0;
+  std::string refusal;
+
+  /// A violation that refuses no stream.
+  static h2_violation of(h2::error_code code, std::string what) {
+    h2_violation v;
+    v.code = code;
+    v.what = std::move(what);
+    return v;
+  }
 };
 
 /// What may go on to grpc after one `h2_inspector::feed`: first `held`,
@@ -167,6 +181,9 @@ class h2_inspector {
 
   // Judges the padding/priority fields of a HEADERS frame.
   std::optional<h2_violation> judge_prefix();
+
+  // A violation by the header block in progress, which refuses its stream.
+  h2_violation refuse_block(std::string what) const;
 
   // Adds a header block fragment; fails beyond the limit.
   std::optional<h2_violation> add_fragment(std::size_t n);

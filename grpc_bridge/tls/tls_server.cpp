@@ -50,6 +50,9 @@ namespace {
 
 class connection;
 
+// grpc::StatusCode::RESOURCE_EXHAUSTED, for responses the TLS front makes.
+constexpr int grpc_resource_exhausted = 8;
+
 std::string endpoint_text(const tcp::endpoint& ep) {
   auto addr = ep.address();
   auto host = addr.to_string();
@@ -432,15 +435,16 @@ class connection : public std::enable_shared_from_this<connection> {
                          .count())
         + "s";
     if (!inspector_.preface_received())
-      on_violation({h2::error_code::enhance_your_calm,
-                    "no HTTP/2 connection preface within " + limit});
+      on_violation(
+        h2_violation::of(h2::error_code::enhance_your_calm,
+                         "no HTTP/2 connection preface within " + limit));
     else
-      on_violation({h2::error_code::enhance_your_calm,
-                    "stream "
-                      + std::to_string(inspector_.oldest_request_stream())
-                      + " did not send its whole request within " + limit + " ("
-                      + std::to_string(inspector_.receiving_streams())
-                      + " streams unfinished)"});
+      on_violation(h2_violation::of(
+        h2::error_code::enhance_your_calm,
+        "stream " + std::to_string(inspector_.oldest_request_stream())
+          + " did not send its whole request within " + limit + " ("
+          + std::to_string(inspector_.receiving_streams())
+          + " streams unfinished)"));
   }
 
   // TLS → inspector → gRPC. Stops for good at a violation.
@@ -546,6 +550,9 @@ class connection : public std::enable_shared_from_this<connection> {
     closing_ = true;
     ++srv_.h2_violations;
     goaway_ = h2::make_goaway(inspector_.last_stream_id(), v.code);
+    if (v.refuse_stream != 0)
+      refusal_ = h2::make_grpc_trailers_only(
+        v.refuse_stream, grpc_resource_exhausted, v.refusal);
     logging::warn(*srv_.log, "HTTP/2 limit violated, closing the connection",
                   {{"remote", remote_},
                    {"violation", v.what},
@@ -561,17 +568,17 @@ class connection : public std::enable_shared_from_this<connection> {
     error_code ignored;
     // grpc is done with: its pending read and write are cancelled.
     local_.close(ignored);
-    std::size_t len = 0;
+    goaway_out_.clear();
     if (out_frames_.consumed() == 0) {
       // grpc wrote nothing yet: the server preface must come first.
       auto settings = h2::make_empty_settings();
-      std::copy(settings.begin(), settings.end(), goaway_out_.begin());
-      len = settings.size();
+      goaway_out_.assign(settings.begin(), settings.end());
     }
-    std::copy(goaway_.begin(), goaway_.end(), goaway_out_.begin() + len);
-    len += goaway_.size();
+    // RESOURCE_EXHAUSTED for the stream whose metadata broke the limit.
+    goaway_out_.insert(goaway_out_.end(), refusal_.begin(), refusal_.end());
+    goaway_out_.insert(goaway_out_.end(), goaway_.begin(), goaway_.end());
     asio::async_write(
-      tls_, asio::buffer(goaway_out_.data(), len),
+      tls_, asio::buffer(goaway_out_),
       [self = shared_from_this()](const error_code& ec, std::size_t n) {
         self->srv_.bytes_out += n;
         if (self->closed_)
@@ -631,8 +638,9 @@ class connection : public std::enable_shared_from_this<connection> {
   bool closing_ = false;
   bool goaway_sent_ = false;
   h2::goaway_frame goaway_{};
-  std::array<std::byte, h2::frame_header_size + sizeof(h2::goaway_frame)>
-    goaway_out_{};
+  std::vector<std::byte> refusal_;
+  // What goes out after grpc's last frame: [SETTINGS] [refusal] GOAWAY.
+  std::vector<std::byte> goaway_out_;
   std::size_t drained_ = 0;
   std::array<char, 16 * 1024> in_buf_;
   std::array<char, 16 * 1024> out_buf_;

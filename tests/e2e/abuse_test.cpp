@@ -384,6 +384,16 @@ CAF_TEST(megabytes of metadata are cut off at the header block limit) {
                       name);
       // Far less than the 2 MiB went out before the close.
       ICSR_CHECK_CASE(clients[i]->bytes_sent() < 2 * MiB, name);
+      // The call got its answer before the GOAWAY: RESOURCE_EXHAUSTED
+      // (HPACK literals, readable as they are).
+      bool refused = false;
+      for (const auto& f : clients[i]->frames())
+        refused
+          |= f.type == h2::headers && f.stream == 1
+             && (f.flags & h2::end_stream) != 0
+             && contains(f.payload, std::string{"\x0bgrpc-status\x01"}
+                                      + std::to_string(resource_exhausted));
+      ICSR_CHECK_CASE(refused, name);
     }
   });
 }

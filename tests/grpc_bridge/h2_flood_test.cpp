@@ -502,9 +502,11 @@ CAF_TEST(metadata beyond the limit never reaches the handler) {
     req.set_csr("huge");
     IstioCertificateResponse resp;
     auto status = stub->CreateCertificate(&ctx, req, &resp);
-    CAF_MESSAGE(headers << " headers: " << status.error_code() << " "
-                        << status.error_message());
-    CAF_CHECK(!status.ok());
+    // The TLS front answers the call before its GOAWAY.
+    CAF_CHECK_EQUAL(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    CAF_CHECK_EQUAL(status.error_message(),
+                    "request metadata exceeds 16384 bytes or 8 CONTINUATION "
+                    "frames");
   }
   CAF_CHECK_EQUAL(handler->count(), 1u);
   // The server still serves (the channel reconnects if need be).

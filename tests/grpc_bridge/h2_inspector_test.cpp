@@ -487,4 +487,41 @@ CAF_TEST(GOAWAY and SETTINGS frames are encoded as RFC 9113 says) {
                                                     8}));
   CAF_CHECK_EQUAL(text_of(grpc_bridge::h2::make_empty_settings()),
                   h2::frame(h2::settings, 0, 0, ""));
+  // A trailers-only response: ":status: 200" from the static table, the
+  // rest literals without indexing (RFC 7541 §6.2.2), one with a length
+  // beyond the 7-bit prefix.
+  std::string message(200, 'm');
+  auto t = grpc_bridge::h2::make_grpc_trailers_only(7, 8, message);
+  CAF_CHECK_EQUAL(
+    text_of(t),
+    h2::frame(h2::headers, h2::end_stream | h2::end_headers, 7,
+              "\x88" + h2::hpack_literal("content-type", "application/grpc")
+                + h2::hpack_literal("grpc-status", "8")
+                + h2::hpack_literal("grpc-message", message)));
+}
+
+CAF_TEST(metadata beyond a limit refuses its stream) {
+  h2_limits limits;
+  limits.max_header_block = 1000;
+  limits.max_continuations = 2;
+  auto cont = [](std::uint8_t flags) {
+    return h2::frame(h2::continuation, flags, 3, "c");
+  };
+  for (const auto& input :
+       {hello + h2::frame(h2::headers, 0, 3, std::string(1001, 'h')),
+        hello + h2::frame(h2::headers, 0, 3, "h") + cont(0) + cont(0)
+          + cont(h2::end_headers)}) {
+    h2_inspector insp{limits};
+    auto out = feed_cut(insp, input, {});
+    CAF_REQUIRE(out.violation);
+    CAF_CHECK_EQUAL(out.violation->refuse_stream, 3u);
+    CAF_CHECK_EQUAL(out.violation->refusal,
+                    "request metadata exceeds 1000 bytes or 2 CONTINUATION "
+                    "frames");
+  }
+  // Other violations refuse no stream.
+  h2_inspector insp{limits};
+  auto out = feed_cut(insp, hello + h2::frame(h2::push_promise, 0, 3, ""), {});
+  CAF_REQUIRE(out.violation);
+  CAF_CHECK_EQUAL(out.violation->refuse_stream, 0u);
 }
