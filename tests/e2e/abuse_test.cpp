@@ -382,8 +382,9 @@ CAF_TEST(megabytes of metadata are cut off at the header block limit) {
       ICSR_CHECK_CASE(clients[i]->closed(), name);
       ICSR_CHECK_CASE(goaway && goaway->error_code == h2::enhance_your_calm,
                       name);
-      // Far less than the 2 MiB went out before the close.
-      ICSR_CHECK_CASE(clients[i]->bytes_sent() < 2 * MiB, name);
+      // (That the agent stopped reading at the limit is checked in
+      // grpc_bridge.h2_floods; what the client wrote here includes
+      // megabytes that loopback's socket buffers took.)
       // The call got its answer before the GOAWAY: RESOURCE_EXHAUSTED
       // (HPACK literals, readable as they are).
       bool refused = false;
