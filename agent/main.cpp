@@ -343,6 +343,9 @@ int run(const config::options& opts) {
   server_settings.tls = tls_settings_from(opts, *log);
   server_settings.max_active_calls
     = static_cast<std::size_t>(opts.serving.max_concurrent_requests);
+  server_settings.transport.request_read_timeout
+    = std::chrono::duration_cast<std::chrono::milliseconds>(
+      opts.serving.request_read_timeout);
   fit_connections_to_fd_limit(server_settings.transport, *log);
   auto handler = std::make_shared<signing::dispatch_handler>();
   auto server = std::make_shared<grpc_bridge::server>(server_settings, handler);

@@ -32,6 +32,10 @@ struct issuer_ref {
 /// stuck process alive for hours.
 inline constexpr duration max_shutdown_grace_period = 10min;
 
+/// The longest `--request-read-timeout`: beyond it, streams that never send
+/// their request hold memory about as long as with no limit.
+inline constexpr duration max_request_read_timeout = 5min;
+
 /// docs/upstream.md §1.1: the gRPC serving side.
 struct serving_options {
   std::string address = "0.0.0.0:6443";          ///< -a/--serving-address
@@ -49,6 +53,12 @@ struct serving_options {
   /// reused for the same token and audiences (never past the token's `exp`);
   /// zero disables the cache.
   duration token_review_cache_ttl = 10s;
+  /// --request-read-timeout (ours): how long a client has, once its TLS
+  /// handshake is done, to send its HTTP/2 preface, and each request to
+  /// arrive completely after its stream opened; then its connection is
+  /// closed (GOAWAY ENHANCE_YOUR_CALM). Upstream waits up to 120 s for the
+  /// preface and forever for a request.
+  duration request_read_timeout = 10s;
   /// --shutdown-grace-period (ours): how long the whole shutdown after
   /// SIGTERM or SIGINT may take (drain, Lease release, actors); the process
   /// exits non-zero when it overruns. Below Kubernetes' default

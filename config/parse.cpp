@@ -257,6 +257,11 @@ void define_flags(flag_set& fs, options& o) {
                  "token and audiences (never past the token's expiry); a "
                  "revoked token is accepted for up to this long. 0 disables "
                  "the cache.");
+  fs.go_duration("--request-read-timeout", o.serving.request_read_timeout,
+                 "How long a client has to send what it started: its HTTP/2 "
+                 "preface after the TLS handshake, and each whole request "
+                 "after opening its stream. Then its connection is closed "
+                 "with a GOAWAY (ENHANCE_YOUR_CALM).");
   fs.go_duration("--shutdown-grace-period", o.serving.shutdown_grace_period,
                  "How long the shutdown after SIGTERM may take in all: calls "
                  "in flight get min(15s, 60%) of it to finish while the "

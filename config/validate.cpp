@@ -258,6 +258,11 @@ caf::error validate(options& opts) {
   if (opts.serving.token_review_cache_ttl < duration::zero())
     return fail("token-review-cache-ttl must not be negative, got "
                 + format_go_duration(opts.serving.token_review_cache_ttl));
+  if (opts.serving.request_read_timeout < 1s
+      || opts.serving.request_read_timeout > max_request_read_timeout)
+    return fail("request-read-timeout must be within 1s and "
+                + format_go_duration(max_request_read_timeout) + ", got "
+                + format_go_duration(opts.serving.request_read_timeout));
   if (opts.serving.shutdown_grace_period <= duration::zero())
     return fail("shutdown-grace-period must be positive, got "
                 + format_go_duration(opts.serving.shutdown_grace_period));

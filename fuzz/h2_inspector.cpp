@@ -71,6 +71,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                   "the inspection says what the inspector knows");
     fuzz::require(inspector.open_streams() <= limits.max_open_streams,
                   "open streams stay within the limit");
+    fuzz::require(inspector.receiving_streams() <= inspector.open_streams(),
+                  "requests being sent are on open streams");
+    fuzz::require(inspector.oldest_request().has_value()
+                    == (inspector.receiving_streams() > 0),
+                  "the oldest request is known while one is being sent");
     if (server_ends && inspector.last_stream_id() != 0) {
       grpc_bridge::h2::frame_header end;
       end.type

@@ -1,5 +1,7 @@
 #include "grpc_bridge/tls/h2_frames.hpp"
 
+#include <string>
+
 namespace istio_csr::grpc_bridge::h2 {
 
 namespace {
@@ -44,6 +46,55 @@ goaway_frame make_goaway(std::uint32_t last_stream_id, error_code code) {
   std::copy(head.begin(), head.end(), out.begin());
   put_u32(out.data() + frame_header_size, last_stream_id & 0x7fffffff);
   put_u32(out.data() + frame_header_size + 4, static_cast<std::uint32_t>(code));
+  return out;
+}
+
+namespace {
+
+// An HPACK integer with a 7-bit prefix (RFC 7541 §5.1), the pattern bits 0.
+void put_hpack_length(std::vector<std::byte>& out, std::size_t n) {
+  if (n < 127) {
+    out.push_back(static_cast<std::byte>(n));
+    return;
+  }
+  out.push_back(std::byte{127});
+  n -= 127;
+  while (n >= 128) {
+    out.push_back(static_cast<std::byte>((n & 0x7f) | 0x80));
+    n >>= 7;
+  }
+  out.push_back(static_cast<std::byte>(n));
+}
+
+// A literal header field without indexing, new name (RFC 7541 §6.2.2).
+void put_literal(std::vector<std::byte>& out, std::string_view name,
+                 std::string_view value) {
+  out.push_back(std::byte{0});
+  for (auto part : {name, value}) {
+    put_hpack_length(out, part.size());
+    for (char c : part)
+      out.push_back(static_cast<std::byte>(c));
+  }
+}
+
+} // namespace
+
+std::vector<std::byte> make_grpc_trailers_only(std::uint32_t stream_id,
+                                               int grpc_status,
+                                               std::string_view message) {
+  std::vector<std::byte> block;
+  block.push_back(std::byte{0x88}); // static table entry 8, ":status: 200"
+  put_literal(block, "content-type", "application/grpc");
+  put_literal(block, "grpc-status", std::to_string(grpc_status));
+  put_literal(block, "grpc-message", message);
+  frame_header h;
+  h.length = static_cast<std::uint32_t>(block.size());
+  h.type = static_cast<std::uint8_t>(frame_type::headers);
+  h.flags = flags::end_stream | flags::end_headers;
+  h.stream_id = stream_id;
+  auto head = h.encode();
+  std::vector<std::byte> out(head.begin(), head.end());
+  out.insert(out.end(), block.begin(), block.end());
   return out;
 }
 

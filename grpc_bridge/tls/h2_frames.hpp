@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 namespace istio_csr::grpc_bridge::h2 {
 
@@ -67,6 +68,16 @@ struct frame_header {
 using goaway_frame = std::array<std::byte, frame_header_size + 8>;
 
 goaway_frame make_goaway(std::uint32_t last_stream_id, error_code code);
+
+/// A gRPC trailers-only response on `stream_id`: one HEADERS frame with
+/// END_STREAM and END_HEADERS holding `:status: 200`, `content-type:
+/// application/grpc`, `grpc-status: <grpc_status>` and `grpc-message:
+/// <message>`. Encoded with HPACK's static `:status: 200` and literals
+/// without indexing, so the client's dynamic table stays as grpc's encoder
+/// left it. `message` must be printable ASCII without '%' (sent as is).
+std::vector<std::byte> make_grpc_trailers_only(std::uint32_t stream_id,
+                                               int grpc_status,
+                                               std::string_view message);
 
 /// An empty SETTINGS frame (the shortest valid server preface).
 std::array<std::byte, frame_header_size> make_empty_settings();

@@ -14,15 +14,15 @@ std::string name_of(std::uint8_t type) {
 }
 
 h2_violation protocol(std::string what) {
-  return {error_code::protocol_error, std::move(what)};
+  return h2_violation::of(error_code::protocol_error, std::move(what));
 }
 
 h2_violation frame_size(std::string what) {
-  return {error_code::frame_size_error, std::move(what)};
+  return h2_violation::of(error_code::frame_size_error, std::move(what));
 }
 
 h2_violation calm(std::string what) {
-  return {error_code::enhance_your_calm, std::move(what)};
+  return h2_violation::of(error_code::enhance_your_calm, std::move(what));
 }
 
 std::string rate_text(std::size_t burst, double rate) {
@@ -141,8 +141,10 @@ void h2_inspector::server_frame(const h2::frame_header& header) {
   bool ends = type == frame_type::rst_stream
               || ((type == frame_type::headers || type == frame_type::data)
                   && (header.flags & h2::flags::end_stream) != 0);
-  if (ends)
+  if (ends) {
     open_.erase(header.stream_id);
+    receiving_.erase(header.stream_id);
+  }
 }
 
 void h2_inspector::release_held(std::size_t pos) {
@@ -159,16 +161,32 @@ void h2_inspector::end_frame() {
       && (frame_.flags & h2::flags::end_headers) != 0) {
     in_block_ = false;
     last_stream_id_ = std::max(last_stream_id_, block_stream_);
+    if (block_ends_stream_)
+      receiving_.erase(block_stream_);
   }
+  // A request ends with the last byte of its END_STREAM frame: a client
+  // that stops within that frame is still sending.
+  if (type == frame_type::data && (frame_.flags & h2::flags::end_stream) != 0)
+    receiving_.erase(frame_.stream_id);
   stage_ = stage::header;
+}
+
+h2_violation h2_inspector::refuse_block(std::string what) const {
+  auto v = calm(std::move(what));
+  v.refuse_stream = block_stream_;
+  v.refusal = "request metadata exceeds "
+              + std::to_string(limits_.max_header_block) + " bytes or "
+              + std::to_string(limits_.max_continuations)
+              + " CONTINUATION frames";
+  return v;
 }
 
 std::optional<h2_violation> h2_inspector::add_fragment(std::size_t n) {
   block_size_ += n;
   if (block_size_ > limits_.max_header_block)
-    return calm("header block of stream " + std::to_string(block_stream_)
-                + " exceeds " + std::to_string(limits_.max_header_block)
-                + " bytes");
+    return refuse_block("header block of stream "
+                        + std::to_string(block_stream_) + " exceeds "
+                        + std::to_string(limits_.max_header_block) + " bytes");
   return std::nullopt;
 }
 
@@ -212,9 +230,11 @@ std::optional<h2_violation> h2_inspector::judge_header(clock::time_point now) {
           return calm("more than " + std::to_string(limits_.max_open_streams)
                       + " streams open at once");
         open_.insert(f.stream_id);
+        receiving_.emplace(f.stream_id, now);
         highest_opened_ = f.stream_id;
       }
       in_block_ = true;
+      block_ends_stream_ = (f.flags & h2::flags::end_stream) != 0;
       block_stream_ = f.stream_id;
       block_size_ = 0;
       continuations_ = 0;
@@ -241,6 +261,7 @@ std::optional<h2_violation> h2_inspector::judge_header(clock::time_point now) {
           "RST_STREAM flood: more than "
           + rate_text(limits_.rst_stream_burst, limits_.rst_stream_rate));
       open_.erase(f.stream_id);
+      receiving_.erase(f.stream_id);
       break;
     case frame_type::settings:
       if (f.stream_id != 0)
@@ -289,10 +310,11 @@ std::optional<h2_violation> h2_inspector::judge_header(clock::time_point now) {
         return protocol("CONTINUATION on stream " + std::to_string(f.stream_id)
                         + " without a header block in progress");
       if (++continuations_ > limits_.max_continuations)
-        return calm("CONTINUATION flood: more than "
-                    + std::to_string(limits_.max_continuations)
-                    + " CONTINUATION frames in the header block of stream "
-                    + std::to_string(block_stream_));
+        return refuse_block(
+          "CONTINUATION flood: more than "
+          + std::to_string(limits_.max_continuations)
+          + " CONTINUATION frames in the header block of stream "
+          + std::to_string(block_stream_));
       return add_fragment(f.length);
     default:
       // Extension frames are ignored by grpc (RFC 9113 §4.1).

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -75,6 +76,20 @@ struct h2_violation {
   /// What was violated, for the log: frame types, sizes and limits. Never
   /// header contents (they carry bearer tokens).
   std::string what;
+  /// A stream whose request metadata broke a limit: it is answered
+  /// RESOURCE_EXHAUSTED with `refusal` before the GOAWAY, so that its
+  /// caller sees why (grpc never saw its whole header block, so it cannot
+  /// have answered it). 0: none.
+  std::uint32_t refuse_stream = 0;
+  std::string refusal;
+
+  /// A violation that refuses no stream.
+  static h2_violation of(h2::error_code code, std::string what) {
+    h2_violation v;
+    v.code = code;
+    v.what = std::move(what);
+    return v;
+  }
 };
 
 /// What may go on to grpc after one `h2_inspector::feed`: first `held`,
@@ -128,6 +143,31 @@ class h2_inspector {
     return last_stream_id_;
   }
 
+  /// Whether the client's connection preface and its first SETTINGS frame
+  /// have arrived.
+  bool preface_received() const noexcept {
+    return !first_frame_;
+  }
+
+  /// Streams the client opened and has not finished sending its request on
+  /// (no END_STREAM yet, not reset, not ended by the server).
+  std::size_t receiving_streams() const noexcept {
+    return receiving_.size();
+  }
+
+  /// When the client opened the oldest stream of `receiving_streams`: a
+  /// request it has been sending the longest. None when there is none.
+  std::optional<clock::time_point> oldest_request() const {
+    if (receiving_.empty())
+      return std::nullopt;
+    return receiving_.begin()->second;
+  }
+
+  /// The stream id of `oldest_request` (0 when there is none).
+  std::uint32_t oldest_request_stream() const noexcept {
+    return receiving_.empty() ? 0 : receiving_.begin()->first;
+  }
+
   /// Whether a violation was found.
   bool violated() const noexcept {
     return violation_.has_value();
@@ -141,6 +181,9 @@ class h2_inspector {
 
   // Judges the padding/priority fields of a HEADERS frame.
   std::optional<h2_violation> judge_prefix();
+
+  // A violation by the header block in progress, which refuses its stream.
+  h2_violation refuse_block(std::string what) const;
 
   // Adds a header block fragment; fails beyond the limit.
   std::optional<h2_violation> add_fragment(std::size_t n);
@@ -178,6 +221,13 @@ class h2_inspector {
   // Streams opened by the client and not closed yet; at most
   // `max_open_streams`.
   std::unordered_set<std::uint32_t> open_;
+  // The streams of `open_` whose request the client is still sending, and
+  // when it opened them. Ids only grow, and so do the times: the first
+  // entry is the oldest.
+  std::map<std::uint32_t, clock::time_point> receiving_;
+  // Whether the header block in progress ends its stream (END_STREAM on
+  // its HEADERS frame).
+  bool block_ends_stream_ = false;
   std::uint32_t highest_opened_ = 0;
   std::optional<h2_violation> violation_;
 };

@@ -50,6 +50,9 @@ namespace {
 
 class connection;
 
+// grpc::StatusCode::RESOURCE_EXHAUSTED, for responses the TLS front makes.
+constexpr int grpc_resource_exhausted = 8;
+
 std::string endpoint_text(const tcp::endpoint& ep) {
   auto addr = ep.address();
   auto host = addr.to_string();
@@ -140,6 +143,7 @@ struct tls_server::impl {
   std::atomic<std::uint64_t> handshakes_ok{0};
   std::atomic<std::uint64_t> handshakes_failed{0};
   std::atomic<std::uint64_t> h2_violations{0};
+  std::atomic<std::uint64_t> request_timeouts{0};
   std::atomic<std::uint64_t> closed{0};
   std::atomic<std::uint64_t> bytes_in{0};
   std::atomic<std::uint64_t> bytes_out{0};
@@ -181,7 +185,8 @@ class connection : public std::enable_shared_from_this<connection> {
              std::shared_ptr<const tls_context> ctx, std::uint64_t id)
     : srv_(srv), ctx_(std::move(ctx)), id_(id), executor_(sock.get_executor()),
       tls_(std::move(sock), ctx_->asio_context()), local_(executor_),
-      timer_(executor_), inspector_(srv.settings.h2) {
+      timer_(executor_), request_timer_(executor_),
+      inspector_(srv.settings.h2) {
     error_code ec;
     auto ep = tls_.next_layer().remote_endpoint(ec);
     if (!ec)
@@ -246,6 +251,7 @@ class connection : public std::enable_shared_from_this<connection> {
     closed_ = true;
     error_code ignored;
     timer_.cancel();
+    request_timer_.cancel();
     tls_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
     tls_.next_layer().close(ignored);
     local_.close(ignored);
@@ -362,7 +368,9 @@ class connection : public std::enable_shared_from_this<connection> {
     info_ = std::move(info);
     handed_to_grpc_ = true;
     last_activity_ = std::chrono::steady_clock::now();
+    established_at_ = last_activity_;
     arm_idle_timer(srv_.settings.idle_timeout);
+    watch_requests();
     // From here on grpc owns fds[1].
     srv_.on_ready(fds[1], info_);
     pump_in();
@@ -383,13 +391,81 @@ class connection : public std::enable_shared_from_this<connection> {
     });
   }
 
+  // When the client must have sent what it started: its preface, else its
+  // oldest unfinished request (none if neither is pending).
+  std::optional<std::chrono::steady_clock::time_point>
+  request_deadline() const {
+    auto limit = srv_.settings.request_read_timeout;
+    if (!inspector_.preface_received())
+      return established_at_ + limit;
+    if (auto oldest = inspector_.oldest_request())
+      return *oldest + limit;
+    return std::nullopt;
+  }
+
+  // Keeps `request_timer_` armed while something is pending. Deadlines only
+  // grow (new streams open later than older ones), so an armed timer is
+  // never late; one that fires early re-arms itself.
+  void watch_requests() {
+    if (request_timer_armed_ || closing_ || closed_)
+      return;
+    auto deadline = request_deadline();
+    if (!deadline)
+      return;
+    request_timer_armed_ = true;
+    request_timer_.expires_at(*deadline);
+    request_timer_.async_wait(
+      [self = shared_from_this()](const error_code& ec) {
+        self->request_timer_armed_ = false;
+        if (ec || self->closed_ || self->closing_)
+          return;
+        auto deadline = self->request_deadline();
+        if (deadline && *deadline <= std::chrono::steady_clock::now())
+          self->on_request_timeout();
+        else
+          self->watch_requests();
+      });
+  }
+
+  void on_request_timeout() {
+    ++srv_.request_timeouts;
+    auto limit
+      = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                         srv_.settings.request_read_timeout)
+                         .count())
+        + "s";
+    if (!inspector_.preface_received())
+      on_violation(
+        h2_violation::of(h2::error_code::enhance_your_calm,
+                         "no HTTP/2 connection preface within " + limit));
+    else
+      on_violation(h2_violation::of(
+        h2::error_code::enhance_your_calm,
+        "stream " + std::to_string(inspector_.oldest_request_stream())
+          + " did not send its whole request within " + limit + " ("
+          + std::to_string(inspector_.receiving_streams())
+          + " streams unfinished)"));
+  }
+
   // TLS → inspector → gRPC. Stops for good at a violation.
   void pump_in() {
+    in_reading_ = true;
     tls_.async_read_some(
       asio::buffer(in_buf_),
       [self = shared_from_this()](const error_code& ec, std::size_t n) {
+        self->in_reading_ = false;
         if (self->closed_)
           return;
+        if (self->closing_) {
+          // A request deadline passed while this read was pending: what
+          // it read is dropped, and it goes on as the drain.
+          self->drained_ += n;
+          if (ec)
+            self->close();
+          else if (self->goaway_sent_)
+            self->drain();
+          return;
+        }
         if (ec) {
           self->close();
           return;
@@ -402,6 +478,8 @@ class connection : public std::enable_shared_from_this<connection> {
         bool go_on = !verdict.violation;
         if (verdict.violation)
           self->on_violation(*verdict.violation);
+        else
+          self->watch_requests();
         if (verdict.held.empty() && verdict.forward == 0) {
           if (go_on)
             self->pump_in();
@@ -472,6 +550,9 @@ class connection : public std::enable_shared_from_this<connection> {
     closing_ = true;
     ++srv_.h2_violations;
     goaway_ = h2::make_goaway(inspector_.last_stream_id(), v.code);
+    if (v.refuse_stream != 0)
+      refusal_ = h2::make_grpc_trailers_only(
+        v.refuse_stream, grpc_resource_exhausted, v.refusal);
     logging::warn(*srv_.log, "HTTP/2 limit violated, closing the connection",
                   {{"remote", remote_},
                    {"violation", v.what},
@@ -487,17 +568,17 @@ class connection : public std::enable_shared_from_this<connection> {
     error_code ignored;
     // grpc is done with: its pending read and write are cancelled.
     local_.close(ignored);
-    std::size_t len = 0;
+    goaway_out_.clear();
     if (out_frames_.consumed() == 0) {
       // grpc wrote nothing yet: the server preface must come first.
       auto settings = h2::make_empty_settings();
-      std::copy(settings.begin(), settings.end(), goaway_out_.begin());
-      len = settings.size();
+      goaway_out_.assign(settings.begin(), settings.end());
     }
-    std::copy(goaway_.begin(), goaway_.end(), goaway_out_.begin() + len);
-    len += goaway_.size();
+    // RESOURCE_EXHAUSTED for the stream whose metadata broke the limit.
+    goaway_out_.insert(goaway_out_.end(), refusal_.begin(), refusal_.end());
+    goaway_out_.insert(goaway_out_.end(), goaway_.begin(), goaway_.end());
     asio::async_write(
-      tls_, asio::buffer(goaway_out_.data(), len),
+      tls_, asio::buffer(goaway_out_),
       [self = shared_from_this()](const error_code& ec, std::size_t n) {
         self->srv_.bytes_out += n;
         if (self->closed_)
@@ -508,7 +589,9 @@ class connection : public std::enable_shared_from_this<connection> {
         }
         error_code ignored;
         self->tls_.next_layer().shutdown(tcp::socket::shutdown_send, ignored);
-        self->drain();
+        // A read still pending in the in pump drains when it completes.
+        if (!self->in_reading_)
+          self->drain();
       });
   }
 
@@ -536,6 +619,10 @@ class connection : public std::enable_shared_from_this<connection> {
   unix_stream::socket local_;
   asio::steady_timer timer_;
   std::uint64_t timer_generation_ = 0;
+  // The request deadlines (`watch_requests`), beside the state timer.
+  asio::steady_timer request_timer_;
+  bool request_timer_armed_ = false;
+  std::chrono::steady_clock::time_point established_at_;
   std::string remote_ = "unknown";
   state state_ = state::silent;
   bool closed_ = false;
@@ -547,11 +634,13 @@ class connection : public std::enable_shared_from_this<connection> {
   h2_inspector inspector_;
   h2_frame_tracker out_frames_;
   bool out_reading_ = false;
+  bool in_reading_ = false;
   bool closing_ = false;
   bool goaway_sent_ = false;
   h2::goaway_frame goaway_{};
-  std::array<std::byte, h2::frame_header_size + sizeof(h2::goaway_frame)>
-    goaway_out_{};
+  std::vector<std::byte> refusal_;
+  // What goes out after grpc's last frame: [SETTINGS] [refusal] GOAWAY.
+  std::vector<std::byte> goaway_out_;
   std::size_t drained_ = 0;
   std::array<char, 16 * 1024> in_buf_;
   std::array<char, 16 * 1024> out_buf_;
@@ -782,6 +871,7 @@ tls_server_stats tls_server::stats() const {
   result.handshakes_ok = self.handshakes_ok;
   result.handshakes_failed = self.handshakes_failed;
   result.h2_violations = self.h2_violations;
+  result.request_timeouts = self.request_timeouts;
   result.closed = self.closed;
   result.active = self.connections;
   result.silent = current.silent;

@@ -42,6 +42,16 @@ struct tls_server_settings {
   /// From a connection's first bytes to the end of its TLS handshake,
   /// including any wait for a handshake slot; then it is dropped.
   std::chrono::milliseconds handshake_timeout{std::chrono::seconds{10}};
+  /// Once established, how long a client has to send what it started: its
+  /// HTTP/2 connection preface and first SETTINGS (from the end of the
+  /// handshake), and each request (from the HEADERS that opened its stream
+  /// to the END_STREAM that ends its message). A connection that overruns
+  /// it gets a GOAWAY ENHANCE_YOUR_CALM and is closed, so that streams that
+  /// never send their request hold neither a connection nor grpc's memory.
+  /// Clients send a request (a few KiB) at once; upstream (grpc-go) waits
+  /// for the preface up to 120 s and for a request forever
+  /// (`--request-read-timeout`).
+  std::chrono::milliseconds request_read_timeout{std::chrono::seconds{10}};
   /// A connection without a byte in either direction for this long is
   /// closed. A backstop only: gRPC keepalive and idle settings normally
   /// close dead or idle connections politely first.
@@ -84,6 +94,7 @@ struct tls_server_stats {
   std::uint64_t handshakes_ok = 0;     ///< handed to gRPC
   std::uint64_t handshakes_failed = 0; ///< failed or timed out
   std::uint64_t h2_violations = 0;     ///< closed with a GOAWAY of ours
+  std::uint64_t request_timeouts = 0;  ///< of those, `request_read_timeout`
   std::uint64_t closed = 0;            ///< established connections closed
   std::uint64_t active = 0;            ///< open connections (any state)
   std::uint64_t silent = 0;            ///< open, no byte received yet

@@ -15,7 +15,7 @@ CAF_TEST(the flag table holds every upstream flag) {
     // 1.1
     "serving-address", "max-client-certificate-duration", "cluster-id",
     "enable-client-cert-authenticator", "ca-trusted-node-accounts",
-    "max-concurrent-requests", "token-review-cache-ttl",
+    "max-concurrent-requests", "token-review-cache-ttl", "request-read-timeout",
     "shutdown-grace-period", // ours
 
     // 1.2

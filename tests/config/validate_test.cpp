@@ -112,6 +112,20 @@ CAF_TEST(token review cache ttl) {
                   "token-review-cache-ttl must not be negative, got -1s");
 }
 
+CAF_TEST(request read timeout) {
+  CAF_CHECK(ICSR_PARSE_OK({}).serving.request_read_timeout == 10s);
+  CAF_CHECK(
+    ICSR_PARSE_OK({"--request-read-timeout=1s"}).serving.request_read_timeout
+    == 1s);
+  CAF_CHECK(
+    ICSR_PARSE_OK({"--request-read-timeout=5m"}).serving.request_read_timeout
+    == 5min);
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--request-read-timeout=999ms"}),
+                  "request-read-timeout must be within 1s and 5m0s, got 999ms");
+  CAF_CHECK_EQUAL(ICSR_PARSE_ERR({"--request-read-timeout=5m1s"}),
+                  "request-read-timeout must be within 1s and 5m0s, got 5m1s");
+}
+
 CAF_TEST(shutdown grace period) {
   CAF_CHECK(ICSR_PARSE_OK({}).serving.shutdown_grace_period == 25s);
   CAF_CHECK(

@@ -363,6 +363,7 @@ start_agent(const test_cluster& cluster, const agent_settings& settings,
   opts.kubeconfig = cluster.kubeconfig();
   opts.ready_timeout = ready_timeout;
   opts.metrics = settings.metrics;
+  opts.env = settings.env;
   opts.args = {
     "--serving-certificate-dns-names=" + alt_serving_dns,
     "--serving-certificate-dns-names=" + serving_dns,

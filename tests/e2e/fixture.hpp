@@ -224,6 +224,8 @@ struct agent_settings {
   /// Serve /metrics (`agent_options::metrics`).
   bool metrics = false;
   std::vector<std::string> extra_args;
+  /// Added to the agent's environment.
+  std::map<std::string, std::string> env;
 };
 
 /// Starts the real istio-csr against `cluster` with upstream's e2e flags

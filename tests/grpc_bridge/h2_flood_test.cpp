@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "logging/logging.hpp"
+#include "tests/support/check_case.hpp"
 
 using namespace istio_csr;
 using namespace istio_csr::test;
@@ -501,9 +502,11 @@ CAF_TEST(metadata beyond the limit never reaches the handler) {
     req.set_csr("huge");
     IstioCertificateResponse resp;
     auto status = stub->CreateCertificate(&ctx, req, &resp);
-    CAF_MESSAGE(headers << " headers: " << status.error_code() << " "
-                        << status.error_message());
-    CAF_CHECK(!status.ok());
+    // The TLS front answers the call before its GOAWAY.
+    CAF_CHECK_EQUAL(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    CAF_CHECK_EQUAL(status.error_message(),
+                    "request metadata exceeds 16384 bytes or 8 CONTINUATION "
+                    "frames");
   }
   CAF_CHECK_EQUAL(handler->count(), 1u);
   // The server still serves (the channel reconnects if need be).
@@ -546,6 +549,96 @@ CAF_TEST(grpc advertises the max frame size the inspector enforces) {
     }
   }
   CAF_CHECK_GREATER_OR_EQUAL(settings, 1u);
+}
+
+// Streams that never send their request hold grpc's stream state and the
+// connection for as long as the client keeps answering keepalive pings;
+// grpc has no deadline for receiving a request.
+CAF_TEST(streams that never send their request are closed at the deadline) {
+  auto settings = default_settings();
+  settings.transport.request_read_timeout = 1s;
+  start(settings);
+  good_client good{*this};
+  CAF_REQUIRE(good.wait_ok(1));
+  struct attack {
+    std::string name;
+    std::string bytes;
+  };
+  auto headers = [](std::uint32_t s, std::uint8_t flags) {
+    return h2::frame(h2::headers, flags, s, h2::request_headers());
+  };
+  auto message = h2::request_message("stalled");
+  // (A whole message without END_STREAM is not among them: grpc calls the
+  // handler with it, and the answer ends the stream.)
+  std::vector<attack> attacks{
+    {"headers without a message", hello + headers(1, h2::end_headers)},
+    {"a message cut short", hello + headers(1, h2::end_headers)
+                              + h2::frame(h2::data, h2::end_stream, 1, message)
+                                  .substr(0, 9 + message.size() / 2)},
+    {"a header block cut short",
+     hello + h2::frame(h2::headers, h2::end_stream, 1, "\x83")},
+    {"one finished request and one not",
+     hello + headers(1, h2::end_headers)
+       + h2::frame(h2::data, h2::end_stream, 1, message)
+       + headers(3, h2::end_headers)},
+  };
+  std::vector<std::unique_ptr<h2::raw_client>> clients;
+  for (const auto& a : attacks) {
+    clients.push_back(raw_client());
+    CAF_REQUIRE(clients.back()->connected());
+    CAF_REQUIRE_EQUAL(clients.back()->send(a.bytes), a.bytes.size());
+  }
+  for (std::size_t i = 0; i < attacks.size(); ++i) {
+    ICSR_CHECK_CASE(clients[i]->wait_closed(10s), attacks[i].name);
+    auto goaway = clients[i]->goaway();
+    ICSR_CHECK_CASE(goaway.has_value(), attacks[i].name);
+    if (goaway)
+      ICSR_CHECK_CASE(goaway->error_code == h2::enhance_your_calm,
+                      attacks[i].name);
+  }
+  auto stats = srv->transport_stats();
+  CAF_CHECK_EQUAL(stats.request_timeouts, attacks.size());
+  CAF_CHECK_EQUAL(stats.h2_violations, attacks.size());
+  // Only the finished request reached the handler.
+  CAF_CHECK_EQUAL(calls_with(*handler, "stalled"), 1u);
+  auto before = good.ok();
+  CAF_CHECK(good.wait_ok(before + 1));
+  CAF_CHECK_EQUAL(good.finish(), 0);
+}
+
+CAF_TEST(a connection that never sends the HTTP2 preface is closed) {
+  auto settings = default_settings();
+  settings.transport.request_read_timeout = 1s;
+  start(settings);
+  for (const std::string& sent : {std::string{}, h2::preface}) {
+    auto c = raw_client();
+    CAF_REQUIRE(c->connected());
+    CAF_REQUIRE_EQUAL(c->send(sent), sent.size());
+    CAF_CHECK(c->wait_closed(10s));
+    auto goaway = c->goaway();
+    CAF_REQUIRE(goaway);
+    CAF_CHECK_EQUAL(goaway->error_code, h2::enhance_your_calm);
+  }
+  CAF_CHECK_EQUAL(srv->transport_stats().request_timeouts, 2u);
+}
+
+CAF_TEST(a request the handler holds is not subject to the read deadline) {
+  auto settings = default_settings();
+  settings.transport.request_read_timeout = 1s;
+  start(settings);
+  handler->auto_answer = false;
+  auto ch = channel();
+  auto pending = std::async(
+    std::launch::async, [&] { return create_certificate(*ch, "held", 30s); });
+  CAF_REQUIRE(handler->wait_for(1));
+  // The client sent everything: the call may take as long as its deadline
+  // allows, on a connection that is otherwise idle. Twice the read
+  // deadline passes meanwhile (a bounded wait for a close that must not
+  // come).
+  CAF_CHECK(!wait_until([&] { return srv->transport_stats().closed > 0; }, 2s));
+  CAF_CHECK(handler->at(0)->finish_ok({"leaf", "root"}));
+  CAF_CHECK(pending.get().status.ok());
+  CAF_CHECK_EQUAL(srv->transport_stats().request_timeouts, 0u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -378,6 +378,56 @@ CAF_TEST(open streams are capped until the server or the client ends them) {
   CAF_CHECK(r.violation->what.find("streams open") != std::string::npos);
 }
 
+CAF_TEST(requests are followed until the client ends them) {
+  using namespace std::chrono_literals;
+  auto block = h2::request_headers();
+  auto message = h2::request_message("a");
+  h2_inspector insp{h2_limits{}};
+  // Nothing to wait for before the preface: the deadline is the caller's.
+  CAF_CHECK(!insp.preface_received());
+  CAF_CHECK(!feed_cut(insp, h2::preface, {}).violation);
+  CAF_CHECK(!insp.preface_received());
+  CAF_CHECK(!feed_cut(insp, h2::settings_frame(), {}).violation);
+  CAF_CHECK(insp.preface_received());
+  CAF_CHECK(!insp.oldest_request());
+  // Stream 1 opens at t0 and stream 3 later; neither has ended.
+  feed_cut(insp, h2::frame(h2::headers, h2::end_headers, 1, block), {}, t0);
+  feed_cut(insp, h2::frame(h2::headers, h2::end_headers, 3, block), {},
+           t0 + 1s);
+  CAF_CHECK_EQUAL(insp.receiving_streams(), 2u);
+  CAF_CHECK(insp.oldest_request() == t0);
+  CAF_CHECK_EQUAL(insp.oldest_request_stream(), 1u);
+  // A DATA frame ends stream 1 only with its last byte.
+  auto end1 = h2::frame(h2::data, h2::end_stream, 1, message);
+  feed_cut(insp, std::string_view{end1}.substr(0, end1.size() - 1), {});
+  CAF_CHECK_EQUAL(insp.receiving_streams(), 2u);
+  feed_cut(insp, std::string_view{end1}.substr(end1.size() - 1), {});
+  CAF_CHECK_EQUAL(insp.receiving_streams(), 1u);
+  CAF_CHECK(insp.oldest_request() == t0 + 1s);
+  CAF_CHECK_EQUAL(insp.oldest_request_stream(), 3u);
+  // DATA without END_STREAM ends nothing; the client's reset does.
+  feed_cut(insp, h2::frame(h2::data, 0, 3, message), {});
+  CAF_CHECK_EQUAL(insp.receiving_streams(), 1u);
+  feed_cut(insp, h2::rst_stream_frame(3, h2::cancel), {});
+  CAF_CHECK_EQUAL(insp.receiving_streams(), 0u);
+  // END_STREAM on HEADERS ends the request at the end of its header block.
+  feed_cut(insp, h2::frame(h2::headers, h2::end_stream, 5, block.substr(0, 10)),
+           {});
+  CAF_CHECK_EQUAL(insp.receiving_streams(), 1u);
+  feed_cut(insp,
+           h2::frame(h2::continuation, h2::end_headers, 5, block.substr(10)),
+           {});
+  CAF_CHECK_EQUAL(insp.receiving_streams(), 0u);
+  // The server ending a stream ends the wait for its request.
+  feed_cut(insp, h2::frame(h2::headers, h2::end_headers, 7, block), {});
+  CAF_CHECK_EQUAL(insp.receiving_streams(), 1u);
+  using grpc_bridge::h2::frame_header;
+  insp.server_frame(frame_header{0, 0x1, 0x5, 7});
+  CAF_CHECK_EQUAL(insp.receiving_streams(), 0u);
+  CAF_CHECK(!insp.oldest_request());
+  CAF_CHECK(!insp.violated());
+}
+
 CAF_TEST(the frame tracker reports the frame headers grpc sends) {
   auto frames = h2::settings_frame() + h2::frame(h2::data, 0x1, 3, "abc")
                 + h2::rst_stream_frame(5, h2::cancel);
@@ -437,4 +487,41 @@ CAF_TEST(GOAWAY and SETTINGS frames are encoded as RFC 9113 says) {
                                                     8}));
   CAF_CHECK_EQUAL(text_of(grpc_bridge::h2::make_empty_settings()),
                   h2::frame(h2::settings, 0, 0, ""));
+  // A trailers-only response: ":status: 200" from the static table, the
+  // rest literals without indexing (RFC 7541 §6.2.2), one with a length
+  // beyond the 7-bit prefix.
+  std::string message(200, 'm');
+  auto t = grpc_bridge::h2::make_grpc_trailers_only(7, 8, message);
+  CAF_CHECK_EQUAL(
+    text_of(t),
+    h2::frame(h2::headers, h2::end_stream | h2::end_headers, 7,
+              "\x88" + h2::hpack_literal("content-type", "application/grpc")
+                + h2::hpack_literal("grpc-status", "8")
+                + h2::hpack_literal("grpc-message", message)));
+}
+
+CAF_TEST(metadata beyond a limit refuses its stream) {
+  h2_limits limits;
+  limits.max_header_block = 1000;
+  limits.max_continuations = 2;
+  auto cont = [](std::uint8_t flags) {
+    return h2::frame(h2::continuation, flags, 3, "c");
+  };
+  for (const auto& input :
+       {hello + h2::frame(h2::headers, 0, 3, std::string(1001, 'h')),
+        hello + h2::frame(h2::headers, 0, 3, "h") + cont(0) + cont(0)
+          + cont(h2::end_headers)}) {
+    h2_inspector insp{limits};
+    auto out = feed_cut(insp, input, {});
+    CAF_REQUIRE(out.violation);
+    CAF_CHECK_EQUAL(out.violation->refuse_stream, 3u);
+    CAF_CHECK_EQUAL(out.violation->refusal,
+                    "request metadata exceeds 1000 bytes or 2 CONTINUATION "
+                    "frames");
+  }
+  // Other violations refuse no stream.
+  h2_inspector insp{limits};
+  auto out = feed_cut(insp, hello + h2::frame(h2::push_promise, 0, 3, ""), {});
+  CAF_REQUIRE(out.violation);
+  CAF_CHECK_EQUAL(out.violation->refuse_stream, 0u);
 }

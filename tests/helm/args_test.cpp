@@ -188,7 +188,8 @@ CAF_TEST(our own flags are passed only when set) {
   for (auto flag :
        {"--kube-api-qps", "--kube-api-burst", "--certificate-request-timeout",
         "--max-pending-certificate-requests", "--max-concurrent-requests",
-        "--token-review-cache-ttl", "--shutdown-grace-period"})
+        "--token-review-cache-ttl", "--request-read-timeout",
+        "--shutdown-grace-period"})
     if (has_prefix(defaults, flag))
       CAF_ERROR(flag << " is passed by default");
   auto args = args_of("app:\n"
@@ -201,6 +202,7 @@ CAF_TEST(our own flags are passed only when set) {
                       "  server:\n"
                       "    maxConcurrentRequests: 512\n"
                       "    tokenReviewCacheTTL: 30s\n"
+                      "    requestReadTimeout: 20s\n"
                       "    shutdownGracePeriod: 40s\n");
   auto want = default_args();
   insert_after(want, "--preserve-certificate-requests=",
@@ -208,7 +210,7 @@ CAF_TEST(our own flags are passed only when set) {
                 "--max-pending-certificate-requests=64"});
   insert_after(want, "--enable-client-cert-authenticator=",
                {"--max-concurrent-requests=512", "--token-review-cache-ttl=30s",
-                "--shutdown-grace-period=40s"});
+                "--request-read-timeout=20s", "--shutdown-grace-period=40s"});
   // Whole numbers print as integers, never as 2e+06.
   insert_after(want, "--disable-kubernetes-client-rate-limiter=",
                {"--kube-api-qps=2000000", "--kube-api-burst=4000000"});

@@ -114,12 +114,15 @@ bool wait_until(const std::function<bool()>& pred,
 
 namespace {
 
-std::size_t rss_bytes_in(const std::string& status_file) {
-  std::istringstream status{read_file(status_file)};
+// A "Name:  1234 kB" line of /proc/PID/status (or /proc/self/status), in
+// bytes; 0 if absent.
+std::size_t status_bytes(const std::string& pid, const std::string& name) {
+  std::istringstream status{read_file("/proc/" + pid + "/status")};
   std::string line;
+  auto prefix = name + ":";
   while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stoull(line.substr(6)) * 1024; // "VmRSS:  1234 kB"
+    if (line.rfind(prefix, 0) == 0)
+      return std::stoull(line.substr(prefix.size())) * 1024;
   }
   return 0;
 }
@@ -127,11 +130,15 @@ std::size_t rss_bytes_in(const std::string& status_file) {
 } // namespace
 
 std::size_t self_rss_bytes() {
-  return rss_bytes_in("/proc/self/status");
+  return status_bytes("self", "VmRSS");
 }
 
 std::size_t rss_bytes_of(int pid) {
-  return rss_bytes_in("/proc/" + std::to_string(pid) + "/status");
+  return status_bytes(std::to_string(pid), "VmRSS");
+}
+
+std::size_t peak_rss_bytes_of(int pid) {
+  return status_bytes(std::to_string(pid), "VmHWM");
 }
 
 std::chrono::microseconds cpu_time_of(int pid) {

@@ -64,8 +64,13 @@ class temp_dir {
 /// This process's resident set size (VmRSS), in bytes; 0 if unknown.
 std::size_t self_rss_bytes();
 
-/// The resident set size (VmRSS) of process `pid`, in bytes; 0 if unknown.
+/// The resident set size (VmRSS) of process `pid`, in bytes; 0 if unknown
+/// (e.g. it has exited).
 std::size_t rss_bytes_of(int pid);
+
+/// The peak resident set size (VmHWM) of process `pid` so far, in bytes; 0
+/// if unknown.
+std::size_t peak_rss_bytes_of(int pid);
 
 /// CPU time (user + system) process `pid` has used so far
 /// (`/proc/PID/stat`, in clock ticks: 10 ms steps); 0 if unknown.

@@ -72,6 +72,10 @@ CAF_TEST(the RSS and CPU time of a process come from proc) {
   auto rss = rss_bytes_of(static_cast<int>(::getpid()));
   CAF_CHECK_GREATER(rss, 1024u * 1024u);
   CAF_CHECK_EQUAL(rss_bytes_of(-1), 0u);
+  // The peak is never below what is resident now.
+  CAF_CHECK_GREATER_OR_EQUAL(peak_rss_bytes_of(static_cast<int>(::getpid())),
+                             rss);
+  CAF_CHECK_EQUAL(peak_rss_bytes_of(-1), 0u);
   auto spin_until = self_cpu_time() + 30ms;
   while (self_cpu_time() < spin_until) {
     // burn CPU time for the reading below
