@@ -49,7 +49,16 @@ std::string new_cr_name() {
 
 namespace {
 
-/// Every member of `sent` is in `existing` with the same value.
+/// Whether Go's `omitempty` drops `x` when it writes it back (the API
+/// server and cert-manager store `isCA: false` as no member at all).
+bool is_empty_value(const nlohmann::json& x) {
+  return x.is_null() || (x.is_boolean() && !x.get<bool>())
+         || (x.is_number() && x == 0) || (x.is_string() && x.empty())
+         || (x.is_array() && x.empty()) || (x.is_object() && x.empty());
+}
+
+/// Every member of `sent` is in `existing` with the same value (an empty
+/// value may be missing).
 bool contains_all(const nlohmann::json& sent, const nlohmann::json& existing) {
   if (!sent.is_object())
     return sent == existing;
@@ -57,7 +66,7 @@ bool contains_all(const nlohmann::json& sent, const nlohmann::json& existing) {
     return false;
   for (auto& [key, value] : sent.items()) {
     auto i = existing.find(key);
-    if (i == existing.end() || *i != value)
+    if (i == existing.end() ? !is_empty_value(value) : *i != value)
       return false;
   }
   return true;

@@ -66,7 +66,8 @@ std::string new_cr_name();
 /// Whether `existing` (read back after a create answered 409 AlreadyExists)
 /// is the object `sent` asked for: the same spec fields, labels and
 /// annotations we sent (the API server and cert-manager's webhook add
-/// others, such as `spec.username`).
+/// others, such as `spec.username`, and drop empty ones, such as
+/// `isCA: false`).
 bool is_same_request(const nlohmann::json& sent,
                      const nlohmann::json& existing);
 

@@ -99,25 +99,24 @@ void delete_object(watcher_actor self, const std::string& name,
     return;
   // The answer comes on the client's thread: back to the actor as a
   // message (dropped if the actor is gone).
-  st.cli->execute(delete_cr(st.opts.cr.namespace_, name),
-                  [log = st.log, name, ns = st.opts.cr.namespace_, why,
-                   addr = self->address()](caf::expected<nlohmann::json> res) {
-                    bool gone = res || kube::is(res.error(),
-                                                kube::errc::not_found);
-                    if (auto hdl = caf::actor_cast<watcher_impl_actor>(addr))
-                      caf::anon_send(hdl, cr_deleted_atom::value, name, gone);
-                    if (res) {
-                      logging::debug(
-                        *log, "deleted CertificateRequest",
-                        {{"namespace", ns}, {"name", name}, {"reason", why}});
-                    } else if (!kube::is(res.error(), kube::errc::not_found)) {
-                      logging::warn(*log, "failed to delete CertificateRequest",
-                                    {{"namespace", ns},
-                                     {"name", name},
-                                     {"reason", why},
-                                     {"err", errors::describe(res.error())}});
-                    }
-                  });
+  st.cli->execute(
+    delete_cr(st.opts.cr.namespace_, name),
+    [log = st.log, name, ns = st.opts.cr.namespace_, why,
+     addr = self->address()](caf::expected<nlohmann::json> res) {
+      bool gone = res || kube::is(res.error(), kube::errc::not_found);
+      if (auto hdl = caf::actor_cast<watcher_impl_actor>(addr))
+        caf::anon_send(hdl, cr_deleted_atom::value, name, gone);
+      if (res) {
+        logging::debug(*log, "deleted CertificateRequest",
+                       {{"namespace", ns}, {"name", name}, {"reason", why}});
+      } else if (!kube::is(res.error(), kube::errc::not_found)) {
+        logging::warn(*log, "failed to delete CertificateRequest",
+                      {{"namespace", ns},
+                       {"name", name},
+                       {"reason", why},
+                       {"err", errors::describe(res.error())}});
+      }
+    });
 }
 
 /// Forgets the wait for `name` (if any) and returns it.

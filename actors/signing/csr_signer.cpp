@@ -406,10 +406,10 @@ void read_back(signer_pointer self, uint64_t id) {
   auto name = kube::object_ref{pr->cr_body}.name();
   ++st.cr_writes;
   self
-    ->request(st.deps.kube, caf::infinite,
-              st.kube_calls.bind(kube::request::get(
-                kube::resources::certificaterequests, st.opts->cr.namespace_,
-                name)))
+    ->request(
+      st.deps.kube, caf::infinite,
+      st.kube_calls.bind(kube::request::get(
+        kube::resources::certificaterequests, st.opts->cr.namespace_, name)))
     .then(
       [self, id, sent = pr->cr_body](kube::response& existing) {
         auto* pr = find(self, id);

@@ -23,9 +23,9 @@
 #include "actors/system/system_config.hpp"
 #include "signing_api/sign_errc.hpp"
 #include "signing_api/sign_reply.hpp"
+#include "tests/actors/signing/result_code.hpp"
 #include "tests/support/actors.hpp"
 #include "tests/support/fake_kube_client.hpp"
-#include "tests/actors/signing/result_code.hpp"
 
 using namespace istio_csr;
 using namespace istio_csr::test;

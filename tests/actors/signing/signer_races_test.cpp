@@ -253,7 +253,6 @@ struct fixture : test_coordinator_fixture<actors::system_config> {
   }
 };
 
-
 caf::error kube_client_restarted() {
   return actors::make_error(actors::supervisor_errc::child_restarted);
 }
@@ -301,8 +300,7 @@ CAF_TEST(a create names its object and may be repeated) {
   CAF_CHECK_EQUAL(name.size(), std::string{"istio-csr-xxxxx"}.size());
   CAF_CHECK_EQUAL(name.rfind("istio-csr-", 0), 0u);
   // Upstream's shape stays: generateName is sent too (and stored).
-  CAF_CHECK_EQUAL(req.body["metadata"].value("generateName", ""),
-                  "istio-csr-");
+  CAF_CHECK_EQUAL(req.body["metadata"].value("generateName", ""), "istio-csr-");
 }
 
 CAF_TEST(a create lost with a restarted kube client is sent again as is) {

@@ -65,9 +65,10 @@ CAF_TEST(the request kinds that are idempotent) {
   CAF_CHECK(
     !request::create(resources::certificaterequests, "ns", cr).idempotent());
   // ... unless it has a fixed name and its caller reads a 409 back.
-  auto named = request::create(resources::certificaterequests, "ns",
-                               {{"metadata", {{"name", "istio-csr-bcdfg"},
-                                              {"generateName", "istio-csr-"}}}});
+  auto named = request::create(
+    resources::certificaterequests, "ns",
+    {{"metadata",
+      {{"name", "istio-csr-bcdfg"}, {"generateName", "istio-csr-"}}}});
   CAF_CHECK(!named.idempotent());
   named.repeatable_create = true;
   CAF_CHECK(named.idempotent());
