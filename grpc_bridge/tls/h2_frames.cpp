@@ -1,5 +1,6 @@
 #include "grpc_bridge/tls/h2_frames.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace istio_csr::grpc_bridge::h2 {
@@ -93,8 +94,12 @@ std::vector<std::byte> make_grpc_trailers_only(std::uint32_t stream_id,
   h.flags = flags::end_stream | flags::end_headers;
   h.stream_id = stream_id;
   auto head = h.encode();
-  std::vector<std::byte> out(head.begin(), head.end());
-  out.insert(out.end(), block.begin(), block.end());
+  // The block is written after the header in place (inserting into a vector
+  // made from the 9-byte header trips GCC 12's -Warray-bounds at -O2).
+  std::vector<std::byte> out(head.size() + block.size());
+  std::copy(head.begin(), head.end(), out.begin());
+  std::copy(block.begin(), block.end(),
+            out.begin() + static_cast<std::ptrdiff_t>(head.size()));
   return out;
 }
 
