@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <iomanip>
 #include <limits>
 #include <memory>
@@ -129,6 +131,43 @@ void add_restarts(const std::string& scrape,
 struct replica {
   agent_options opts;
   std::unique_ptr<agent_process> proc;
+};
+
+/// A replica event (a kill or a stop, then a restart) on its own thread,
+/// which stays until `over` is ready (see run_drill).
+class replica_event {
+ public:
+  replica_event() = default;
+  replica_event(const replica_event&) = delete;
+  replica_event& operator=(const replica_event&) = delete;
+
+  ~replica_event() {
+    if (thread_.joinable())
+      thread_.join();
+  }
+
+  bool started() const {
+    return thread_.joinable();
+  }
+
+  /// Runs `fn` (returning an error text, empty on success) on the thread.
+  void start(std::shared_future<void> over, std::function<std::string()> fn) {
+    done_ = result_.get_future();
+    thread_ = std::thread{[this, over, fn = std::move(fn)] {
+      result_.set_value(fn());
+      over.wait();
+    }};
+  }
+
+  /// Waits for `fn`'s answer; "never happened" if not started.
+  std::string result() {
+    return started() ? done_.get() : std::string{"never happened"};
+  }
+
+ private:
+  std::promise<std::string> result_;
+  std::future<std::string> done_;
+  std::thread thread_;
 };
 
 /// The namespaces the drill made and what it did to them.
@@ -327,41 +366,55 @@ drill_report run_drill(const drill_options& opts, std::ostream& log) {
     std::chrono::duration<double>(1.0 / opts.churn_rate));
   auto next_step = t0;
   auto next_compaction = t0 + 5s;
-  bool killed = false;
-  bool terminated = false;
+  // The two replica events run beside the loop (a restart waits for the
+  // new agent to be ready, which under load can take seconds): each
+  // replaces its replica's process once the new one is ready. Their
+  // threads live until the drill ends: a child started with
+  // PR_SET_PDEATHSIG dies with the thread that started it.
+  std::promise<void> over;
+  auto over_signal = over.get_future().share();
+  replica_event kill_event;
+  replica_event term_event;
+  struct over_guard {
+    std::promise<void>& p;
+    ~over_guard() {
+      p.set_value();
+    }
+  } guard{over};
+  auto restart = [&opts](replica& rep, const std::string& name) {
+    save_log(opts, name, *rep.proc);
+    std::string why;
+    auto next = agent_process::start(rep.opts, why);
+    if (!next)
+      return "did not restart: " + why;
+    rep.proc = std::move(next);
+    return std::string{};
+  };
   while (load->running()) {
     auto now = steady::now();
-    if (!killed && now >= t0 + opts.duration / 2) {
-      killed = true;
+    if (!kill_event.started() && now >= t0 + opts.duration / 2) {
       log << "drill: SIGKILL replica 1\n";
-      replicas[1].proc->process().signal(SIGKILL);
-      replicas[1].proc->process().wait_exit(10s);
-      save_log(opts, "replica-1-killed.log", *replicas[1].proc);
-      replicas[1].proc = agent_process::start(replicas[1].opts, err);
-      if (!replicas[1].proc) {
-        r.failure = "replica 1 did not restart: " + err;
-        return r;
-      }
-      log << "drill: replica 1 back\n";
+      kill_event.start(over_signal, [&] {
+        auto& rep = replicas[1];
+        rep.proc->process().signal(SIGKILL);
+        rep.proc->process().wait_exit(10s);
+        return restart(rep, "replica-1-killed.log");
+      });
     }
-    if (!terminated && now >= t0 + opts.duration * 3 / 4) {
+    if (!term_event.started() && now >= t0 + opts.duration * 3 / 4) {
       // An orderly stop under load, as a rolling update does: SIGTERM, the
       // agent drains within its grace period, then a new one starts.
-      terminated = true;
       log << "drill: SIGTERM replica 0\n";
-      auto t = steady::now();
-      replicas[0].proc->process().signal(SIGTERM);
-      auto code = replicas[0].proc->process().wait_exit(60s);
-      r.sigterm_seconds
-        = std::chrono::duration<double>(steady::now() - t).count();
-      r.sigterm_exit_code = code.value_or(-1);
-      save_log(opts, "replica-0-terminated.log", *replicas[0].proc);
-      replicas[0].proc = agent_process::start(replicas[0].opts, err);
-      if (!replicas[0].proc) {
-        r.failure = "replica 0 did not restart: " + err;
-        return r;
-      }
-      log << "drill: replica 0 back\n";
+      term_event.start(over_signal, [&] {
+        auto& rep = replicas[0];
+        auto t = steady::now();
+        rep.proc->process().signal(SIGTERM);
+        auto code = rep.proc->process().wait_exit(60s);
+        r.sigterm_seconds
+          = std::chrono::duration<double>(steady::now() - t).count();
+        r.sigterm_exit_code = code.value_or(-1);
+        return restart(rep, "replica-0-terminated.log");
+      });
     }
     if (opts.faults && now < end && now >= next_compaction) {
       next_compaction = now + 5s;
@@ -376,6 +429,15 @@ drill_report run_drill(const drill_options& opts, std::ostream& log) {
     std::this_thread::sleep_until(std::min(next_step, now + 50ms));
   }
   auto status = load->wait_exit(60s);
+  for (auto* event : {&kill_event, &term_event}) {
+    auto why = event->result();
+    if (!why.empty()) {
+      r.failure = std::string{event == &kill_event ? "replica 1" : "replica 0"}
+                  + ": " + why;
+      return r;
+    }
+  }
+  log << "drill: both replicas back\n";
   // Calm: no faults, no chaos.
   cluster->kubectl({"delete", "--raw", "/devcluster/v1/faults"});
   for (auto& rep : replicas) {
