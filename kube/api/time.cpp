@@ -117,6 +117,9 @@ std::string format_go_duration(nanoseconds d) {
     return "0s";
   std::string sign;
   if (d < nanoseconds::zero()) {
+    // The smallest duration has no positive counterpart (Go prints it so).
+    if (d == nanoseconds::min())
+      return "-2562047h47m16.854775808s";
     sign = "-";
     d = -d;
   }

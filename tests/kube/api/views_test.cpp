@@ -39,6 +39,13 @@ CAF_TEST(go durations and kubernetes times) {
   CAF_CHECK_EQUAL(format_go_duration(250ms), "250ms");
   CAF_CHECK_EQUAL(format_go_duration(0s), "0s");
   CAF_CHECK_EQUAL(format_go_duration(2160h), "2160h0m0s");
+  CAF_CHECK_EQUAL(format_go_duration(-90s), "-1m30s");
+  // The smallest duration (fuzz: "-09223372036854775808ns" parses to it)
+  // has no positive counterpart: negating it was undefined.
+  CAF_CHECK_EQUAL(format_go_duration(std::chrono::nanoseconds::min()),
+                  "-2562047h47m16.854775808s");
+  CAF_CHECK_EQUAL(format_go_duration(std::chrono::nanoseconds::max()),
+                  "2562047h47m16.854775807s");
   auto tp = std::chrono::sys_days{std::chrono::year{2024} / 5 / 1} + 10h + 2min
             + 3s + 123456us;
   CAF_CHECK_EQUAL(format_time(tp), "2024-05-01T10:02:03Z");
