@@ -4,6 +4,8 @@
 
 #include "caf/sec.hpp"
 
+#include "kube/api/time.hpp"
+
 namespace istio_csr::config {
 
 namespace {
@@ -100,34 +102,6 @@ uint64_t unit_of(std::string_view u) {
   return 0;
 }
 
-// Writes the fraction v/10^prec into the tail of buf ending at w, omitting
-// trailing zeros and the point when the fraction is 0.
-size_t fmt_frac(char* buf, size_t w, uint64_t& v, int prec) {
-  bool print = false;
-  for (int i = 0; i < prec; ++i) {
-    auto digit = v % 10;
-    print = print || digit != 0;
-    if (print)
-      buf[--w] = static_cast<char>('0' + digit);
-    v /= 10;
-  }
-  if (print)
-    buf[--w] = '.';
-  return w;
-}
-
-size_t fmt_int(char* buf, size_t w, uint64_t v) {
-  if (v == 0) {
-    buf[--w] = '0';
-  } else {
-    while (v > 0) {
-      buf[--w] = static_cast<char>('0' + v % 10);
-      v /= 10;
-    }
-  }
-  return w;
-}
-
 } // namespace
 
 caf::expected<std::chrono::nanoseconds> parse_go_duration(std::string_view s) {
@@ -200,54 +174,7 @@ caf::expected<std::chrono::nanoseconds> parse_go_duration(std::string_view s) {
 }
 
 std::string format_go_duration(std::chrono::nanoseconds d) {
-  char buf[32];
-  size_t w = sizeof(buf);
-  auto count = d.count();
-  bool neg = count < 0;
-  uint64_t u = static_cast<uint64_t>(count);
-  if (neg)
-    u = ~u + 1;
-  constexpr uint64_t second = 1000 * 1000 * 1000;
-  if (u < second) {
-    // Below one second use smaller units, like 1.2ms.
-    int prec = 0;
-    buf[--w] = 's';
-    if (u == 0) {
-      buf[--w] = '0';
-      return std::string(buf + w, sizeof(buf) - w);
-    } else if (u < 1000) {
-      prec = 0;
-      buf[--w] = 'n';
-    } else if (u < 1000 * 1000) {
-      prec = 3;
-      // U+00B5 'µ' (micro sign) as UTF-8.
-      buf[--w] = '\xB5';
-      buf[--w] = '\xC2';
-    } else {
-      prec = 6;
-      buf[--w] = 'm';
-    }
-    w = fmt_frac(buf, w, u, prec);
-    w = fmt_int(buf, w, u);
-  } else {
-    buf[--w] = 's';
-    w = fmt_frac(buf, w, u, 9);
-    // u is now whole seconds.
-    w = fmt_int(buf, w, u % 60);
-    u /= 60;
-    if (u > 0) {
-      buf[--w] = 'm';
-      w = fmt_int(buf, w, u % 60);
-      u /= 60;
-      if (u > 0) {
-        buf[--w] = 'h';
-        w = fmt_int(buf, w, u);
-      }
-    }
-  }
-  if (neg)
-    buf[--w] = '-';
-  return std::string(buf + w, sizeof(buf) - w);
+  return kube::format_go_duration(d);
 }
 
 } // namespace istio_csr::config

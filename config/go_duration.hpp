@@ -17,7 +17,7 @@ namespace istio_csr::config {
 caf::expected<std::chrono::nanoseconds> parse_go_duration(std::string_view s);
 
 /// Formats like Go's `time.Duration.String()`: `1h0m0s`, `1m30s`, `1.5s`,
-/// `300ms`, `1.2µs`, `0s`.
+/// `300ms`, `1.2µs`, `0s` (`kube::format_go_duration`, the one printer).
 std::string format_go_duration(std::chrono::nanoseconds d);
 
 } // namespace istio_csr::config

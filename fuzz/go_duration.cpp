@@ -1,6 +1,6 @@
 // Time values in Go's and Kubernetes' syntax: Go durations (every duration
-// flag, `spec.duration` of cert-manager objects) parsed and printed, both
-// printers agreeing; `--kube-api-request-timeout`; RFC 3339 times
+// flag, `spec.duration` of cert-manager objects) parsed, printed and parsed
+// back; `--kube-api-request-timeout`; RFC 3339 times
 // (`metav1.Time`, Lease times) parsed and printed.
 //
 // Input: the text of one value.
@@ -21,8 +21,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   auto in = fuzz::text(data, size);
   if (auto d = config::parse_go_duration(in)) {
     auto text = config::format_go_duration(*d);
-    fuzz::require(text == kube::format_go_duration(*d),
-                  "both Go duration printers agree");
     // Go: ParseDuration(d.String()) == d.
     auto again = config::parse_go_duration(text);
     fuzz::require(again && *again == *d, "a printed duration parses back");

@@ -1,5 +1,6 @@
 #include "kube/api/time.hpp"
 
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 
@@ -37,6 +38,34 @@ bool digits(std::string_view text, size_t pos, size_t n, int& out) {
     out = out * 10 + (text[i] - '0');
   }
   return true;
+}
+
+// Writes the fraction v/10^prec into the tail of buf ending at w, omitting
+// trailing zeros and the point when the fraction is 0.
+size_t fmt_frac(char* buf, size_t w, uint64_t& v, int prec) {
+  bool print = false;
+  for (int i = 0; i < prec; ++i) {
+    auto digit = v % 10;
+    print = print || digit != 0;
+    if (print)
+      buf[--w] = static_cast<char>('0' + digit);
+    v /= 10;
+  }
+  if (print)
+    buf[--w] = '.';
+  return w;
+}
+
+size_t fmt_int(char* buf, size_t w, uint64_t v) {
+  if (v == 0) {
+    buf[--w] = '0';
+  } else {
+    while (v > 0) {
+      buf[--w] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+  }
+  return w;
 }
 
 } // namespace
@@ -113,46 +142,56 @@ std::optional<system_clock::time_point> parse_time(std::string_view text) {
 }
 
 std::string format_go_duration(nanoseconds d) {
-  if (d == nanoseconds::zero())
-    return "0s";
-  std::string sign;
-  if (d < nanoseconds::zero()) {
-    // The smallest duration has no positive counterpart (Go prints it so).
-    if (d == nanoseconds::min())
-      return "-2562047h47m16.854775808s";
-    sign = "-";
-    d = -d;
-  }
-  auto fraction = [](int64_t whole, int64_t part, int digits_count) {
-    // `whole` plus `part` / 10^digits_count, trailing zeros dropped.
-    std::string result = std::to_string(whole);
-    if (part != 0) {
-      auto text = std::to_string(part);
-      text.insert(0, static_cast<size_t>(digits_count) - text.size(), '0');
-      while (!text.empty() && text.back() == '0')
-        text.pop_back();
-      result += '.';
-      result += text;
+  // Go's time.Duration.String, digit by digit on the unsigned magnitude
+  // (so the smallest duration, which has no positive counterpart, too).
+  char buf[32];
+  size_t w = sizeof(buf);
+  auto count = d.count();
+  bool neg = count < 0;
+  uint64_t u = static_cast<uint64_t>(count);
+  if (neg)
+    u = ~u + 1;
+  constexpr uint64_t second = 1000 * 1000 * 1000;
+  if (u < second) {
+    // Below one second use smaller units, like 1.2ms.
+    int prec = 0;
+    buf[--w] = 's';
+    if (u == 0) {
+      buf[--w] = '0';
+      return std::string(buf + w, sizeof(buf) - w);
+    } else if (u < 1000) {
+      prec = 0;
+      buf[--w] = 'n';
+    } else if (u < 1000 * 1000) {
+      prec = 3;
+      // U+00B5 'µ' (micro sign) as UTF-8.
+      buf[--w] = '\xB5';
+      buf[--w] = '\xC2';
+    } else {
+      prec = 6;
+      buf[--w] = 'm';
     }
-    return result;
-  };
-  auto ns = d.count();
-  if (d < microseconds{1})
-    return sign + std::to_string(ns) + "ns";
-  if (d < milliseconds{1})
-    return sign + fraction(ns / 1000, ns % 1000, 3) + "\u00b5s";
-  if (d < seconds{1})
-    return sign + fraction(ns / 1000000, ns % 1000000, 6) + "ms";
-  auto h = ns / 3600'000'000'000LL;
-  ns -= h * 3600'000'000'000LL;
-  auto m = ns / 60'000'000'000LL;
-  ns -= m * 60'000'000'000LL;
-  auto s = fraction(ns / 1'000'000'000LL, ns % 1'000'000'000LL, 9) + "s";
-  if (h > 0)
-    return sign + std::to_string(h) + "h" + std::to_string(m) + "m" + s;
-  if (m > 0)
-    return sign + std::to_string(m) + "m" + s;
-  return sign + s;
+    w = fmt_frac(buf, w, u, prec);
+    w = fmt_int(buf, w, u);
+  } else {
+    buf[--w] = 's';
+    w = fmt_frac(buf, w, u, 9);
+    // u is now whole seconds.
+    w = fmt_int(buf, w, u % 60);
+    u /= 60;
+    if (u > 0) {
+      buf[--w] = 'm';
+      w = fmt_int(buf, w, u % 60);
+      u /= 60;
+      if (u > 0) {
+        buf[--w] = 'h';
+        w = fmt_int(buf, w, u);
+      }
+    }
+  }
+  if (neg)
+    buf[--w] = '-';
+  return std::string(buf + w, sizeof(buf) - w);
 }
 
 } // namespace istio_csr::kube
