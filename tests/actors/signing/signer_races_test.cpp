@@ -188,6 +188,27 @@ struct fixture : test_coordinator_fixture<actors::system_config> {
     return name;
   }
 
+  /// What the create sent and the GET that reads it back after a 409.
+  struct read_back_step {
+    json sent;
+    std::string name;
+    std::size_t get;
+  };
+
+  /// A request (signed, not reviewed yet) up to the read-back of its
+  /// object: the review succeeds, the create answers 409 AlreadyExists.
+  read_back_step until_read_back() {
+    answer_review();
+    auto create = pending_create();
+    read_back_step step;
+    step.sent = kube.at(create).body;
+    step.name = step.sent["metadata"]["name"].get<std::string>();
+    kube.fail(create, kube::make_error(kube::errc::already_exists));
+    sched.run();
+    step.get = kube.pending_one(kube::verb::get, "certificaterequests");
+    return step;
+  }
+
   /// A request up to its wait on the watcher; returns the object's name.
   std::string until_wait(const outcome& out) {
     answer_review();
@@ -325,14 +346,8 @@ CAF_TEST(a create lost with a restarted kube client is sent again as is) {
 CAF_TEST(a create that finds its own object adopts it) {
   start(1h);
   auto out = sign();
-  answer_review();
-  auto create = pending_create();
-  auto sent = kube.at(create).body;
-  auto name = sent["metadata"]["name"].get<std::string>();
   // An earlier attempt got through: the API server answers 409.
-  kube.fail(create, kube::make_error(kube::errc::already_exists));
-  sched.run();
-  auto get = kube.pending_one(kube::verb::get, "certificaterequests");
+  auto [sent, name, get] = until_read_back();
   CAF_CHECK_EQUAL(kube.at(get).name, name);
   // What cert-manager's webhook adds does not matter.
   auto stored = sent;
@@ -350,13 +365,8 @@ CAF_TEST(a create that finds its own object adopts it) {
 CAF_TEST(a create that finds a strangers object takes a new name) {
   start(1h);
   auto out = sign();
-  answer_review();
-  auto create = pending_create();
-  auto sent = kube.at(create).body;
-  auto name = sent["metadata"]["name"].get<std::string>();
-  kube.fail(create, kube::make_error(kube::errc::already_exists));
-  sched.run();
-  auto get = kube.pending_one(kube::verb::get, "certificaterequests");
+  auto [sent, name, get] = until_read_back();
+  CAF_CHECK_EQUAL(kube.at(get).name, name);
   // Another writer's object: another CSR.
   auto theirs = sent;
   theirs["spec"]["request"] = "b3RoZXI=";
