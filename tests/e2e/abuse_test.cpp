@@ -172,6 +172,18 @@ const std::string partial_client_hello{"\x16\x03\x01\x02\x00\x01\x00\x01\xfc"
                                        "\x03\x03",
                                        11};
 
+/// Every one of `clients` is closed within 30 s, with a GOAWAY
+/// ENHANCE_YOUR_CALM.
+void expect_calm_goaways(
+  const std::vector<std::unique_ptr<h2::raw_client>>& clients) {
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  for (auto& c : clients) {
+    CAF_CHECK(c->wait_closed(left(deadline)));
+    auto goaway = c->goaway();
+    CAF_CHECK(goaway && goaway->error_code == h2::enhance_your_calm);
+  }
+}
+
 struct fixture {
   environment& env = shared();
 
@@ -290,12 +302,7 @@ CAF_TEST(tls connections that never speak HTTP2 are closed at the deadline) {
       }
       auto opened = std::chrono::steady_clock::now();
       during();
-      auto deadline = std::chrono::steady_clock::now() + 30s;
-      for (auto& c : clients) {
-        CAF_CHECK(c->wait_closed(left(deadline)));
-        auto goaway = c->goaway();
-        CAF_CHECK(goaway && goaway->error_code == h2::enhance_your_calm);
-      }
+      expect_calm_goaways(clients);
       auto took = std::chrono::steady_clock::now() - opened;
       CAF_MESSAGE(
         "all closed after "
@@ -319,15 +326,11 @@ CAF_TEST(streams that never send their request are closed at the deadline) {
       CAF_REQUIRE_EQUAL(clients.back()->send(bytes), bytes.size());
     }
     during();
-    auto deadline = std::chrono::steady_clock::now() + 30s;
-    for (auto& c : clients) {
-      CAF_CHECK(c->wait_closed(left(deadline)));
-      auto goaway = c->goaway();
-      CAF_CHECK(goaway && goaway->error_code == h2::enhance_your_calm);
-      // No request was answered: none arrived.
+    expect_calm_goaways(clients);
+    // No request was answered: none arrived.
+    for (auto& c : clients)
       for (const auto& f : c->frames())
         CAF_CHECK(f.type != h2::headers);
-    }
   });
 }
 
